@@ -1,0 +1,35 @@
+"""auditkit: hold government algorithms to account with evidence anyone can check."""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .audit import SCHEMA_VERSION, AuditResult, audit, measure
+from .exceptions import (
+    AuditkitError,
+    EngineError,
+    InputDataError,
+    TemplateError,
+    UnsafeModelError,
+    UsageError,
+)
+from .measure._counts import CountTable, Dimension
+from .spec import METRICS, AuditSpec, Filter
+
+__all__ = [
+    "METRICS",
+    "SCHEMA_VERSION",
+    "AuditResult",
+    "AuditSpec",
+    "AuditkitError",
+    "CountTable",
+    "Dimension",
+    "EngineError",
+    "Filter",
+    "InputDataError",
+    "TemplateError",
+    "UnsafeModelError",
+    "UsageError",
+    "__version__",
+    "audit",
+    "measure",
+]

@@ -1,0 +1,173 @@
+"""`audit`: from decision data or a published count table to a results document.
+
+This is the Python API behind ``auditkit audit``; the CLI only parses options
+and prints.  The result holds the count table (the only thing later steps
+need) and a JSON-ready, schema-versioned results document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ._version import __version__
+from .load.counts import count_table_columns, counts_to_table
+from .load.data import Source, read_columns
+from .load.rows import Population, rows_to_counts
+from .measure._counts import CountTable
+from .measure.bootstrap import bootstrap_intervals
+from .measure.designs import measure_selection_method, measure_stages, measure_strata
+from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
+from .spec import AuditSpec
+
+__all__ = ["SCHEMA_VERSION", "AuditResult", "audit", "measure"]
+
+#: Version of the results document; bumped on any change to its keys or meaning.
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The count table an audit measured and its results document."""
+
+    counts: CountTable
+    results: dict[str, Any]
+
+    @property
+    def groups(self) -> list[dict]:
+        """One record per attribute (or intersection) and group."""
+        return self.results["groups"]
+
+    @property
+    def comparisons(self) -> list[dict]:
+        """One record per group, reference and metric."""
+        return self.results["comparisons"]
+
+
+def _wanted_columns(spec: AuditSpec) -> list[str]:
+    if spec.is_count_table:
+        return count_table_columns(spec)
+    cols = list(spec.protected) + list(spec.strata)
+    cols += [c for c in (spec.decision, spec.score, spec.truth, spec.stage, spec.selection_method) if c]
+    return cols + [f.column for f in spec.filters]
+
+
+def audit(data: Source, spec: AuditSpec | None = None, **options: Any) -> AuditResult:
+    """Measure disparities in ``data`` (a CSV or Parquet path, or a DataFrame).
+
+    Give an :class:`~auditkit.AuditSpec`, or its fields as keyword arguments.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "flag": [1] * 10 + [0] * 40 + [1] * 20 + [0] * 30})
+    >>> r = audit(df, protected=("g",), decision="flag", references={"g": "a"})
+    >>> c = r.comparisons[0]
+    >>> c["group"], c["metric"], c["ratio"]
+    ('b', 'selection_rate', 2.0)
+    """
+    if spec is None:
+        spec = AuditSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    elif options:
+        raise TypeError("Give either an AuditSpec or keyword options, not both.")
+    src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter)
+    if spec.is_count_table:
+        table, population = counts_to_table(src, spec)
+    else:
+        table, population = rows_to_counts(src, spec)
+    return measure(table, population, spec, input_kind=src.kind)
+
+
+def measure(table: CountTable, population: Population, spec: AuditSpec, input_kind: str = "counts",
+            engine: str = "pandas") -> AuditResult:
+    """Every figure of the results document, computed from the count table alone."""
+    has_truth = population.outcome.get("has_outcome", population.outcome.get("column") is not None)
+    design = design_of(table, has_truth)
+    attributes, groups, comparisons, tables = measure_groups(table, spec, design)
+    references = {}
+    for subset, gt in tables.items():
+        ref_label = next(a["reference"] for a in attributes if a["attributes"] == list(subset))
+        references[subset] = [gt.label(i) for i in range(len(gt.labels))].index(ref_label) if ref_label else -1
+    stratified, method, stages = [], [], []
+    singles = [s for s in tables if len(s) == 1]
+    for subset in singles:
+        gt, ref = tables[subset], references[subset]
+        if spec.strata and ref >= 0:
+            stratified += measure_strata(table, gt, ref, spec)
+        if spec.selection_method:
+            method += measure_selection_method(table, gt, spec)
+        if spec.stage:
+            stages += measure_stages(table, gt, spec)
+    family = comparisons + stratified + [m[k] for m in method for k in ("share_comparison", "hit_rate_comparison")]
+    testing = adjust_family(family, spec)
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "auditkit_version": __version__,
+        "engine": engine,
+        "input": {"source": population.source, "kind": "count table" if spec.is_count_table else input_kind},
+        "population": _population(population, spec),
+        "design": design,
+        "parameters": _parameters(spec),
+        "attributes": attributes,
+        "groups": groups,
+        "comparisons": comparisons,
+        "multiple_testing": testing,
+        "stratified": stratified,
+        "selection_method": method,
+        "stages": stages,
+        "notes": list(table.notes),
+    }
+    if spec.bootstrap:
+        _add_bootstrap(results, table, tables, references, spec, design)
+    return AuditResult(table, results)
+
+
+def _population(population: Population, spec: AuditSpec) -> dict:
+    rec = {"source": population.source, "filters": list(population.steps),
+           "decision_rule": population.decision_rule, "outcome": population.outcome}
+    if spec.is_count_table:
+        rec.update(published_rows=population.rows_read, people=population.rows_audited)
+    else:
+        rec.update(rows_read=population.rows_read, rows_audited=population.rows_audited)
+    return rec
+
+
+def _parameters(spec: AuditSpec) -> dict:
+    params = asdict(spec)
+    params["references"] = dict(spec.references)
+    params["cells"] = dict(spec.cells)
+    params["filters"] = [asdict(f) for f in spec.filters]
+    params.pop("encoding", None)
+    params.pop("delimiter", None)
+    return params
+
+
+def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: dict, spec: AuditSpec,
+                   design: dict) -> None:
+    if table.bounded:
+        results["bootstrap"] = {"replicates": 0, "reason": "not computed: the table has suppressed cells"}
+        return
+    metrics = [m for m in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "fdr", "for",
+                           "accuracy") if m not in design["undefined_metrics"]]
+    intervals = bootstrap_intervals(table, tables, references, metrics, spec.bootstrap, spec.seed, spec.level)
+    index = {}
+    for subset, gt in tables.items():
+        for i in range(len(gt.labels)):
+            index[(gt.name, gt.label(i))] = (subset, i)
+    for g in results["groups"]:
+        subset, i = index[(g["attribute"], g["group"])]
+        for m in metrics:
+            lo, hi, _ = intervals[(subset, m)]["rate"]
+            g[m]["bootstrap_ci"] = [_num(lo[i]), _num(hi[i])]
+    for c in results["comparisons"]:
+        subset, i = index[(c["attribute"], c["group"])]
+        entry = intervals.get((subset, c["metric"]))
+        if entry and "ratio" in entry:
+            c["ratio_bootstrap_ci"] = [_num(entry["ratio"][0][i]), _num(entry["ratio"][1][i])]
+            c["difference_bootstrap_ci"] = [_num(entry["difference"][0][i]), _num(entry["difference"][1][i])]
+    results["bootstrap"] = {"replicates": spec.bootstrap, "seed": spec.seed, "interval": "percentile",
+                            "method": "multinomial resampling of the count table (equivalent to a row bootstrap)"}
+
+
+def _num(x: float) -> float | None:
+    import math
+
+    return float(x) if math.isfinite(x) else None

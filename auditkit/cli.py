@@ -1,0 +1,150 @@
+"""The ``auditkit`` command: a thin shell over the Python API.
+
+The only module that reads argv, prints, or maps errors to exit codes
+(0 ok, 1 error in the input, 2 usage).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .exceptions import AuditkitError
+from .spec import METRICS, AuditSpec, Filter
+
+__all__ = ["main"]
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """'Medium,High' and repeated options both give ('Medium', 'High')."""
+    out = tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+    return out or None
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{option} takes COLUMN=VALUE; got {value!r}.")
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _filters(keep: tuple[str, ...], drop: tuple[str, ...]) -> tuple[Filter, ...]:
+    filters = []
+    for values, is_keep, option in ((keep, True, "--filter"), (drop, False, "--exclude")):
+        for col, val in _pairs(values, option).items():
+            filters.append(Filter(col, tuple(v.strip() for v in val.split(",")), is_keep))
+    return tuple(filters)
+
+
+def _range(text: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition("-")
+    try:
+        return int(lo), int(hi)
+    except ValueError:
+        raise click.UsageError(f"--suppressed-range takes LOW-HIGH, e.g. 0-9; got {text!r}.") from None
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # noqa: D102 - maps library errors to messages and exit codes
+        try:
+            return super().invoke(ctx)
+        except AuditkitError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="auditkit")
+def main() -> None:
+    """Audit government algorithms: disparities with intervals and tests, from decisions,
+    published count tables, or a model file."""
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--protected", "protected", multiple=True, required=True, metavar="COL",
+              help="Protected attribute column (repeatable). Intersections are measured too.")
+@click.option("--decision", metavar="COL", help="Column holding the decision (who was selected).")
+@click.option("--positive", multiple=True, metavar="VALUE[,VALUE]", help="Decision values meaning 'selected'.")
+@click.option("--score", metavar="COL", help="Score column; decisions by --threshold, --top or --top-n.")
+@click.option("--threshold", type=float, metavar="T", help="Select rows with score >= T.")
+@click.option("--top", type=float, metavar="PCT", help="Select the top PCT percent of scores.")
+@click.option("--top-n", type=int, metavar="N", help="Select the N highest scores.")
+@click.option("--truth", metavar="COL", help="True-outcome column (e.g. fraud found).")
+@click.option("--truth-positive", multiple=True, metavar="VALUE[,VALUE]", help="Outcome values meaning positive.")
+@click.option("--truth-negative", multiple=True, metavar="VALUE[,VALUE]",
+              help="Outcome values meaning negative; other values then count as unknown.")
+@click.option("--reference", multiple=True, metavar="COL=VALUE", help="Reference group of an attribute.")
+@click.option("--reference-rule", type=click.Choice(["largest", "most-favourable"]), default="largest",
+              show_default=True, help="How to choose a reference where none is given.")
+@click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
+              show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit).")
+@click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable).")
+@click.option("--stage", metavar="COL", help="Process-stage column.")
+@click.option("--stage-order", metavar="A,B,C", help="Order of the stages (default: sorted).")
+@click.option("--selection-method", metavar="COL", help="Column saying how a case was selected.")
+@click.option("--random", multiple=True, metavar="VALUE", help="Value of --selection-method marking the random sample.")
+@click.option("--count-column", metavar="COL", help="The file is a count table: each row stands for COL people.")
+@click.option("--cell-column", metavar="COL", help="Count table column naming the cell (tp/fp/tn/fn/selected/not_selected).")
+@click.option("--cell", "cells", multiple=True, metavar="CELL=COL", help="Wide count table: column holding a cell's count.")
+@click.option("--suppressed", multiple=True, metavar="VALUE", help="Count value marking a suppressed cell (e.g. 0, '<10').")
+@click.option("--suppressed-range", default="0-9", show_default=True, metavar="LOW-HIGH",
+              help="What a suppressed cell may hold.")
+@click.option("--filter", "keep", multiple=True, metavar="COL=VALUE[,VALUE]", help="Keep only these rows (reported).")
+@click.option("--exclude", "drop", multiple=True, metavar="COL=VALUE[,VALUE]", help="Remove these rows (reported).")
+@click.option("--drop-missing", is_flag=True, help="Leave out rows with a blank decision or score (reported).")
+@click.option("--missing-value", multiple=True, metavar="VALUE", help="Extra value meaning 'missing' in group columns.")
+@click.option("--min-group-size", type=int, default=30, show_default=True, metavar="N",
+              help="Groups below N rows get 'insufficient evidence' instead of a verdict.")
+@click.option("--max-depth", type=int, metavar="K", help="Largest intersection measured (default: all attributes).")
+@click.option("--metric", "metrics", multiple=True, type=click.Choice(METRICS[:-1]), help="Rate to compare (repeatable).")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of intervals.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after adjustment.")
+@click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True)
+@click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
+              help="Adjusted p-value that sets each status (both are reported).")
+@click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1.")
+@click.option("--delimiter", help="CSV delimiter (default: detected from the header).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder.")
+@click.option("--quiet", is_flag=True, help="Do not print the summary.")
+def audit(data: Path, **o: object) -> None:
+    """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
+    from .audit import audit as run_audit
+    from .results import comparison_rows, group_rows, summary_text, to_json, write_csv
+
+    spec = AuditSpec(
+        protected=tuple(o["protected"]), decision=o["decision"], positive=_split(o["positive"]),
+        score=o["score"], threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
+        truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
+        references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
+        selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
+        stage_order=_split((o["stage_order"],)) if o["stage_order"] else None,
+        selection_method=o["selection_method"], random=_split(o["random"]), count_column=o["count_column"],
+        cell_column=o["cell_column"], cells=_pairs(o["cells"], "--cell"), suppressed=tuple(o["suppressed"]),
+        suppressed_range=_range(o["suppressed_range"]), filters=_filters(o["keep"], o["drop"]),
+        drop_missing=o["drop_missing"], missing_values=tuple(o["missing_value"]),
+        min_group_size=o["min_group_size"], max_depth=o["max_depth"], metrics=tuple(o["metrics"]) or None,
+        level=o["level"], alpha=o["alpha"], test=o["test"], adjust=o["adjust"], bootstrap=o["bootstrap"],
+        seed=o["seed"], encoding=o["encoding"], delimiter=o["delimiter"])
+    result = run_audit(data, spec)
+    text = to_json(result.results)
+    json_path, csv_dir = o["json_path"], o["csv_dir"]
+    if json_path is not None and str(json_path) == "-":
+        sys.stdout.write(text)
+    elif json_path is not None:
+        Path(json_path).write_text(text, encoding="utf-8")
+    if csv_dir is not None:
+        Path(csv_dir).mkdir(parents=True, exist_ok=True)
+        write_csv(group_rows(result.results), Path(csv_dir) / "groups.csv")
+        write_csv(comparison_rows(result.results), Path(csv_dir) / "comparisons.csv")
+    if not o["quiet"] and str(json_path) != "-":
+        click.echo(summary_text(result.results))

@@ -1,0 +1,84 @@
+"""Scores to decisions: a threshold, or the top k% / top n the way agencies fill capacity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..exceptions import InputDataError
+
+__all__ = ["decide", "parse_scores"]
+
+
+def parse_scores(array: pa.ChunkedArray, label: str, column: str) -> np.ndarray:
+    """Scores as float64; blanks become NaN; any text that is not a number is an error."""
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
+        return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
+    blank = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    # Decimal commas ('0,73') are common in Dutch exports: accept them only when no
+    # value also has a point, so that '1,234.5' is never misread.
+    if pc.any(pc.match_substring(text, ",")).as_py() and not pc.any(pc.match_substring(text, ".")).as_py():
+        text = pc.replace_substring(text, ",", ".")
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    except pa.ArrowInvalid:
+        pass
+    values = text.to_pylist()
+    bad: dict[str, list[int]] = {}
+    for row, v in enumerate(values):
+        if v is None:
+            continue
+        try:
+            float(v)
+        except ValueError:
+            bad.setdefault(v, []).append(row + 2)
+    shown = ", ".join(f"{v!r} (rows {', '.join(map(str, r[:3]))}{', …' if len(r) > 3 else ''})"
+                      for v, r in list(bad.items())[:8])
+    raise InputDataError(
+        f"{label}: score column {column!r} must hold numbers, but {sum(map(len, bad.values())):,} rows hold "
+        f"text: {shown}. Row numbers count the header as row 1. Fix or remove these rows, or filter "
+        "them out with --exclude COLUMN=VALUE."
+    )
+
+
+def decide(scores: np.ndarray, *, threshold: float | None = None, top: float | None = None,
+           top_n: int | None = None) -> tuple[np.ndarray, dict]:
+    """Decisions (0/1) from scores and a record of the rule that made them.
+
+    Top-k selection orders by score, highest first; rows with equal scores are
+    taken in file order, so the result never depends on a sort's whims.  The
+    record reports how many rows share the cut-off score and how many of them
+    were selected, because a tie at the cut-off decides who is investigated.
+
+    >>> d, rule = decide(np.array([0.9, 0.5, 0.5, 0.1]), top_n=2)
+    >>> d.tolist(), rule["tied_at_cutoff"], rule["tied_selected"]
+    ([1, 1, 0, 0], 2, 1)
+    """
+    n = len(scores)
+    if threshold is not None:
+        return (scores >= threshold).astype(np.int8), {
+            "kind": "threshold", "threshold": threshold, "rule": f"score >= {threshold}",
+            "selected": int((scores >= threshold).sum())}
+    k = top_n if top_n is not None else math.floor(n * float(top) / 100 + 1e-9)
+    if k > n:
+        raise InputDataError(f"--top-n {k} asks for more rows than the data holds ({n:,}).")
+    order = np.lexsort((np.arange(n), -scores))
+    decision = np.zeros(n, dtype=np.int8)
+    decision[order[:k]] = 1
+    rule: dict = {"kind": "top", "selected": int(k), "tie_break": "file order (earlier rows first)"}
+    if top is not None:
+        rule.update(percent=float(top), rule=f"top {top}% of scores (floor({n:,} x {top}/100) = {k:,} rows)")
+    else:
+        rule.update(rule=f"top {k:,} scores")
+    if k:
+        cutoff = float(scores[order[k - 1]])
+        tied = scores == cutoff
+        rule.update(cutoff_score=cutoff, tied_at_cutoff=int(tied.sum()),
+                    tied_selected=int((tied & (decision == 1)).sum()))
+    return decision, rule
+

@@ -1,0 +1,253 @@
+"""Interval estimates and tests for proportions and 2x2 tables.
+
+Pure numpy/scipy, vectorised over broadcastable array-like counts; every
+function returns float64 arrays (0-d for scalar input).  Counts may be
+non-integer (they can be bounds on suppressed cells).  Nothing here raises or
+warns on degenerate input: a statistic that is undefined is NaN, and a test on
+a table with an empty row or column has p = 1 (the table carries no evidence).
+statsmodels is deliberately not imported: the tests use it as the independent
+implementation to compare against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+__all__ = [
+    "bh_adjust",
+    "chi2_p",
+    "fisher_exact_p",
+    "holm_adjust",
+    "katz_ratio_interval",
+    "newcombe_difference_interval",
+    "wilson_interval",
+    "z_value",
+]
+
+# R's fisher.test tolerance: outcomes whose probability is within this relative
+# error of the observed table's count as "as or more extreme" (ties in exact
+# arithmetic must not be lost to rounding of the pmf).
+_FISHER_REL_ERR = 1e-7
+
+
+def _f(x: ArrayLike) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def z_value(level: float) -> float:
+    """Two-sided standard normal quantile for a confidence ``level`` in (0, 1).
+
+    >>> round(z_value(0.95), 6)
+    1.959964
+    """
+    return float(stats.norm.isf((1.0 - level) / 2.0))
+
+
+def _wilson_upper(k: np.ndarray, n: np.ndarray, z2: float) -> np.ndarray:
+    """Larger root of the Wilson score equation (centre + half-width)."""
+    return (k + z2 / 2 + np.sqrt(z2 * (k * (n - k) / n + z2 / 4))) / (n + z2)
+
+
+def wilson_interval(
+    k: ArrayLike, n: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for the proportion ``k / n``.
+
+    Wilson (1927); the form in Newcombe (1998) method 3 / Agresti & Coull
+    (1998).  NaN where ``n == 0``.
+
+    >>> lo, hi = wilson_interval(3, 7)
+    >>> print(f"{lo:.4f} {hi:.4f}")
+    0.1582 0.7495
+    """
+    k, n = np.broadcast_arrays(_f(k), _f(n))
+    z2 = z_value(level) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The limits are the roots of (n + z^2) p^2 - (2k + z^2) p + k^2/n = 0.
+        # Take the larger root (no cancellation) and get the smaller one from
+        # the product of the roots, k^2 / (n (n + z^2)); centre - half would
+        # lose all relative precision when k/n is tiny.  The upper limit is
+        # 1 - (lower limit for n - k), by symmetry.
+        low = k * k / (n * (n + z2) * _wilson_upper(k, n, z2))
+        high = 1.0 - (n - k) ** 2 / (n * (n + z2) * _wilson_upper(n - k, n, z2))
+        low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def newcombe_difference_interval(
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for ``p1 - p2``: Newcombe (1998) hybrid score, method 10.
+
+    Square-and-add of the distances from each estimate to its own Wilson
+    limits.  NaN where ``n1 == 0`` or ``n2 == 0``.
+    """
+    k1, n1, k2, n2 = np.broadcast_arrays(_f(k1), _f(n1), _f(k2), _f(n2))
+    l1, u1 = wilson_interval(k1, n1, level)
+    l2, u2 = wilson_interval(k2, n2, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = k1 / n1, k2 / n2
+    d = p1 - p2
+    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return low, high  # NaN propagates from the Wilson limits where n == 0
+
+
+def katz_ratio_interval(
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Katz et al. (1978) log interval for the ratio ``p1 / p2``.
+
+    ``exp(log r +/- z sqrt(1/k1 - 1/n1 + 1/k2 - 1/n2))``.  Where ``k1 == 0`` or
+    ``k2 == 0`` the plain interval does not exist, so 0.5 is added to both
+    numerators and both denominators (k + 1/2, n + 1/2) for the interval only:
+    the "adjusted log" interval of Fagerland, Lydersen & Laake (2015), after
+    Walter (1975) and Pettigrew, Gart & Thomas (1986).
+
+    Returns
+    -------
+    low, high : ndarray
+        Limits; NaN where ``n1 == 0`` or ``n2 == 0``.
+    corrected : ndarray of bool
+        True where the 0.5 correction was applied.
+    """
+    k1, n1, k2, n2 = np.broadcast_arrays(_f(k1), _f(n1), _f(k2), _f(n2))
+    valid = (n1 > 0) & (n2 > 0)
+    corrected = valid & ((k1 == 0) | (k2 == 0))
+    h = np.where(corrected, 0.5, 0.0)
+    a1, m1, a2, m2 = k1 + h, n1 + h, k2 + h, n2 + h
+    z = z_value(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_r = np.log(a1 / m1) - np.log(a2 / m2)
+        half = z * np.sqrt(1.0 / a1 - 1.0 / m1 + 1.0 / a2 - 1.0 / m2)
+        low = np.exp(log_r - half)
+        high = np.exp(log_r + half)
+    return np.where(valid, low, np.nan), np.where(valid, high, np.nan), corrected
+
+
+def _first_true(pred, lo: int, hi: int) -> int:
+    """Smallest x in [lo, hi] with pred(x), hi + 1 if none; pred monotone F..T."""
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if pred(mid):
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _fisher_one(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher exact p for one integer table (minimum-likelihood rule)."""
+    r1, c1, total = a + b, a + c, a + b + c + d
+    if min(r1, c + d, c1, b + d) == 0:
+        return 1.0
+    dist = stats.hypergeom(total, r1, c1)
+    lo, hi = max(0, c1 - (c + d)), min(r1, c1)  # support of the a cell
+    mode = ((c1 + 1) * (r1 + 1)) // (total + 2)
+    cutoff = float(dist.pmf(a)) * (1.0 + _FISHER_REL_ERR)
+    if float(dist.pmf(mode)) <= cutoff:
+        return 1.0  # observed table is (tied with) the most likely one
+    # The pmf is unimodal, so the tables at most as likely as the observed one
+    # form two tails, [lo, x_lo] and [x_hi, hi].  Find both boundaries by
+    # binary search (as scipy.stats.fisher_exact does for the far one) rather
+    # than summing the whole support; the observed a bounds its own side.
+    above = lambda x: float(dist.pmf(x)) > cutoff  # noqa: E731
+    x_lo = _first_true(above, a + 1 if a < mode else lo, mode) - 1
+    x_hi = _first_true(lambda x: not above(x), mode + 1, a if a > mode else hi)
+    p = float(dist.cdf(x_lo)) if x_lo >= lo else 0.0
+    if x_hi <= hi:
+        p += float(dist.sf(x_hi - 1))
+    return min(p, 1.0)
+
+
+def fisher_exact_p(a: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike) -> np.ndarray:
+    """Two-sided Fisher exact p-value for each 2x2 table ``[[a, b], [c, d]]``.
+
+    Two-sided by the minimum-likelihood rule (sum of the probabilities of all
+    tables no more likely than the observed one, relative tolerance 1e-7 as in
+    R's ``fisher.test``).  Non-integer counts are rounded half up to integers.
+    p = 1 where a row or column margin is zero (no evidence either way); NaN
+    for negative or non-finite counts.
+
+    >>> print(f"{fisher_exact_p(1, 9, 11, 3):.6f}")
+    0.002759
+    """
+    arrs = np.broadcast_arrays(_f(a), _f(b), _f(c), _f(d))
+    out = np.full(arrs[0].shape, np.nan)
+    flat = [x.ravel() for x in arrs]
+    res = out.reshape(-1)
+    for i in range(res.size):
+        cell = [x[i] for x in flat]
+        if all(math.isfinite(v) and v >= 0 for v in cell):
+            res[i] = _fisher_one(*(math.floor(v + 0.5) for v in cell))
+    return res.reshape(out.shape)
+
+
+def chi2_p(a: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike) -> np.ndarray:
+    """Pearson chi-square p-value for independence in ``[[a, b], [c, d]]``.
+
+    No continuity correction, 1 df; identical to the pooled two-proportion
+    z-test.  The large-sample alternative to :func:`fisher_exact_p`.  p = 1
+    where a row or column margin is zero, as for Fisher.
+    """
+    a, b, c, d = np.broadcast_arrays(_f(a), _f(b), _f(c), _f(d))
+    r1, r2, c1, c2 = a + b, c + d, a + c, b + d
+    empty = (r1 == 0) | (r2 == 0) | (c1 == 0) | (c2 == 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # z = (ad - bc) sqrt(n) / sqrt(r1 r2 c1 c2); X^2 = z^2.  The square
+        # roots are taken separately so huge tables do not overflow.
+        z = (a * d - b * c) * np.sqrt(a + b + c + d)
+        z = z / (np.sqrt(r1) * np.sqrt(r2) * np.sqrt(c1) * np.sqrt(c2))
+        p = 2.0 * stats.norm.sf(np.abs(z))
+    return np.where(empty, 1.0, p)
+
+
+def _family(p: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flattened p, mask of entries in the family, and their sort order."""
+    flat = _f(p).ravel()
+    keep = ~np.isnan(flat)
+    return flat, keep, np.argsort(flat[keep], kind="mergesort")
+
+
+def holm_adjust(p: ArrayLike) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values; NaN entries stay NaN.
+
+    All non-NaN entries form one family.
+
+    >>> holm_adjust([0.01, 0.04, 0.03, np.nan]).round(4).tolist()
+    [0.03, 0.06, 0.06, nan]
+    """
+    flat, keep, order = _family(p)
+    s = flat[keep][order]
+    m = s.size
+    adj = np.minimum(np.maximum.accumulate(s * np.arange(m, 0, -1)), 1.0)
+    vals = np.empty(m)
+    vals[order] = adj
+    out = np.full(flat.shape, np.nan)
+    out[keep] = vals
+    return out.reshape(np.shape(p))
+
+
+def bh_adjust(p: ArrayLike) -> np.ndarray:
+    """Benjamini & Hochberg (1995) step-up adjusted p-values (FDR).
+
+    NaN entries are excluded from the family and stay NaN.
+
+    >>> bh_adjust([0.01, 0.04, 0.03, np.nan]).round(4).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    flat, keep, order = _family(p)
+    s = flat[keep][order]
+    m = s.size
+    raw = s * m / np.arange(1, m + 1)
+    adj = np.minimum(np.minimum.accumulate(raw[::-1])[::-1], 1.0)
+    vals = np.empty(m)
+    vals[order] = adj
+    out = np.full(flat.shape, np.nan)
+    out[keep] = vals
+    return out.reshape(np.shape(p))

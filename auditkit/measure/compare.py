@@ -1,0 +1,81 @@
+"""Disparities between two rates: ratio and difference with intervals, and a test.
+
+Ratio: Katz log interval; difference: Newcombe's hybrid score interval; test:
+Fisher's exact test (or, documented as the large-sample alternative, Pearson's
+chi-square without continuity correction).  With suppressed cells each figure
+is computed at the four corners the bounds allow (each group at its low and its
+high corner) and reported as bounds; the p-value carried into the multiple-
+testing family is the largest, the conservative choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._stats import chi2_p, fisher_exact_p, katz_ratio_interval, newcombe_difference_interval
+
+__all__ = ["Comparison", "compare"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Group-vs-reference figures for one rate (scalars; bounds equal when nothing is suppressed)."""
+
+    ratio: tuple[float, float]
+    ratio_ci: tuple[float, float]
+    difference: tuple[float, float]
+    difference_ci: tuple[float, float]
+    p_value: tuple[float, float]
+    zero_corrected: bool
+
+
+def _corners(k_lo: float, n_lo: float, k_hi: float, n_hi: float) -> list[tuple[float, float]]:
+    return [(k_lo, n_lo)] if (k_lo, n_lo) == (k_hi, n_hi) else [(k_lo, n_lo), (k_hi, n_hi)]
+
+
+def compare(group: tuple[float, float, float, float], reference: tuple[float, float, float, float],
+            level: float, test: str = "fisher") -> Comparison:
+    """Compare a group's rate with the reference's.
+
+    Each argument is ``(k_low, n_low, k_high, n_high)``: the rate's numerator and
+    denominator at its low and high corner (equal pairs when nothing is suppressed).
+
+    >>> c = compare((20, 100, 20, 100), (10, 100, 10, 100), 0.95)
+    >>> c.ratio, round(c.difference[0], 2)
+    ((2.0, 2.0), 0.1)
+    """
+    ratios, diffs, r_ci, d_ci, ps, corrected = [], [], [], [], [], False
+    for k1, n1 in _corners(*group):
+        for k2, n2 in _corners(*reference):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p1 = k1 / n1 if n1 else np.nan
+                p2 = k2 / n2 if n2 else np.nan
+                ratios.append(p1 / p2 if p2 else (np.inf if p1 else np.nan))
+            diffs.append(p1 - p2)
+            lo, hi, corr = katz_ratio_interval(k1, n1, k2, n2, level)
+            r_ci.append((float(lo), float(hi)))
+            corrected |= bool(corr)
+            lo, hi = newcombe_difference_interval(k1, n1, k2, n2, level)
+            d_ci.append((float(lo), float(hi)))
+            fn = fisher_exact_p if test == "fisher" else chi2_p
+            ps.append(float(fn(k1, n1 - k1, k2, n2 - k2)) if n1 and n2 else np.nan)
+    return Comparison(
+        ratio=(_nanmin(ratios), _nanmax(ratios)),
+        ratio_ci=(_nanmin([c[0] for c in r_ci]), _nanmax([c[1] for c in r_ci])),
+        difference=(_nanmin(diffs), _nanmax(diffs)),
+        difference_ci=(_nanmin([c[0] for c in d_ci]), _nanmax([c[1] for c in d_ci])),
+        p_value=(_nanmin(ps), _nanmax(ps)),
+        zero_corrected=corrected,
+    )
+
+
+def _nanmin(values: list[float]) -> float:
+    arr = np.asarray(values, dtype=float)
+    return float(np.nan) if np.all(np.isnan(arr)) else float(np.nanmin(arr))
+
+
+def _nanmax(values: list[float]) -> float:
+    arr = np.asarray(values, dtype=float)
+    return float(np.nan) if np.all(np.isnan(arr)) else float(np.nanmax(arr))

@@ -1,0 +1,142 @@
+"""Results as files and text: JSON, CSV tables safe for spreadsheets, a terminal summary.
+
+Renderers only format what :func:`auditkit.audit` computed; they never compute.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .spec import METRICS
+
+__all__ = ["comparison_rows", "group_rows", "summary_text", "to_json", "write_csv"]
+
+_RATE_COLUMNS = ("share_of_population", "share_of_selected", *METRICS)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        return _clean(value.item())
+    return value
+
+
+def to_json(results: dict) -> str:
+    """The results document as JSON text: UTF-8, indented, no NaN (null instead), same bytes each run."""
+    return json.dumps(_clean(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def group_rows(results: dict) -> list[dict]:
+    """One flat row per group: counts, then value, interval and n of every rate."""
+    rows = []
+    for g in results["groups"]:
+        row = {k: g.get(k) for k in ("attribute", "group", "is_reference", "n", "selected", "not_selected",
+                                     "tp", "fp", "tn", "fn", "n_outcome_unknown", "empty", "small",
+                                     "missing_group", "suppressed") if k in g}
+        for name in _RATE_COLUMNS:
+            rec = g[name]
+            row[name] = rec.get("value")
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = rec.get("ci_low"), rec.get("ci_high")
+            if rec.get("bounds"):
+                row[f"{name}_bounds"] = "{} to {}".format(*rec["bounds"])
+        rows.append(row)
+    return rows
+
+
+def comparison_rows(results: dict) -> list[dict]:
+    """One flat row per comparison: rates, ratio and difference with intervals, p-values, status."""
+    rows = []
+    for c in results["comparisons"]:
+        g, r = c["group_rate"], c["reference_rate"]
+        rows.append({
+            "attribute": c["attribute"], "group": c["group"], "reference": c["reference"], "metric": c["metric"],
+            "group_rate": g.get("value"), "group_numerator": g.get("numerator"),
+            "group_denominator": g.get("denominator"), "reference_rate": r.get("value"),
+            "reference_numerator": r.get("numerator"), "reference_denominator": r.get("denominator"),
+            "ratio": c.get("ratio"), "ratio_ci_low": (c.get("ratio_ci") or [None, None])[0],
+            "ratio_ci_high": (c.get("ratio_ci") or [None, None])[1], "difference": c.get("difference"),
+            "difference_ci_low": (c.get("difference_ci") or [None, None])[0],
+            "difference_ci_high": (c.get("difference_ci") or [None, None])[1],
+            "p_value": c.get("p_value"), "p_holm": c.get("p_holm"), "p_bh": c.get("p_bh"),
+            "status": c["status"], "reason": c.get("reason", c.get("note", "")),
+        })
+    return rows
+
+
+def _safe_cell(value: Any) -> Any:
+    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: list[dict], path: str | Path) -> None:
+    """Write rows as CSV (UTF-8, header from the union of keys in first-seen order)."""
+    import csv
+
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _safe_cell(_clean(v)) for k, v in row.items()})
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def summary_text(results: dict, max_rows: int = 40) -> str:
+    """A readable summary for the terminal: population, then each attribute's selection rates."""
+    pop, design = results["population"], results["design"]
+    lines = [f"auditkit {results['auditkit_version']} — {pop['source']}"]
+    if "rows_read" in pop:
+        lines.append(f"Population: {pop['rows_read']:,} rows read, {pop['rows_audited']:,} audited.")
+    else:
+        lines.append(f"Population: {pop['people']:,} people in {pop['published_rows']:,} published rows.")
+    lines += [f"  - {s['step']}: {s['rows_before']:,} -> {s['rows_after']:,}" for s in pop["filters"]]
+    lines.append(f"Decision: {pop['decision_rule'].get('rule')}; {design['selected']:,} selected. Data: {design['kind']}.")
+    if pop["decision_rule"].get("tied_at_cutoff", 0) > 1:
+        r = pop["decision_rule"]
+        lines.append(f"  {r['tied_at_cutoff']:,} rows share the cut-off score {r['cutoff_score']}; "
+                     f"{r['tied_selected']:,} of them were selected ({r['tie_break']}).")
+    cmp = {(c["attribute"], c["group"], c["metric"]): c for c in results["comparisons"]}
+    metric = "selection_rate" if "selection_rate" not in design["undefined_metrics"] else "ppv"
+    for a in results["attributes"]:
+        lines += ["", f"{a['attribute']}  (reference: {a['reference']}, {a['reference_rule']})",
+                  f"  {'group':<28} {'n':>9} {metric:>15} {'95% CI':>15} {'ratio':>7} {'ratio CI':>15} {'p adj':>8}  status"]
+        groups = [g for g in results["groups"] if g["attribute"] == a["attribute"]]
+        for g in groups[:max_rows]:
+            rec, c = g[metric], cmp.get((a["attribute"], g["group"], metric), {})
+            value = rec.get("value")
+            shown = _pct(value) if value is not None or not rec.get("bounds") else "{}–{}".format(*map(_pct, rec["bounds"]))
+            ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
+            rci = c.get("ratio_ci") or [None, None]
+            status = "reference" if g["is_reference"] else c.get("status", "")
+            lines.append(f"  {g['group'][:28]:<28} {g['n']:>9,} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
+                         f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
+        if len(groups) > max_rows:
+            lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
+    mt = results["multiple_testing"]
+    lines += ["", f"Tests: {mt['family_size']} comparisons adjusted together (Holm and Benjamini–Hochberg); "
+              f"status uses {mt['status_uses']} at alpha {mt['alpha']}. The four-fifths band is a screening "
+              "rule of thumb, not a test."]
+    reversed_ = [s for s in results["stratified"] if s.get("direction_reversed")]
+    lines += [f"WARNING: {s['warning']}" for s in reversed_]
+    lines += [f"Note: {n}" for n in results["notes"]]
+    return "\n".join(lines) + "\n"

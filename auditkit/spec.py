@@ -1,0 +1,162 @@
+"""What an audit is asked to measure: :class:`AuditSpec`, checked on creation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .exceptions import UsageError
+
+__all__ = ["METRICS", "AuditSpec", "Filter"]
+
+#: Every per-group rate auditkit measures, in report order.
+METRICS = (
+    "selection_rate",
+    "base_rate",
+    "tpr",
+    "fpr",
+    "fnr",
+    "tnr",
+    "ppv",
+    "npv",
+    "fdr",
+    "for",
+    "accuracy",
+    "balanced_accuracy",
+)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Keep (or, with ``keep=False``, drop) rows whose ``column`` is one of ``values``."""
+
+    column: str
+    values: tuple[str, ...]
+    keep: bool = True
+
+    def describe(self) -> str:
+        """Plain words for the population section of the results."""
+        verb = "kept rows where" if self.keep else "removed rows where"
+        return f"{verb} {self.column} is {' or '.join(repr(v) for v in self.values)}"
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """The columns, rules and statistical settings of one audit.
+
+    Exactly one way to get a decision must be given: ``decision`` (a column,
+    with ``positive`` values), ``score`` with ``threshold``, ``top`` (percent)
+    or ``top_n``, or for a count table ``count_column``/``cells``.
+
+    >>> AuditSpec(protected=("gender",), decision="flagged").level
+    0.95
+    """
+
+    protected: tuple[str, ...]
+    decision: str | None = None
+    positive: tuple[str, ...] | None = None
+    score: str | None = None
+    threshold: float | None = None
+    top: float | None = None
+    top_n: int | None = None
+    truth: str | None = None
+    truth_positive: tuple[str, ...] | None = None
+    truth_negative: tuple[str, ...] | None = None
+    references: Mapping[str, str] = field(default_factory=dict)
+    reference_rule: str = "largest"
+    selection_is: str = "adverse"
+    strata: tuple[str, ...] = ()
+    stage: str | None = None
+    stage_order: tuple[str, ...] | None = None
+    selection_method: str | None = None
+    random: tuple[str, ...] | None = None
+    count_column: str | None = None
+    cell_column: str | None = None
+    cells: Mapping[str, str] = field(default_factory=dict)
+    suppressed: tuple[str, ...] = ()
+    suppressed_range: tuple[int, int] = (0, 9)
+    min_group_size: int = 30
+    max_depth: int | None = None
+    level: float = 0.95
+    test: str = "fisher"
+    adjust: str = "holm"
+    alpha: float = 0.05
+    metrics: tuple[str, ...] | None = None
+    bootstrap: int = 0
+    seed: int = 0
+    filters: tuple[Filter, ...] = ()
+    drop_missing: bool = False
+    missing_values: tuple[str, ...] = ()
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check_decision_rule()
+        self._check_settings()
+
+    @property
+    def is_count_table(self) -> bool:
+        """True when the input is an aggregate table of counts, not rows."""
+        return bool(self.count_column or self.cells)
+
+    def _check_decision_rule(self) -> None:
+        if not self.protected:
+            raise UsageError("Name at least one protected attribute with --protected COLUMN.")
+        if self.is_count_table:
+            if self.score:
+                raise UsageError("A count table has no scores: drop --score, or drop --count-column.")
+            if self.count_column and not (self.decision or self.cell_column):
+                raise UsageError(
+                    "A long count table needs the column that says which cell each count is: "
+                    "--decision COL (with --positive) or --cell-column COL (values tp/fp/tn/fn or "
+                    "selected/not_selected)."
+                )
+            return
+        rules = [r for r in ("threshold", "top", "top_n") if getattr(self, r) is not None]
+        if bool(self.decision) == bool(self.score):
+            raise UsageError(
+                "Give exactly one of --decision COL (a column holding the decision) or --score COL "
+                "(with --threshold T, --top PCT or --top-n N)."
+            )
+        if self.score and len(rules) != 1:
+            raise UsageError(
+                "With --score, give exactly one decision rule: --threshold T (score >= T is selected), "
+                f"--top PCT or --top-n N. Got {len(rules)}: {', '.join(rules) or 'none'}."
+            )
+        if self.decision and rules:
+            raise UsageError("--threshold/--top/--top-n apply to --score, not to --decision.")
+        if self.top is not None and not 0 < self.top <= 100:
+            raise UsageError(f"--top must be a percentage in (0, 100]; got {self.top}.")
+        if self.top_n is not None and self.top_n < 1:
+            raise UsageError(f"--top-n must be at least 1; got {self.top_n}.")
+
+    def _check_settings(self) -> None:
+        if not 0.5 <= self.level < 1:
+            raise UsageError(f"The interval level must be in [0.5, 1), e.g. 0.95; got {self.level}.")
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"alpha must be in (0, 1); got {self.alpha}.")
+        choices = {"reference_rule": ("largest", "most-favourable"), "selection_is": ("adverse", "beneficial"),
+                   "test": ("fisher", "chi2"), "adjust": ("holm", "bh")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UsageError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}; "
+                                 f"got {getattr(self, name)!r}.")
+        unknown = [m for m in self.metrics or () if m not in METRICS]
+        if unknown:
+            from ._text import did_you_mean
+
+            raise UsageError(f"Unknown metric {unknown[0]!r}.{did_you_mean(unknown[0], METRICS)} "
+                             f"Known metrics: {', '.join(METRICS)}.")
+        if self.min_group_size < 0 or self.bootstrap < 0:
+            raise UsageError("--min-group-size and --bootstrap must not be negative.")
+        if self.max_depth is not None and self.max_depth < 1:
+            raise UsageError(f"--max-depth must be at least 1; got {self.max_depth}.")
+        if self.selection_method and not self.random:
+            raise UsageError("--selection-method needs --random VALUE: the value marking the random sample.")
+        unknown_refs = [k for k in self.references if k not in self.protected]
+        if unknown_refs:
+            raise UsageError(f"--reference names {unknown_refs[0]!r}, which is not a --protected column "
+                             f"({', '.join(self.protected)}).")
+        lo, hi = self.suppressed_range
+        if not 0 <= lo <= hi:
+            raise UsageError(f"--suppressed-range must be LOW-HIGH with 0 <= LOW <= HIGH; got {lo}-{hi}.")
