@@ -32,12 +32,19 @@ def design_of(table: CountTable, has_truth: bool) -> dict:
                "comparison with the non-selected; compare hit rates (ppv) between groups instead (the outcome test)")
         for m in ("selection_rate", "tpr", "fpr", "fnr", "tnr", "npv", "for", "accuracy", "balanced_accuracy"):
             undefined[m] = why
-    elif has_truth and low[0, :2].sum() == 0 and low[1, :2].sum() > 0:
-        kind = "outcomes known only for selected cases (selective labels)"
-        why = ("undefined: outcomes are known only for selected cases, so error rates and base rates of the "
-               "whole population cannot be measured; the hit rate (ppv) among the selected can")
-        for m in ("base_rate", "tpr", "fpr", "fnr", "tnr", "npv", "for", "accuracy", "balanced_accuracy"):
-            undefined[m] = why
+    elif has_truth and low[1, :2].sum() > 0:
+        known_sel, known_not = low[1, :2].sum() / selected, low[0, :2].sum() / not_selected
+        # Rates that pool outcomes of selected and non-selected rows are biased when the
+        # outcome is observed more often for one of the two (selective labels): a false
+        # positive is counted in full, a true negative only where someone happened to look.
+        if abs(known_sel - known_not) > 0.01:
+            kind = (f"outcomes known for {known_sel:.0%} of selected and {known_not:.0%} of non-selected cases "
+                    "(selective labels)")
+            why = (f"undefined: outcomes are known for {known_sel:.1%} of selected but {known_not:.1%} of "
+                   "non-selected cases, so rates that pool the two would be biased; the hit rate (ppv) among "
+                   "the selected is measurable, and a random control sample (--selection-method) gives base rates")
+            pooled = ("base_rate", "tpr", "fpr", "fnr", "tnr", "accuracy", "balanced_accuracy")
+            undefined.update({m: why for m in pooled + (("npv", "for") if known_not == 0 else ())})
     return {"kind": kind, "has_outcome": has_truth, "rows": int(low.sum()), "selected": int(selected),
             "not_selected": int(not_selected), "undefined_metrics": undefined}
 
