@@ -16,8 +16,6 @@ from .measure._counts import CountTable, Dimension
 from .spec import METRICS, AuditSpec, Filter
 
 __all__ = [
-    "METRICS",
-    "SCHEMA_VERSION",
     "AuditResult",
     "AuditSpec",
     "AuditkitError",
@@ -26,6 +24,8 @@ __all__ = [
     "EngineError",
     "Filter",
     "InputDataError",
+    "METRICS",
+    "SCHEMA_VERSION",
     "TemplateError",
     "UnsafeModelError",
     "UsageError",
