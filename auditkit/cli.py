@@ -62,8 +62,8 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="auditkit")
 def main() -> None:
-    """Audit government algorithms: disparities with intervals and tests, from decisions,
-    published count tables, or a model file."""
+    """Audit government algorithms: disparities with intervals and tests, from decision
+    data or the count tables agencies publish."""
 
 
 @main.command()

@@ -12,10 +12,7 @@ __all__ = [
     "AuditkitError",
     "EngineError",
     "InputDataError",
-    "SmallGroupWarning",
-    "SuppressedCellWarning",
     "TemplateError",
-    "UndefinedRateWarning",
     "UnsafeModelError",
     "UsageError",
 ]
@@ -48,14 +45,3 @@ class UnsafeModelError(AuditkitError):
 class EngineError(AuditkitError, RuntimeError):
     """A counting engine failed or is not installed."""
 
-
-class UndefinedRateWarning(UserWarning):
-    """A rate's denominator is zero: the rate is NaN, with the reason."""
-
-
-class SmallGroupWarning(UserWarning):
-    """A group is below the minimum size: no verdict is given for it."""
-
-
-class SuppressedCellWarning(UserWarning):
-    """A figure depends on cells the agency suppressed: it is reported as bounds."""

@@ -117,9 +117,10 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
                      f"{r['tied_selected']:,} of them were selected ({r['tie_break']}).")
     cmp = {(c["attribute"], c["group"], c["metric"]): c for c in results["comparisons"]}
     metric = "selection_rate" if "selection_rate" not in design["undefined_metrics"] else "ppv"
+    ci_label = f"{results['parameters']['level']:.0%} CI"
     for a in results["attributes"]:
         lines += ["", f"{a['attribute']}  (reference: {a['reference']}, {a['reference_rule']})",
-                  f"  {'group':<28} {'n':>9} {metric:>15} {'95% CI':>15} {'ratio':>7} {'ratio CI':>15} {'p adj':>8}  status"]
+                  f"  {'group':<28} {'n':>9} {metric:>15} {ci_label:>15} {'ratio':>7} {'ratio CI':>15} {'p adj':>8}  status"]
         groups = [g for g in results["groups"] if g["attribute"] == a["attribute"]]
         for g in groups[:max_rows]:
             rec, c = g[metric], cmp.get((a["attribute"], g["group"], metric), {})

@@ -16,21 +16,49 @@ from ._stats import z_value
 __all__ = ["conditional_demographic_disparity", "mantel_haenszel"]
 
 
+def _expected_cell(
+    odds: float, r1: np.ndarray, c1: np.ndarray, r2: np.ndarray, c2: np.ndarray
+) -> np.ndarray:
+    """Expected top-left cell given the margins and a common odds ratio.
+
+    The root of (1-R) e^2 + B e - R r1 c1 = 0, B = R (r1 + c1) + r2 - c1, in
+    (max(0, c1 - r2), min(r1, c1)).  Evaluated without cancellation: the
+    discriminant is written as a sum of non-negative terms for either side of
+    R = 1, and the quadratic formula branch is chosen by the sign of B
+    (Press et al., Numerical Recipes, sec. 5.6).  No 1/(1-R) at R = 1.
+    """
+    n = r1 + r2
+    if odds >= 1.0:  # then B > 0
+        b = (odds - 1.0) * (r1 + c1) + n
+        disc = (odds - 1.0) ** 2 * (r1 - c1) ** 2 + 2.0 * (odds - 1.0) * (r1 * c2 + c1 * r2) + n * n
+    else:
+        b = odds * (r1 + c1) + (r2 - c1)
+        disc = b * b + 4.0 * (1.0 - odds) * odds * r1 * c1
+    root = np.sqrt(disc)
+    # B < 0 only happens for R < 1/2, so 1 - R is well away from 0 there.
+    return np.where(b >= 0, 2.0 * odds * r1 * c1 / (b + root), (root - b) / (2.0 * (1.0 - odds)))
+
+
 def _breslow_day(
-    a: np.ndarray, r1: np.ndarray, c1: np.ndarray, n: np.ndarray, odds: float, tarone: bool
+    a: np.ndarray,
+    margins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    odds: float,
+    tarone: bool,
 ) -> tuple[float, float]:
     """Breslow & Day (1980) homogeneity statistic and p (Tarone 1985 if asked)."""
     if a.size < 2 or not 0.0 < odds < np.inf:
         return np.nan, np.nan  # no heterogeneity to test / no finite common OR
-    # Expected a-cell under the common OR: root of
-    # (1-R) e^2 + [R (r1 + c1) + n - r1 - c1] e - R r1 c1 = 0.  Written as
-    # 2 R r1 c1 / (B + sqrt(B^2 + 4 (1-R) R r1 c1)) it is the root inside
-    # (max(0, r1 + c1 - n), min(r1, c1)) for every R > 0 (B > 0 when R >= 1,
-    # the discriminant exceeds B^2 when R < 1), and has no cancellation at R ~ 1.
-    bb = odds * (r1 + c1) + n - r1 - c1
-    cc = odds * r1 * c1
-    e = 2.0 * cc / (bb + np.sqrt(bb * bb + 4.0 * (1.0 - odds) * cc))
-    v = 1.0 / (1.0 / e + 1.0 / (r1 - e) + 1.0 / (c1 - e) + 1.0 / (n - r1 - c1 + e))
+    r1, r2, c1, c2 = margins
+    # Each expected cell from its own root (rows/columns swapped, OR inverted
+    # for the off-diagonal cells) rather than as r1 - e etc., which would
+    # cancel when e is near the edge of its range (extreme odds ratios).
+    e = _expected_cell(odds, r1, c1, r2, c2)
+    v = 1.0 / (
+        1.0 / e
+        + 1.0 / _expected_cell(1.0 / odds, r1, c2, r2, c1)
+        + 1.0 / _expected_cell(1.0 / odds, r2, c1, r1, c2)
+        + 1.0 / _expected_cell(odds, r2, c2, r1, c1)
+    )
     stat = float(np.sum((a - e) ** 2 / v))
     if tarone:
         # Tarone (1985): the MH estimate is not the conditional MLE, so remove
@@ -111,7 +139,7 @@ def mantel_haenszel(
         if 0 < vsum < np.inf:
             out["cmh_statistic"] = dev * dev / vsum
             out["cmh_p"] = float(stats.chi2.sf(out["cmh_statistic"], 1))
-        bd = _breslow_day(a, r1, c1, n, odds, tarone)
+        bd = _breslow_day(a, (r1, r2, c1, c2), odds, tarone)
     out["breslow_day_statistic"], out["breslow_day_p"] = bd
     return out
 
