@@ -65,7 +65,8 @@ def audit(data: Source, spec: AuditSpec | None = None, **options: Any) -> AuditR
     ('b', 'selection_rate', 2.0)
     """
     if spec is None:
-        spec = AuditSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+        spec = AuditSpec(**fields)
     elif options:
         raise TypeError("Give either an AuditSpec or keyword options, not both.")
     src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter)
@@ -121,7 +122,7 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
 
 
 def _population(population: Population, spec: AuditSpec) -> dict:
-    rec = {"source": population.source, "filters": list(population.steps),
+    rec: dict[str, Any] = {"source": population.source, "filters": list(population.steps),
            "decision_rule": population.decision_rule, "outcome": population.outcome}
     if spec.is_count_table:
         rec.update(published_rows=population.rows_read, people=population.rows_audited)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -116,7 +117,7 @@ def main() -> None:
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout).")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder.")
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
-def audit(data: Path, **o: object) -> None:
+def audit(data: Path, **o: Any) -> None:
     """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
     from .audit import audit as run_audit
     from .results import comparison_rows, group_rows, summary_text, to_json, write_csv

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..exceptions import InputDataError
 
@@ -113,7 +117,7 @@ class CountTable:
         dims = self.dims[:axis] + self.dims[axis + 1 :]
         return CountTable(dims, np.take(self.low, i, axis=axis), np.take(self.high, i, axis=axis), self.notes)
 
-    def to_frame(self) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+    def to_frame(self) -> pd.DataFrame:
         """Long table: one row per non-empty cell, with ``count`` and ``count_max``."""
         import pandas as pd
 

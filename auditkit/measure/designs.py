@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..spec import AuditSpec
@@ -13,7 +15,7 @@ from .groups import GroupTable
 __all__ = ["measure_stages", "measure_selection_method", "measure_strata", "proportion_record"]
 
 
-def _f(x: float) -> float | None:
+def _f(x: Any) -> float | None:
     x = float(x)
     return x if np.isfinite(x) else None
 
@@ -102,7 +104,7 @@ def _reversed(crude_or: float, mh_or: float, crude_p: float, cmh_p: float, dd: f
 def measure_selection_method(table: CountTable, gt: GroupTable, spec: AuditSpec) -> list[dict]:
     """Each group's share of the random sample vs of the model's selection, and the base
     rate in the random sample vs the hit rate among the model's picks."""
-    method = table.dim(spec.selection_method)
+    method = table.dim(str(spec.selection_method))
     m = table.marginal(gt.attributes + (method.name,))
     cells = m.low.reshape(len(gt.labels), len(method.levels), 2, 3)
     is_random = np.array([lv in (spec.random or ()) for lv in method.levels])
@@ -131,7 +133,7 @@ def measure_selection_method(table: CountTable, gt: GroupTable, spec: AuditSpec)
 
 def measure_stages(table: CountTable, gt: GroupTable, spec: AuditSpec) -> list[dict]:
     """Each group's share of the population and its selection rate at every process stage."""
-    stage = table.dim(spec.stage)
+    stage = table.dim(str(spec.stage))
     m = table.marginal(gt.attributes + (stage.name,))
     cells = m.low.reshape(len(gt.labels), len(stage.levels), 2, 3)
     n = cells.sum(axis=(2, 3))

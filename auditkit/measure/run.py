@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def attribute_subsets(protected: tuple[str, ...], max_depth: int | None) -> list
 
 def _group_record(gt: GroupTable, i: int, ref: int, design: dict, spec: AuditSpec) -> dict:
     n_low = gt.n(i)
-    rec = {"attribute": gt.name, "attributes": list(gt.attributes), "group": gt.label(i),
+    rec: dict[str, Any] = {"attribute": gt.name, "attributes": list(gt.attributes), "group": gt.label(i),
            "levels": dict(zip(gt.attributes, gt.labels[i])), "is_reference": i == ref}
     rec.update(count_record(gt, i, design["has_outcome"]))
     rec.update({"empty": gt.n(i, high=True) == 0, "small": n_low < spec.min_group_size,
@@ -85,7 +86,7 @@ def _balanced_record(gt: GroupTable, i: int, design: dict) -> dict:
         reason = "undefined: the group lacks positive or negative outcomes (tpr or tnr undefined)"
     if reason:
         return {"value": None, "reason": reason, "ci_low": None, "ci_high": None, "interval": "normal"}
-    rec = {"value": float(lower) if lower == upper else None}
+    rec: dict[str, Any] = {"value": float(lower) if lower == upper else None}
     if lower != upper:
         rec["bounds"] = [float(lower), float(upper)]
     rec.update(ci_low=float(ci_low), ci_high=float(ci_high), interval="normal (two independent binomials)")
@@ -94,7 +95,7 @@ def _balanced_record(gt: GroupTable, i: int, design: dict) -> dict:
 
 def _comparison(gt: GroupTable, i: int, ref: int, metric: str, spec: AuditSpec, design: dict) -> dict:
     r = gt.rates[metric]
-    rec = {"attribute": gt.name, "group": gt.label(i), "reference": gt.label(ref), "metric": metric,
+    rec: dict[str, Any] = {"attribute": gt.name, "group": gt.label(i), "reference": gt.label(ref), "metric": metric,
            "group_rate": rate_record(r, i), "reference_rate": rate_record(r, ref)}
     undefined = design["undefined_metrics"].get(metric) or r.reason(i) or r.reason(ref)
     if undefined:
