@@ -12,6 +12,7 @@ implementation to compare against.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -130,7 +131,7 @@ def katz_ratio_interval(
     return np.where(valid, low, np.nan), np.where(valid, high, np.nan), corrected
 
 
-def _first_true(pred, lo: int, hi: int) -> int:
+def _first_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
     """Smallest x in [lo, hi] with pred(x), hi + 1 if none; pred monotone F..T."""
     while lo <= hi:
         mid = (lo + hi) // 2

@@ -41,7 +41,7 @@ def _expected_cell(
 
 def _breslow_day(
     a: np.ndarray,
-    margins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    margins: tuple[np.ndarray, ...],
     odds: float,
     tarone: bool,
 ) -> tuple[float, float]:
@@ -66,6 +66,44 @@ def _breslow_day(
         # Cauchy-Schwarz; clip rounding residue.
         stat = max(stat - float(np.sum(a - e)) ** 2 / float(np.sum(v)), 0.0)
     return stat, float(stats.chi2.sf(stat, a.size - 1))
+
+
+def _pooled_odds_ratio(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, n: np.ndarray, level: float
+) -> tuple[float, float, float]:
+    """Mantel & Haenszel (1959) pooled OR and its Robins-Breslow-Greenland interval."""
+    ad, bc = a * d / n, b * c / n
+    sr, ss = float(ad.sum()), float(bc.sum())
+    if not (sr > 0 and ss > 0):  # OR 0 or infinite: no interval on the log scale
+        return (np.inf if sr > 0 else 0.0 if ss > 0 else np.nan), np.nan, np.nan
+    odds = sr / ss
+    # Robins, Breslow & Greenland (1986) variance of log OR_MH, consistent in
+    # both sparse-data and large-strata limits.
+    pp, qq = (a + d) / n, (b + c) / n
+    var = (
+        float(np.sum(pp * ad)) / (2 * sr**2)
+        + float(np.sum(pp * bc + qq * ad)) / (2 * sr * ss)
+        + float(np.sum(qq * bc)) / (2 * ss**2)
+    )
+    half = z_value(level) * float(np.sqrt(var))
+    return odds, float(np.exp(np.log(odds) - half)), float(np.exp(np.log(odds) + half))
+
+
+def _cmh_test(
+    a: np.ndarray, margins: tuple[np.ndarray, ...], n: np.ndarray, correction: bool
+) -> tuple[float, float]:
+    """Cochran (1954) / Mantel & Haenszel (1959) test, hypergeometric variance."""
+    r1, r2, c1, c2 = margins
+    dev = abs(float(np.sum(a - r1 * c1 / n)))
+    vsum = float(np.sum(r1 * r2 * c1 * c2 / (n * n * (n - 1.0))))
+    if correction:
+        # Capped at |sum(a - E)| as in R's mantelhaen.test, so the correction
+        # never increases the statistic (statsmodels does not cap it).
+        dev -= min(0.5, dev)
+    if not 0 < vsum < np.inf:  # only for non-integer strata with n <= 1
+        return np.nan, np.nan
+    stat = dev * dev / vsum
+    return stat, float(stats.chi2.sf(stat, 1))
 
 
 def mantel_haenszel(
@@ -98,49 +136,25 @@ def mantel_haenszel(
     add exactly 0 to every MH sum (as in statsmodels ``StratifiedTable``),
     but they would make the Breslow-Day terms 0/0 and inflate its degrees of
     freedom, so they are dropped (as SAS PROC FREQ does).  Everything is NaN
-    when no stratum is informative; Breslow-Day is NaN with fewer than two
-    strata or a pooled OR of 0 or infinity.
+    when no stratum is informative.  The interval is NaN when the pooled OR is
+    0 or infinite; Breslow-Day is NaN then, and with fewer than two strata.
     """
     t = np.asarray(tables, dtype=np.float64).reshape(-1, 2, 2)
     a, b, c, d = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
     keep = (a + b > 0) & (c + d > 0) & (a + c > 0) & (b + d > 0)
     a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    out: dict[str, float | int] = dict.fromkeys(
-        ["odds_ratio", "ci_low", "ci_high", "cmh_statistic", "cmh_p",
-         "breslow_day_statistic", "breslow_day_p"], np.nan)  # fmt: skip
+    keys = ("odds_ratio", "ci_low", "ci_high", "cmh_statistic", "cmh_p",
+            "breslow_day_statistic", "breslow_day_p")  # fmt: skip
+    out: dict[str, float | int] = dict.fromkeys(keys, np.nan)
     out["strata_used"] = int(a.size)
     if a.size == 0:
         return out
-    n, r1, r2, c1, c2 = a + b + c + d, a + b, c + d, a + c, b + d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Mantel & Haenszel (1959) pooled odds ratio.
-        ad, bc = a * d / n, b * c / n
-        sr, ss = float(ad.sum()), float(bc.sum())
-        odds = sr / ss if ss > 0 else (np.inf if sr > 0 else np.nan)
-        out["odds_ratio"] = odds
-        # Robins, Breslow & Greenland (1986) variance of log OR_MH.
-        pp, qq = (a + d) / n, (b + c) / n
-        if sr > 0 and ss > 0:  # else OR is 0 or infinite: no log-scale interval
-            var = (
-                float(np.sum(pp * ad)) / (2 * sr**2)
-                + float(np.sum(pp * bc + qq * ad)) / (2 * sr * ss)
-                + float(np.sum(qq * bc)) / (2 * ss**2)
-            )
-            half = z_value(level) * np.sqrt(var)
-            out["ci_low"] = float(np.exp(np.log(odds) - half))
-            out["ci_high"] = float(np.exp(np.log(odds) + half))
-        # Cochran (1954) / Mantel & Haenszel (1959) test, hypergeometric
-        # variance.  The continuity correction is capped at |sum(a - E)| as in
-        # R's mantelhaen.test, so it never increases the statistic.
-        dev = abs(float(np.sum(a - r1 * c1 / n)))
-        vsum = float(np.sum(r1 * r2 * c1 * c2 / (n * n * (n - 1.0))))
-        if correction:
-            dev -= min(0.5, dev)
-        if 0 < vsum < np.inf:
-            out["cmh_statistic"] = dev * dev / vsum
-            out["cmh_p"] = float(stats.chi2.sf(out["cmh_statistic"], 1))
-        bd = _breslow_day(a, (r1, r2, c1, c2), odds, tarone)
-    out["breslow_day_statistic"], out["breslow_day_p"] = bd
+    n, margins = a + b + c + d, (a + b, c + d, a + c, b + d)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        odds, lo, hi = _pooled_odds_ratio(a, b, c, d, n, level)
+        values = (odds, lo, hi, *_cmh_test(a, margins, n, correction),
+                  *_breslow_day(a, margins, odds, tarone))  # fmt: skip
+    out.update(zip(keys, values))
     return out
 
 
