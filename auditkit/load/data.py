@@ -9,6 +9,7 @@ the job of :mod:`auditkit.load.rows`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -21,12 +22,13 @@ from typing import TYPE_CHECKING, Union
 import pyarrow as pa
 
 from .._text import did_you_mean, list_values, normalise_name
-from ..exceptions import InputDataError
+from ..exceptions import InputDataError, UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-__all__ = ["Source", "SourceTable", "read_columns"]
+__all__ = ["Source", "SourceTable", "read_columns", "row_numbering"]
 
 Source = Union[str, os.PathLike, "pd.DataFrame"]
 
@@ -43,6 +45,22 @@ class SourceTable:
     kind: str
     columns: dict[str, str]
     notes: tuple[str, ...] = ()
+    #: Each row's number as messages give it (see :func:`row_numbering`), kept when rows are
+    #: filtered or dropped; None means the rows are all there, in order.
+    row_numbers: "np.ndarray | None" = None
+
+
+#: How rows are numbered in messages, per kind of source: (first data row's number, word, explanation).
+_ROW_NUMBERING = {
+    "csv": (2, "row", "Row numbers count the header as row 1."),
+    "parquet": (1, "row", "Row numbers count from 1."),
+    "dataframe": (0, "position", "Positions count from 0, as in DataFrame.iloc."),
+}
+
+
+def row_numbering(kind: str) -> tuple[int, str, str]:
+    """(number of the first data row, 'row' or 'position', a sentence saying how rows are counted)."""
+    return _ROW_NUMBERING.get(kind, _ROW_NUMBERING["csv"])
 
 
 def read_columns(
@@ -67,7 +85,7 @@ def read_columns(
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path, wanted)
-    if suffix in {".xlsx", ".xls", ".ods"}:
+    if suffix in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}:
         raise InputDataError(
             f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
             "CSV (UTF-8) from the spreadsheet program and pass that file."
@@ -77,16 +95,49 @@ def read_columns(
             f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
             "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
         )
-    return _read_csv(path, wanted, encoding or "utf-8", delimiter)
+    return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter))
+
+
+def _check_encoding(encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(
+            f"--encoding {encoding!r} is not a text encoding Python knows. Use a name such as utf-8, "
+            "latin-1, cp1252 or utf-16."
+        ) from None
+    return encoding
+
+
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "\\s": " ", "space": " ", "comma": ",", "semicolon": ";",
+                    "pipe": "|"}
+
+
+def _check_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    delim = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+    if len(delim) != 1 or delim in "\"\r\n":
+        raise UsageError(
+            f"--delimiter must be one character, e.g. ',' or ';' (or 'tab' for tab-separated files); "
+            f"got {delimiter!r}."
+        )
+    return delim
 
 
 def _resolve(label: str, header: Sequence[str], wanted: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """Map wanted names to header names; exact first, then whitespace/case-insensitive."""
-    dupes = [name for name, k in Counter(header).items() if k > 1]
+    """Map wanted names to header names; exact first, then whitespace/case-insensitive.
+
+    Duplicate names are an error: a reader would silently rename the second copy
+    (pandas makes it ``name.1``) or pick one of them.  Blank names (an unnamed
+    index column, a trailing delimiter) are ignored unless a blank name is wanted.
+    """
+    dupes = [name for name, k in Counter(header).items() if k > 1 and (name.strip() or name in wanted)]
     if dupes:
         raise InputDataError(
-            f"{label}: the header has duplicate column names {list_values(dupes)}. A table with "
-            "two columns of the same name cannot be read unambiguously; rename one of them."
+            f"{label}: the header has duplicate column names {list_values(dupes)} (columns "
+            f"{', '.join(str(i + 1) for i, h in enumerate(header) if h in dupes)}). A table with two columns "
+            "of the same name cannot be read unambiguously: rename or remove one of them and run again."
         )
     by_norm: dict[str, list[str]] = {}
     for h in header:
@@ -101,10 +152,19 @@ def _resolve(label: str, header: Sequence[str], wanted: Sequence[str]) -> tuple[
             mapping[w] = near[0]
             notes.append(f"{label}: column {w!r} matched the header's {near[0]!r} (spaces or case differ).")
             continue
+        if len(near) > 1:
+            raise InputDataError(
+                f"{label}: no column is named exactly {w!r}, and {list_values(near)} all match it when spaces "
+                "and case are ignored. Give the exact name of the one you mean (or rename the others)."
+            )
         shown = [h for h in header if h.strip() and not h.startswith("Unnamed:")]
+        hint = ""
+        if len(header) == 1 and any(c in header[0] for c in ",;\t|"):
+            hint = (" The header was read as a single column: the delimiter is probably not the one "
+                    "detected; pass it with --delimiter (e.g. --delimiter ';' or --delimiter tab).")
         raise InputDataError(
             f"{label}: no column named {w!r}.{did_you_mean(w, shown)} "
-            f"The columns are: {list_values(shown, limit=30)}."
+            f"The columns are: {list_values(shown, limit=30)}.{hint}"
         )
     return mapping, notes
 
@@ -112,14 +172,18 @@ def _resolve(label: str, header: Sequence[str], wanted: Sequence[str]) -> tuple[
 def _read_csv(path: Path, wanted: Sequence[str], encoding: str, delimiter: str | None) -> SourceTable:
     import pyarrow.csv as pacsv
 
-    raw = path.read_bytes()[: 1 << 16]
+    with open(path, "rb") as fh:
+        raw = fh.read(_HEAD_BYTES)
+        truncated = bool(fh.read(1))
     if not raw.strip():
         raise InputDataError(f"Data file {path.name!r} is empty: it has no header and no rows.")
     codec = "utf-8-sig" if encoding.replace("_", "-").lower() in {"utf-8", "utf8"} else encoding
-    head = _decode_head(path, raw, codec)
+    head = _decode_head(path, raw, codec, final=not truncated)
+    if not head.strip():
+        raise InputDataError(f"Data file {path.name!r} is empty: it has no header and no rows.")
     first_line = head.splitlines()[0] if head.splitlines() else ""
     delim = delimiter or max(",;\t|", key=first_line.count)
-    header = next(csv.reader(io.StringIO(head), delimiter=delim))
+    header = next(csv.reader(io.StringIO(head), delimiter=delim), [])
     mapping, notes = _resolve(path.name, header, wanted)
     cols = list(dict.fromkeys(mapping.values()))
     try:
@@ -137,7 +201,12 @@ def _read_csv(path: Path, wanted: Sequence[str], encoding: str, delimiter: str |
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
         if "UTF8" in str(err) or isinstance(err, UnicodeDecodeError):
             _decode_head(path, path.read_bytes(), codec)
-        raise InputDataError(f"{path.name}: could not be read as CSV ({err}).") from err
+        if "Expected" in str(err) and "columns" in str(err):
+            _ragged(path, codec, delim, len(header))
+        raise InputDataError(
+            f"{path.name}: could not be read as CSV ({err}). Check that the delimiter ({delim!r}) and the "
+            "quoting are consistent, or pass --delimiter."
+        ) from err
     if table.num_rows == 0:
         raise InputDataError(f"Data file {path.name!r} has a header but no rows.")
     if codec == "utf-8-sig" and table.column_names and table.column_names[0].startswith("\ufeff"):
@@ -145,17 +214,40 @@ def _read_csv(path: Path, wanted: Sequence[str], encoding: str, delimiter: str |
     return SourceTable(table, path.name, "csv", mapping, tuple(notes))
 
 
-def _decode_head(path: Path, raw: bytes, codec: str) -> str:
+#: Bytes read to find the header and check the encoding before the full read.
+_HEAD_BYTES = 1 << 16
+
+
+def _decode_head(path: Path, raw: bytes, codec: str, final: bool = True) -> str:
+    """Decode ``raw``; with ``final=False`` a character cut off at the end is not an error."""
     try:
-        return raw.decode(codec)
+        return codecs.getincrementaldecoder(codec)().decode(raw, final=final)
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         bad = raw[err.start : err.start + 4]
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            advice = "The file starts with a UTF-16 byte-order mark: pass --encoding utf-16"
+        else:
+            advice = ("The file is probably in another encoding: try --encoding latin-1 (or cp1252 for files "
+                      "saved by Excel on Windows)")
         raise InputDataError(
             f"{path.name!r} is not valid {codec.replace('-sig', '')}: byte {bad[:1]!r} on line {line} "
-            f"(offset {err.start}) cannot be decoded. The file is probably in another encoding; "
-            "try --encoding latin-1 (or cp1252 for files saved by Excel on Windows)."
+            f"(offset {err.start}) cannot be decoded. {advice}."
         ) from None
+
+
+def _ragged(path: Path, codec: str, delim: str, width: int) -> None:
+    """Raise an error naming the first row whose number of fields differs from the header's."""
+    with open(path, encoding=codec, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim)
+        for record, fields in enumerate(reader, start=1):
+            if fields and len(fields) != width:
+                raise InputDataError(
+                    f"{path.name}: row {record:,} (line {reader.line_num:,}; the header is row 1) has "
+                    f"{len(fields)} fields but the header has {width}. A value probably contains the delimiter "
+                    f"{delim!r} without quotes, or the row has a stray delimiter; fix that row (quote the value) "
+                    "and run again."
+                )
 
 
 def _read_parquet(path: Path, wanted: Sequence[str]) -> SourceTable:

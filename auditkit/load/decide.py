@@ -9,12 +9,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..exceptions import InputDataError
+from .data import row_numbering
 
 __all__ = ["decide", "parse_scores"]
 
 
-def parse_scores(array: pa.ChunkedArray, label: str, column: str) -> np.ndarray:
-    """Scores as float64; blanks become NaN; any text that is not a number is an error."""
+def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers: np.ndarray | None = None,
+                 kind: str = "csv") -> np.ndarray:
+    """Scores as float64; blanks become NaN; any text that is not a number is an error.
+
+    ``row_numbers`` gives each row's number for messages (default: counted as for a
+    source of ``kind``: a CSV file's rows with the header as row 1).
+    """
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
         return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
@@ -29,20 +35,25 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str) -> np.ndarray:
     except pa.ArrowInvalid:
         pass
     values = text.to_pylist()
+    first, word, counting = row_numbering(kind)
+    if row_numbers is None:
+        row_numbers = np.arange(len(values)) + first
     bad: dict[str, list[int]] = {}
-    for row, v in enumerate(values):
+    for i, v in enumerate(values):
         if v is None:
             continue
         try:
             float(v)
         except ValueError:
-            bad.setdefault(v, []).append(row + 2)
-    shown = ", ".join(f"{v!r} (rows {', '.join(map(str, r[:3]))}{', …' if len(r) > 3 else ''})"
+            bad.setdefault(v, []).append(int(row_numbers[i]))
+    shown = ", ".join(f"{v!r} ({word}s {', '.join(map(str, r[:3]))}{', …' if len(r) > 3 else ''})"
                       for v, r in list(bad.items())[:8])
+    first = next(iter(bad))
     raise InputDataError(
-        f"{label}: score column {column!r} must hold numbers, but {sum(map(len, bad.values())):,} rows hold "
-        f"text: {shown}. Row numbers count the header as row 1. Fix or remove these rows, or filter "
-        "them out with --exclude COLUMN=VALUE."
+        f"{label}: score column {column!r} must hold numbers, but {sum(map(len, bad.values())):,} "
+        f"{'row holds' if sum(map(len, bad.values())) == 1 else 'rows hold'} text: {shown}"
+        f"{' (and more)' if len(bad) > 8 else ''}. {counting} "
+        f"Fix or remove these rows, or leave them out with --exclude {column}={first}."
     )
 
 
@@ -66,7 +77,13 @@ def decide(scores: np.ndarray, *, threshold: float | None = None, top: float | N
             "selected": int((scores >= threshold).sum())}
     k = top_n if top_n is not None else math.floor(n * float(top) / 100 + 1e-9)
     if k > n:
-        raise InputDataError(f"--top-n {k} asks for more rows than the data holds ({n:,}).")
+        raise InputDataError(f"--top-n {k} asks for more rows than the data holds ({n:,} rows after filters); "
+                             f"use at most --top-n {n}.")
+    if k == 0:
+        raise InputDataError(
+            f"--top {top} of {n:,} rows selects floor({n:,} x {top}/100) = 0 rows, so nothing would be "
+            "compared. Use a larger percentage, or --top-n N."
+        )
     order = np.lexsort((np.arange(n), -scores))
     decision = np.zeros(n, dtype=np.int8)
     decision[order[:k]] = 1

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._text import did_you_mean, list_values
-from ..exceptions import InputDataError
+from ..exceptions import InputDataError, UsageError
 from ..measure._counts import MISSING, CountTable, Dimension, count_codes
 from ..spec import AuditSpec
-from .data import SourceTable
+from .data import SourceTable, row_numbering
 
 __all__ = ["Population", "encode_levels", "label_of", "rows_to_counts"]
 
@@ -62,12 +62,12 @@ def encode_levels(array: pa.ChunkedArray | pa.Array, missing_values: Sequence[st
 
 
 def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str]) -> tuple[Dimension, np.ndarray]:
-    levels, codes = encode_levels(src.table.column(src.columns[name]), spec.missing_values)
+    levels, codes = encode_levels(src.table.column(src.columns[name]), _values(spec.missing_values))
     n_missing = int((codes < 0).sum())
     if n_missing:
         codes = np.where(codes < 0, len(levels), codes)
         levels = levels + [MISSING]
-        notes.append(f"{name}: {n_missing:,} rows have no value; they form the group {MISSING!r}.")
+        notes.append(f"{name}: {_rows(n_missing)} no value; they form the group {MISSING!r}.")
     folded: dict[str, list[str]] = {}
     for lab in levels:
         folded.setdefault(" ".join(lab.split()).casefold(), []).append(lab)
@@ -77,7 +77,7 @@ def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: l
     if role == "stage" and spec.stage_order:
         unknown = [s for s in spec.stage_order if s not in levels]
         if unknown:
-            raise InputDataError(f"--stage-order names {unknown[0]!r}, but column {name!r} has "
+            raise InputDataError(f"{src.label}: --stage-order names {unknown[0]!r}, but column {name!r} has "
                                  f"{list_values(levels)}.{did_you_mean(unknown[0], levels)}")
         order = list(spec.stage_order) + [lv for lv in levels if lv not in spec.stage_order]
         remap = np.array([order.index(lv) for lv in levels])
@@ -85,113 +85,204 @@ def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: l
     return Dimension(name, role, tuple(levels)), codes
 
 
-def _positive_mask(src: SourceTable, column: str, positive: Sequence[str] | None,
-                   option: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Rows whose value is declared positive, rows with no value, and the levels seen."""
+def _values(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """Option values as a tuple: a lone string from the Python API ('Ja') is one value, not 'J', 'a'."""
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def _row_numbers(src: SourceTable) -> np.ndarray:
+    """Each row's number in the source as users see it: the file row (header = row 1) or the
+    DataFrame position; survives filters and dropped rows."""
+    if src.row_numbers is not None:
+        return src.row_numbers
+    return np.arange(src.table.num_rows) + row_numbering(src.kind)[0]
+
+
+def _where(src: SourceTable, mask: np.ndarray) -> str:
+    """'row 7' (file, the header is row 1) or 'position 5' (DataFrame) of the first row in ``mask``."""
+    row = int(_row_numbers(src)[int(np.argmax(mask))])
+    if src.kind == "dataframe":
+        return f"position {row:,} of the DataFrame"
+    return f"row {row:,}, counting the header as row 1" if src.kind == "csv" else f"row {row:,}, counting from 1"
+
+
+def _rows(n: int, verb: str = "have") -> str:
+    """'1 row has' / '3 rows have' (or another verb: '1 row holds')."""
+    singular = {"have": "has"}.get(verb, verb + "s")
+    return f"{n:,} row {singular}" if n == 1 else f"{n:,} rows {verb}"
+
+
+def _value_levels(src: SourceTable, column: str) -> tuple[list[str], np.ndarray]:
+    """Levels of a decision, outcome, filter or cell column and each row's index (-1 = blank).
+
+    Surrounding spaces are not part of a value here ('Ja ' is 'Ja'): an export's stray
+    space must not silently move a row from 'selected' to 'not selected'.
+    """
     levels, codes = encode_levels(src.table.column(src.columns[column]))
+    trimmed = [lv.strip() for lv in levels]
+    if trimmed == levels:
+        return levels, codes
+    merged = sorted(set(trimmed))
+    remap = np.array([merged.index(t) for t in trimmed] + [-1], dtype=np.int32)
+    return merged, remap[codes]
+
+
+_BOOLEAN_PAIRS = ((("0", "1"), "1"), (("0.0", "1.0"), "1.0"), (("False", "True"), "True"),
+                  (("false", "true"), "true"), (("FALSE", "TRUE"), "TRUE"))
+
+
+def _positive_mask(src: SourceTable, column: str, positive: Sequence[str] | None,
+                   option: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Rows whose value is declared positive, rows with no value, the levels seen and the positive levels."""
+    levels, codes = _value_levels(src, column)
     if positive is None:
-        for pair, pos in ((["0", "1"], "1"), (["False", "True"], "True"), (["false", "true"], "true")):
-            if set(levels) <= set(pair) and levels:
+        for pair, pos in _BOOLEAN_PAIRS:
+            if levels and set(levels) <= set(pair):
                 positive = [pos]
                 break
         else:
+            shown = list_values(levels) if levels else "no values at all (every row is blank)"
             raise InputDataError(
-                f"{src.label}: column {column!r} holds {list_values(levels)}; say which of these mean "
-                f"'positive' with {option} VALUE[,VALUE]."
+                f"{src.label}: column {column!r} holds {shown}; say which of these mean "
+                f"'positive' with {option} VALUE[,VALUE] (only 0/1 and true/false columns are read "
+                "without it)."
             )
-    unknown = [p for p in positive if p not in levels]
-    if unknown:
-        raise InputDataError(
-            f"{src.label}: {option} {unknown[0]!r} does not occur in column {column!r}, which holds "
-            f"{list_values(levels)}.{did_you_mean(unknown[0], levels)}"
-        )
+    else:
+        positive = [p.strip() for p in _values(positive)]
+        unknown = [p for p in positive if p not in levels]
+        if unknown:
+            raise InputDataError(
+                f"{src.label}: {option} {unknown[0]!r} does not occur in column {column!r}, which holds "
+                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the value exactly as it "
+                "is written in the column."
+            )
+        for p in positive:
+            variants = [lv for lv in levels if lv not in positive and lv.casefold() == p.casefold()]
+            if variants:
+                raise InputDataError(
+                    f"{src.label}: column {column!r} holds both {p!r} and {list_values(variants)}, which differ "
+                    f"only in case; only {p!r} was declared with {option}, so the others would silently count "
+                    f"as not positive. Declare every spelling that means positive ({option} "
+                    f"{','.join([p, *variants])}), or clean the column."
+                )
+    chosen = [lv for lv in levels if lv in positive]
     flags = np.array([lv in positive for lv in levels] + [False])
-    return flags[codes], codes < 0, levels
+    return flags[codes], codes < 0, levels, chosen
 
 
 def _apply_filters(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> SourceTable:
     table = src.table
+    rows = _row_numbers(src)
     for f in spec.filters:
-        levels, codes = encode_levels(table.column(src.columns[f.column]))
-        unknown = [v for v in f.values if v not in levels]
+        current = SourceTable(table, src.label, src.kind, src.columns, src.notes, rows)
+        levels, codes = _value_levels(current, f.column)
+        option = "--filter" if f.keep else "--exclude"
+        values = [v.strip() for v in _values(f.values)]
+        unknown = [v for v in values if v not in levels]
         if unknown:
-            raise InputDataError(f"Filter on {f.column!r}: value {unknown[0]!r} does not occur; the column "
-                                 f"holds {list_values(levels)}.{did_you_mean(unknown[0], levels)}")
-        hit = np.isin(codes, [levels.index(v) for v in f.values])
+            raise InputDataError(
+                f"{src.label}: {option} {f.column}={','.join(_values(f.values))}: value {unknown[0]!r} does not occur in "
+                f"column {f.column!r}{' (after the filters before it)' if steps else ''}, which holds "
+                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the values exactly as written "
+                "in the column."
+            )
+        hit = np.isin(codes, [levels.index(v) for v in values])
         keep = hit if f.keep else ~hit
         before = table.num_rows
         table = table.filter(pa.array(keep))
+        rows = rows[keep]
         steps.append({"step": f.describe(), "rows_before": before, "rows_after": table.num_rows})
     if table.num_rows == 0:
-        raise InputDataError(f"{src.label}: no rows are left after the filters: {steps}.")
-    return SourceTable(table, src.label, src.kind, src.columns, src.notes)
+        done = "; ".join(f"{s['step']}: {s['rows_before']:,} -> {s['rows_after']:,} rows" for s in steps)
+        raise InputDataError(f"{src.label}: no rows are left after the filters ({done}). Check the "
+                             "--filter and --exclude values.")
+    return SourceTable(table, src.label, src.kind, src.columns, src.notes, rows)
 
 
 def _drop(src: SourceTable, drop: np.ndarray, why: str, steps: list[dict]) -> SourceTable:
     before = src.table.num_rows
     table = src.table.filter(pa.array(~drop))
     steps.append({"step": why, "rows_before": before, "rows_after": table.num_rows})
-    return SourceTable(table, src.label, src.kind, src.columns, src.notes)
+    if table.num_rows == 0:
+        raise InputDataError(f"{src.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
+    return SourceTable(table, src.label, src.kind, src.columns, src.notes, _row_numbers(src)[~drop])
 
 
-def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
-    """Outcome codes 0/1/2 (2 = unknown) and a record of how they were read."""
-    n = src.table.num_rows
-    if not spec.truth:
-        return np.full(n, 2, dtype=np.int8), {"column": None}
-    pos, missing, levels = _positive_mask(src, spec.truth, spec.truth_positive, "--truth-positive")
-    positives = [lv for lv in levels if lv in (spec.truth_positive or ["1", "True", "true"])]
+def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
+    """Outcome codes 0/1/2 (2 = unknown) of ``spec.truth`` and a record of how they were read."""
+    pos, missing, levels, positives = _positive_mask(src, spec.truth, spec.truth_positive, "--truth-positive")
     negatives = [lv for lv in levels if lv not in positives]
+    n = src.table.num_rows
     unknown = np.zeros(n, dtype=bool)
     if spec.truth_negative:
-        bad = [v for v in spec.truth_negative if v not in negatives]
+        declared = [v.strip() for v in _values(spec.truth_negative)]
+        bad = [v for v in declared if v not in negatives]
         if bad:
             raise InputDataError(f"{src.label}: --truth-negative {bad[0]!r} does not occur in column "
-                                 f"{spec.truth!r} (or is also positive); it holds {list_values(levels)}.")
-        other = [lv for lv in negatives if lv not in spec.truth_negative]
+                                 f"{spec.truth!r} (or is also positive); it holds {list_values(levels)}."
+                                 f"{did_you_mean(bad[0], negatives)}")
+        other = [lv for lv in negatives if lv not in declared]
         if other:
-            _, codes = encode_levels(src.table.column(src.columns[spec.truth]))
+            _, codes = _value_levels(src, spec.truth)
             unknown = np.isin(codes, [levels.index(v) for v in other])
-            notes.append(f"{spec.truth}: {int(unknown.sum()):,} rows hold {list_values(other)}, neither "
+            notes.append(f"{spec.truth}: {_rows(int(unknown.sum()), 'hold')} {list_values(other)}, neither "
                          "positive nor negative; their outcome is treated as unknown.")
-    elif len(negatives) != 1:
+        negatives = declared
+    elif len(negatives) > 1:
         raise InputDataError(
             f"{src.label}: outcome column {spec.truth!r} must hold two values (one positive, one negative), "
             f"but besides the positive {list_values(positives)} it holds {list_values(negatives)}. "
             "Declare the negative value with --truth-negative VALUE (other values then count as unknown "
             "outcomes), or fix the column."
         )
+    if missing.any():
+        notes.append(f"{spec.truth}: {_rows(int(missing.sum()))} no outcome; they count in selection rates "
+                     "but not in rates that need the outcome.")
     outcome = np.where(pos, 1, 0).astype(np.int8)
     outcome[missing | unknown] = 2
-    info = {"column": spec.truth, "positive": positives, "negative": list(spec.truth_negative or negatives),
+    info = {"column": spec.truth, "positive": positives, "negative": negatives,
             "rows_outcome_unknown": int((missing | unknown).sum())}
     return outcome, info
 
 
-def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> tuple[SourceTable, np.ndarray, dict]:
+def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
+    """Outcome codes 0/1/2 (2 = unknown) and a record of how they were read."""
+    if not spec.truth:
+        return np.full(src.table.num_rows, 2, dtype=np.int8), {"column": None}
+    return _outcome_codes(src, spec, notes)
+
+
+def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
+              notes: list[str]) -> tuple[SourceTable, np.ndarray, dict]:
     from .decide import decide, parse_scores
 
     if spec.decision:
-        pos, missing, levels = _positive_mask(src, spec.decision, spec.positive, "--positive")
+        pos, missing, levels, chosen = _positive_mask(src, spec.decision, spec.positive, "--positive")
         if missing.any():
             if not spec.drop_missing:
                 raise InputDataError(
-                    f"{src.label}: {int(missing.sum()):,} rows have no value in decision column "
-                    f"{spec.decision!r} (first at row {int(np.argmax(missing)) + 2}). Fill them, or pass "
+                    f"{src.label}: {_rows(int(missing.sum()))} no value in decision column "
+                    f"{spec.decision!r} (first at {_where(src, missing)}). Fill them, or pass "
                     "--drop-missing to leave these rows out (the count is reported)."
                 )
             src = _drop(src, missing, f"removed rows with no decision in {spec.decision!r}", steps)
             pos = pos[~missing]
-        chosen = [lv for lv in levels if lv in (spec.positive or ["1", "True", "true"])]
+        others = [lv for lv in levels if lv not in chosen]
+        if len(others) > 1:
+            notes.append(f"{spec.decision}: values {list_values(others)} all count as not selected (only "
+                         f"{list_values(chosen)} was declared selected).")
         return src, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
                                           "rule": f"{spec.decision} in {chosen}", "selected": int(pos.sum())}
-    scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score)
+    scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score,
+                          row_numbers=_row_numbers(src), kind=src.kind)
     blank = np.isnan(scores)
     if blank.any():
         if not spec.drop_missing:
             raise InputDataError(
-                f"{src.label}: {int(blank.sum()):,} rows have a blank score in {spec.score!r} (first at row "
-                f"{int(np.argmax(blank)) + 2}); cases that were not scored (random or follow-up cases) are "
+                f"{src.label}: {_rows(int(blank.sum()))} a blank (or NaN) score in {spec.score!r} (first at "
+                f"{_where(src, blank)}); cases that were not scored (random or follow-up cases) are "
                 "often left blank. Pass --drop-missing to leave them out (the count is reported), or fill them."
             )
         src = _drop(src, blank, f"removed rows with a blank score in {spec.score!r}", steps)
@@ -201,27 +292,48 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> tuple[Sou
     return src, decision, rule
 
 
+def _roles(spec: AuditSpec) -> list[tuple[str, str]]:
+    """The grouping columns and their roles; a column may have only one."""
+    roles = [(c, "protected") for c in spec.protected] + [(c, "stratum") for c in spec.strata]
+    roles += [(c, r) for c, r in ((spec.stage, "stage"), (spec.selection_method, "method")) if c]
+    options = {"protected": "--protected", "stratum": "--strata", "stage": "--stage", "method": "--selection-method"}
+    seen: dict[str, str] = {}
+    for name, role in roles:
+        if name in seen:
+            twice = options[role] if seen[name] == role else f"{options[seen[name]]} and {options[role]}"
+            raise UsageError(f"Column {name!r} is named twice ({twice}); each column can have one role only. "
+                             "Name it once.")
+        seen[name] = role
+    return roles
+
+
+def _check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) -> None:
+    """Every --random value must occur in the --selection-method column."""
+    if not spec.selection_method:
+        return
+    method = next(d for d in dims if d.role == "method")
+    bad = [r for r in _values(spec.random) or () if r not in method.levels]
+    if bad:
+        raise InputDataError(f"{src.label}: --random {bad[0]!r} does not occur in column "
+                             f"{spec.selection_method!r}, which holds "
+                             f"{list_values(method.levels)}.{did_you_mean(bad[0], method.levels)}")
+
+
 def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Population]:
     """Apply the filters, derive decisions and outcomes, and count the rows once."""
     rows_read = src.table.num_rows
     steps: list[dict] = []
     notes = list(src.notes)
     src = _apply_filters(src, spec, steps)
-    src, decision, rule = _decision(src, spec, steps)
+    src, decision, rule = _decision(src, spec, steps, notes)
     outcome, outcome_info = _outcome(src, spec, notes)
-    roles = [(c, "protected") for c in spec.protected] + [(c, "stratum") for c in spec.strata]
-    roles += [(c, r) for c, r in ((spec.stage, "stage"), (spec.selection_method, "method")) if c]
+    roles = _roles(spec)
     dims, codes = [], {}
     for name, role in roles:
         dim, code = _dimension(src, name, role, spec, notes)
         dims.append(dim)
         codes[name] = code
-    if spec.selection_method:
-        method = dims[-1]
-        bad = [r for r in spec.random or () if r not in method.levels]
-        if bad:
-            raise InputDataError(f"--random {bad[0]!r} does not occur in {spec.selection_method!r}, which holds "
-                                 f"{list_values(method.levels)}.{did_you_mean(bad[0], method.levels)}")
+    _check_random(src, spec, dims)
     table = count_codes(dims, codes, decision, outcome)
     population = Population(src.label, rows_read, tuple(steps), src.table.num_rows, rule, outcome_info)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population

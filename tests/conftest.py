@@ -1,0 +1,71 @@
+"""Shared helpers for the input, CLI and trap tests: small files in tmp_path and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from auditkit.cli import main
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -> Path:
+    """Write ``text`` to ``path`` byte-exactly: ``newline`` replaces each '\\n'."""
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    return path
+
+
+def run_cli(*args: object) -> Result:
+    """Invoke ``auditkit`` with ``args`` (paths are turned into text) and return click's result."""
+    return CliRunner().invoke(main, [str(a) for a in args], prog_name="auditkit")
+
+
+def assert_no_traceback(result: Result) -> None:
+    """The run ended through a normal exit, not an unhandled exception."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+
+
+def assert_user_error(result: Result, code: int, *fragments: str) -> str:
+    """A user mistake: exit ``code``, no traceback, and every fragment in the message (case-insensitive)."""
+    assert_no_traceback(result)
+    assert result.exit_code == code, result.output
+    message = result.stderr if result.stderr else result.output
+    for fragment in fragments:
+        assert fragment.lower() in message.lower(), f"{fragment!r} not in {message!r}"
+    return message
+
+
+def audit_json(*args: object) -> dict:
+    """Run ``auditkit audit ARGS --json -`` and return the parsed results (the run must succeed)."""
+    result = run_cli("audit", *args, "--json", "-")
+    assert_no_traceback(result)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def group(results: dict, label: str, attribute: str | None = None) -> dict:
+    """The group record with this label (and attribute, if given)."""
+    found = [g for g in results["groups"] if g["group"] == label and attribute in (None, g["attribute"])]
+    assert len(found) == 1, [g["group"] for g in results["groups"]]
+    return found[0]
+
+
+def comparison(results: dict, label: str, metric: str) -> dict:
+    """The comparison record of this group and metric."""
+    found = [c for c in results["comparisons"] if c["group"] == label and c["metric"] == metric]
+    assert len(found) == 1, [(c["group"], c["metric"]) for c in results["comparisons"]]
+    return found[0]
+
+
+@pytest.fixture
+def decisions_csv(tmp_path: Path) -> Path:
+    """A 120-row decision file: two groups, a 0/1 decision, a score and an outcome."""
+    lines = ["group,decision,score,outcome"]
+    for i in range(120):
+        g = "a" if i % 2 == 0 else "b"
+        selected = 1 if (i % 5 == 0 or (g == "b" and i % 3 == 0)) else 0
+        lines.append(f"{g},{selected},{(i * 37 % 101) / 100},{1 if i % 4 == 0 else 0}")
+    return write_text(tmp_path / "decisions.csv", "\n".join(lines) + "\n")
