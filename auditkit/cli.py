@@ -25,20 +25,31 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return out or None
 
 
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    out = {}
+def _pair_list(values: tuple[str, ...], option: str, form: str = "COLUMN=VALUE") -> list[tuple[str, str]]:
+    out = []
     for value in values:
         key, sep, val = value.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError(f"{option} takes COLUMN=VALUE; got {value!r}.")
-        out[key.strip()] = val.strip()
+            raise click.UsageError(f"{option} takes {form}; got {value!r}.")
+        out.append((key.strip(), val.strip()))
+    return out
+
+
+def _pairs(values: tuple[str, ...], option: str, form: str = "COLUMN=VALUE") -> dict[str, str]:
+    """COLUMN=VALUE options as a mapping; the same key twice with different values is an error."""
+    out: dict[str, str] = {}
+    for key, val in _pair_list(values, option, form):
+        if out.get(key, val) != val:
+            raise click.UsageError(f"{option} names {key!r} twice ({out[key]!r} and {val!r}); give it once.")
+        out[key] = val
     return out
 
 
 def _filters(keep: tuple[str, ...], drop: tuple[str, ...]) -> tuple[Filter, ...]:
+    """Filters in the order given; several on one column are all applied, one after the other."""
     filters = []
     for values, is_keep, option in ((keep, True, "--filter"), (drop, False, "--exclude")):
-        for col, val in _pairs(values, option).items():
+        for col, val in _pair_list(values, option, "COLUMN=VALUE[,VALUE]"):
             filters.append(Filter(col, tuple(v.strip() for v in val.split(",")), is_keep))
     return tuple(filters)
 
@@ -130,7 +141,7 @@ def audit(data: Path, **o: Any) -> None:
         selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None,
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o["count_column"],
-        cell_column=o["cell_column"], cells=_pairs(o["cells"], "--cell"), suppressed=tuple(o["suppressed"]),
+        cell_column=o["cell_column"], cells=_pairs(o["cells"], "--cell", "CELL=COLUMN"), suppressed=tuple(o["suppressed"]),
         suppressed_range=_range(o["suppressed_range"]), filters=_filters(o["keep"], o["drop"]),
         drop_missing=o["drop_missing"], missing_values=tuple(o["missing_value"]),
         min_group_size=o["min_group_size"], max_depth=o["max_depth"], metrics=tuple(o["metrics"]) or None,
@@ -142,6 +153,7 @@ def audit(data: Path, **o: Any) -> None:
     if json_path is not None and str(json_path) == "-":
         sys.stdout.write(text)
     elif json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(text, encoding="utf-8")
     if csv_dir is not None:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,10 @@ METRICS = (
 )
 
 
+_TUPLE_FIELDS = ("protected", "positive", "truth_positive", "truth_negative", "strata", "stage_order", "random",
+                 "suppressed", "metrics", "filters", "missing_values")
+
+
 @dataclass(frozen=True)
 class Filter:
     """Keep (or, with ``keep=False``, drop) rows whose ``column`` is one of ``values``."""
@@ -91,8 +95,25 @@ class AuditSpec:
     delimiter: str | None = None
 
     def __post_init__(self) -> None:
+        for name in _TUPLE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):  # protected="gender" means one column, not six letters
+                object.__setattr__(self, name, (value,))
+            elif value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
         self._check_decision_rule()
         self._check_settings()
+        self._check_roles()
+
+    def _check_roles(self) -> None:
+        roles = [(c, "--protected") for c in self.protected] + [(c, "--strata") for c in self.strata]
+        roles += [(c, o) for c, o in ((self.stage, "--stage"), (self.selection_method, "--selection-method")) if c]
+        seen: dict[str, str] = {}
+        for column, option in roles:
+            if column in seen:
+                raise UsageError(f"Column {column!r} is named twice ({seen[column]} and {option}); a column can "
+                                 "play one role in an audit.")
+            seen[column] = option
 
     @property
     def is_count_table(self) -> bool:
@@ -102,6 +123,9 @@ class AuditSpec:
     def _check_decision_rule(self) -> None:
         if not self.protected:
             raise UsageError("Name at least one protected attribute with --protected COLUMN.")
+        if self.cell_column and not self.count_column:
+            raise UsageError("--cell-column names the cell of each row of a long count table; it needs "
+                             "--count-column COL too (the column holding each row's count).")
         if self.is_count_table:
             if self.score:
                 raise UsageError("A count table has no scores: drop --score, or drop --count-column.")

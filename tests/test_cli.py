@@ -107,23 +107,17 @@ def test_conflicting_or_missing_options_exit_2(decisions_csv, args, fragment):
     assert_user_error(run_cli("audit", decisions_csv, *args), 2, fragment)
 
 
-@pytest.mark.xfail(strict=True, reason="spec.py: --cell-column without --count-column is reported as 'Give exactly "
-                   "one of --decision or --score', which does not mention --count-column")
 def test_cell_column_without_count_column_says_so(decisions_csv):
     """--cell-column alone says that --count-column is needed."""
     assert_user_error(run_cli("audit", decisions_csv, "--protected", "group", "--cell-column", "decision"), 2,
                       "--count-column")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py _pairs(): a malformed --cell is described as COLUMN=VALUE, "
-                   "but --cell takes CELL=COLUMN")
 def test_malformed_cell_option_shows_its_own_form(decisions_csv):
     """'--cell tp' says the option takes CELL=COLUMN."""
     assert_user_error(run_cli("audit", decisions_csv, "--protected", "group", "--cell", "tp"), 2, "CELL=COLUMN")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py writes --json with Path.write_text: a missing folder raises "
-                   "FileNotFoundError with a traceback instead of a message")
 def test_json_into_a_missing_folder_is_a_message_not_a_traceback(decisions_csv, tmp_path):
     """--json into a folder that does not exist is created or refused with a message, never a traceback."""
     result = run_cli("audit", decisions_csv, *BASE, "--json", tmp_path / "no" / "such" / "r.json", "--quiet")

@@ -507,9 +507,6 @@ def test_single_string_option_values_from_python_are_one_value(tmp_path):
     assert group(r, "a")["bounds"]["n"] == [10, 19] and "bounds" not in group(r, "b")
 
 
-@pytest.mark.xfail(strict=True, reason="spec.py/audit.py: protected='gender' (a string) is iterated letter by "
-                   "letter ('g', 'e', ...), giving \"no column named 'g'\"; AuditSpec should take a lone string "
-                   "as one column (also strata, random, suppressed, missing_values)")
 def test_protected_as_a_single_string_names_one_column(decisions_csv):
     """protected='group' from Python audits the column 'group'."""
     r = auditkit.audit(decisions_csv, protected="group", decision="decision")

@@ -250,9 +250,6 @@ def test_undeclared_suppression_marker_is_an_error_suggesting_suppressed(tmp_pat
                       "--suppressed '<10'")
 
 
-@pytest.mark.xfail(strict=True, reason="measure/compare.py takes the largest p-value over the two corner "
-                   "tables only; a table inside the bounds can have p = 1, so 'difference_detected' is claimed "
-                   "although the published counts are consistent with no difference")
 def test_suppressed_cell_does_not_yield_a_verdict_the_bounds_do_not_support(tmp_path):
     """A group whose suppressed count allows a rate equal to the reference's gets no 'difference_detected'."""
     path = write_text(tmp_path / "t.csv", "g,d,n\nref,1,6500\nref,0,93500\nx,1,<10\nx,0,60\n")
@@ -286,9 +283,6 @@ def test_only_positives_data_leaves_selection_rates_undefined_and_compares_hit_r
     assert ppv["ratio"] == pytest.approx(2.0) and ppv["p_value"] == pytest.approx(fisher_exact([[20, 20], [10, 30]])[1])
 
 
-@pytest.mark.xfail(strict=True, reason="measure/run.py design_of: with only selected rows the 'base rate' is the "
-                   "hit rate of the selected (ppv), not the population's base rate, yet it is reported and "
-                   "compared as base_rate (and counted twice in the testing family)")
 def test_only_positives_data_has_no_population_base_rate(tmp_path):
     """With every row selected, base_rate is undefined: the data says nothing about the unselected."""
     r = audit_json(_stops(tmp_path), "--protected", "group", "--decision", "stopped", "--truth", "found")
@@ -356,8 +350,6 @@ def test_filter_value_that_does_not_occur_is_an_error_with_did_you_mean(decision
                       "decisions.csv", "--filter group=A", "'A'", "'a', 'b'", "Did you mean 'a'?")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py _pairs() builds a dict, so a second --filter on the same column "
-                   "silently replaces the first (the audited population is not the one asked for)")
 def test_two_filters_on_one_column_are_both_applied(decisions_csv):
     """--filter group=a --filter group=b applies both (no row is left: an error) and never drops one."""
     result = run_cli("audit", decisions_csv, "--protected", "group", "--decision", "decision",

@@ -35,6 +35,32 @@ def _corners(k_lo: float, n_lo: float, k_hi: float, n_hi: float) -> list[tuple[f
     return [(k_lo, n_lo)] if (k_lo, n_lo) == (k_hi, n_hi) else [(k_lo, n_lo), (k_hi, n_hi)]
 
 
+def _rectangle(k_lo: float, n_lo: float, k_hi: float, n_hi: float) -> list[tuple[float, float]]:
+    """Every corner of the numerator x complement box a suppressed rate may come from."""
+    c_lo, c_hi = n_hi - k_hi, n_lo - k_lo
+    return sorted({(k, k + c) for k in (k_lo, k_hi) for c in (c_lo, c_hi)})
+
+
+def _p_bounds(group: tuple[float, ...], reference: tuple[float, ...], test: str) -> tuple[float, float]:
+    """Smallest and largest p-value the published bounds allow (conservative upper end).
+
+    A p-value is not monotone in the cells, so the extremes of the rate are not
+    enough: when the two rates' ranges overlap, a table with equal rates is
+    possible and the largest p-value is taken as 1; otherwise the largest over
+    every corner of both boxes of (numerator, complement) bounds.
+    """
+    fn = fisher_exact_p if test == "fisher" else chi2_p
+    ps = [float(fn(k1, n1 - k1, k2, n2 - k2)) for k1, n1 in _rectangle(*group) for k2, n2 in _rectangle(*reference)
+          if n1 and n2]
+    if not ps:
+        return np.nan, np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = (group[0] / group[1], group[2] / group[3])
+        r = (reference[0] / reference[1], reference[2] / reference[3])
+    overlap = max(g[0], r[0]) <= min(g[1], r[1])
+    return min(ps), 1.0 if overlap else max(ps)
+
+
 def compare(group: tuple[float, float, float, float], reference: tuple[float, float, float, float],
             level: float, test: str = "fisher") -> Comparison:
     """Compare a group's rate with the reference's.
@@ -46,7 +72,7 @@ def compare(group: tuple[float, float, float, float], reference: tuple[float, fl
     >>> c.ratio, round(c.difference[0], 2)
     ((2.0, 2.0), 0.1)
     """
-    ratios, diffs, r_ci, d_ci, ps, corrected = [], [], [], [], [], False
+    ratios, diffs, r_ci, d_ci, corrected = [], [], [], [], False
     for k1, n1 in _corners(*group):
         for k2, n2 in _corners(*reference):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -59,14 +85,12 @@ def compare(group: tuple[float, float, float, float], reference: tuple[float, fl
             corrected |= bool(corr)
             lo, hi = newcombe_difference_interval(k1, n1, k2, n2, level)
             d_ci.append((float(lo), float(hi)))
-            fn = fisher_exact_p if test == "fisher" else chi2_p
-            ps.append(float(fn(k1, n1 - k1, k2, n2 - k2)) if n1 and n2 else np.nan)
     return Comparison(
         ratio=(_nanmin(ratios), _nanmax(ratios)),
         ratio_ci=(_nanmin([c[0] for c in r_ci]), _nanmax([c[1] for c in r_ci])),
         difference=(_nanmin(diffs), _nanmax(diffs)),
         difference_ci=(_nanmin([c[0] for c in d_ci]), _nanmax([c[1] for c in d_ci])),
-        p_value=(_nanmin(ps), _nanmax(ps)),
+        p_value=_p_bounds(group, reference, test),
         zero_corrected=corrected,
     )
 

@@ -46,6 +46,7 @@ _DENOMINATOR_WORDS = {
     "ppv": "selected rows with a known outcome (tp + fp)", "fdr": "selected rows with a known outcome (tp + fp)",
     "npv": "non-selected rows with a known outcome (tn + fn)",
     "for": "non-selected rows with a known outcome (tn + fn)", "accuracy": "rows with a known outcome",
+    "share_of_selected": "selected rows in any group (nobody was selected)",
 }
 
 
@@ -71,7 +72,9 @@ class Rate:
     def reason(self, i: int) -> str | None:
         """Why the rate of group ``i`` is undefined, or None."""
         if self.n_high.flat[i] == 0:
-            return f"undefined: the group has no {_DENOMINATOR_WORDS.get(self.name, 'rows')} (denominator 0)"
+            words = _DENOMINATOR_WORDS.get(self.name, "rows")
+            return f"undefined: there are no {words} (denominator 0)" if self.name.startswith("share") else \
+                f"undefined: the group has no {words} (denominator 0)"
         return None
 
 

@@ -33,6 +33,9 @@ def design_of(table: CountTable, has_truth: bool) -> dict:
                "comparison with the non-selected; compare hit rates (ppv) between groups instead (the outcome test)")
         for m in ("selection_rate", "tpr", "fpr", "fnr", "tnr", "npv", "for", "accuracy", "balanced_accuracy"):
             undefined[m] = why
+        if has_truth:
+            undefined["base_rate"] = ("undefined: every row in the data was selected, so the share of positive "
+                                      "outcomes among them is the hit rate (ppv), not the population's base rate")
     elif has_truth and low[1, :2].sum() > 0:
         known_sel, known_not = low[1, :2].sum() / selected, low[0, :2].sum() / not_selected
         # Rates that pool outcomes of selected and non-selected rows are biased when the
@@ -46,6 +49,8 @@ def design_of(table: CountTable, has_truth: bool) -> dict:
                    "the selected is measurable, and a random control sample (--selection-method) gives base rates")
             pooled = ("base_rate", "tpr", "fpr", "fnr", "tnr", "accuracy", "balanced_accuracy")
             undefined.update({m: why for m in pooled + (("npv", "for") if known_not == 0 else ())})
+    if selected == 0:
+        kind = "nobody was selected"
     return {"kind": kind, "has_outcome": has_truth, "rows": int(low.sum()), "selected": int(selected),
             "not_selected": int(not_selected), "undefined_metrics": undefined}
 
