@@ -78,77 +78,91 @@ def main() -> None:
     data or the count tables agencies publish."""
 
 
-@main.command()
-@click.argument("data", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--protected", "protected", multiple=True, required=True, metavar="COL",
-              help="Protected attribute column (repeatable). Intersections are measured too.")
-@click.option("--decision", metavar="COL", help="Column holding the decision (who was selected).")
-@click.option("--positive", multiple=True, metavar="VALUE[,VALUE]", help="Decision values meaning 'selected'.")
-@click.option("--score", metavar="COL", help="Score column; decisions by --threshold, --top or --top-n.")
-@click.option("--threshold", type=float, metavar="T", help="Select rows with score >= T.")
-@click.option("--top", type=float, metavar="PCT", help="Select the top PCT percent of scores.")
-@click.option("--top-n", type=int, metavar="N", help="Select the N highest scores.")
-@click.option("--truth", metavar="COL", help="True-outcome column (e.g. fraud found).")
-@click.option("--truth-positive", multiple=True, metavar="VALUE[,VALUE]", help="Outcome values meaning positive.")
-@click.option("--truth-negative", multiple=True, metavar="VALUE[,VALUE]",
-              help="Outcome values meaning negative; other values then count as unknown.")
-@click.option("--reference", multiple=True, metavar="COL=VALUE", help="Reference group of an attribute.")
-@click.option("--reference-rule", type=click.Choice(["largest", "most-favourable"]), default="largest",
-              show_default=True, help="How to choose a reference where none is given.")
-@click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
-              show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit).")
-@click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable).")
-@click.option("--stage", metavar="COL", help="Process-stage column.")
-@click.option("--stage-order", metavar="A,B,C", help="Order of the stages (default: sorted).")
-@click.option("--selection-method", metavar="COL", help="Column saying how a case was selected.")
-@click.option("--random", multiple=True, metavar="VALUE", help="Value of --selection-method marking the random sample.")
-@click.option("--count-column", metavar="COL", help="The file is a count table: each row stands for COL people.")
-@click.option("--cell-column", metavar="COL", help="Count table column naming the cell (tp/fp/tn/fn/selected/not_selected).")
-@click.option("--cell", "cells", multiple=True, metavar="CELL=COL", help="Wide count table: column holding a cell's count.")
-@click.option("--suppressed", multiple=True, metavar="VALUE", help="Count value marking a suppressed cell (e.g. 0, '<10').")
-@click.option("--suppressed-range", default="0-9", show_default=True, metavar="LOW-HIGH",
-              help="What a suppressed cell may hold.")
-@click.option("--filter", "keep", multiple=True, metavar="COL=VALUE[,VALUE]", help="Keep only these rows (reported).")
-@click.option("--exclude", "drop", multiple=True, metavar="COL=VALUE[,VALUE]", help="Remove these rows (reported).")
-@click.option("--drop-missing", is_flag=True, help="Leave out rows with a blank decision or score (reported).")
-@click.option("--missing-value", multiple=True, metavar="VALUE", help="Extra value meaning 'missing' in group columns.")
-@click.option("--min-group-size", type=int, default=30, show_default=True, metavar="N",
-              help="Groups below N rows get 'insufficient evidence' instead of a verdict.")
-@click.option("--max-depth", type=int, metavar="K", help="Largest intersection measured (default: all attributes).")
-@click.option("--metric", "metrics", multiple=True, type=click.Choice(METRICS[:-1]), help="Rate to compare (repeatable).")
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of intervals.")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after adjustment.")
-@click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True)
-@click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
-              help="Adjusted p-value that sets each status (both are reported).")
-@click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1.")
-@click.option("--delimiter", help="CSV delimiter (default: detected from the header).")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout).")
-@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder.")
-@click.option("--quiet", is_flag=True, help="Do not print the summary.")
-def audit(data: Path, **o: Any) -> None:
-    """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
-    from .audit import audit as run_audit
-    from .results import comparison_rows, group_rows, summary_text, to_json, write_csv
+_AUDIT_OPTIONS = [
+    click.option("--protected", "protected", multiple=True, required=True, metavar="COL",
+                 help="Protected attribute column (repeatable). Intersections are measured too."),
+    click.option("--decision", metavar="COL", help="Column holding the decision (who was selected)."),
+    click.option("--positive", multiple=True, metavar="VALUE[,VALUE]", help="Decision values meaning 'selected'."),
+    click.option("--score", metavar="COL", help="Score column; decisions by --threshold, --top or --top-n."),
+    click.option("--threshold", type=float, metavar="T", help="Select rows with score >= T."),
+    click.option("--top", type=float, metavar="PCT", help="Select the top PCT percent of scores."),
+    click.option("--top-n", type=int, metavar="N", help="Select the N highest scores."),
+    click.option("--truth", metavar="COL", help="True-outcome column (e.g. fraud found)."),
+    click.option("--truth-positive", multiple=True, metavar="VALUE[,VALUE]", help="Outcome values meaning positive."),
+    click.option("--truth-negative", multiple=True, metavar="VALUE[,VALUE]",
+                 help="Outcome values meaning negative; other values then count as unknown."),
+    click.option("--reference", multiple=True, metavar="COL=VALUE", help="Reference group of an attribute."),
+    click.option("--reference-rule", type=click.Choice(["largest", "most-favourable"]), default="largest",
+                 show_default=True, help="How to choose a reference where none is given."),
+    click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
+                 show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit)."),
+    click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable)."),
+    click.option("--stage", metavar="COL", help="Process-stage column."),
+    click.option("--stage-order", metavar="A,B,C", help="Order of the stages (default: sorted)."),
+    click.option("--selection-method", metavar="COL", help="Column saying how a case was selected."),
+    click.option("--random", multiple=True, metavar="VALUE", help="Value of --selection-method marking the random sample."),
+    click.option("--count-column", metavar="COL", help="The file is a count table: each row stands for COL people."),
+    click.option("--cell-column", metavar="COL", help="Count table column naming the cell (tp/fp/tn/fn/selected/not_selected)."),
+    click.option("--cell", "cells", multiple=True, metavar="CELL=COL", help="Wide count table: column holding a cell's count."),
+    click.option("--suppressed", multiple=True, metavar="VALUE", help="Count value marking a suppressed cell (e.g. 0, '<10')."),
+    click.option("--suppressed-range", default="0-9", show_default=True, metavar="LOW-HIGH",
+                 help="What a suppressed cell may hold."),
+    click.option("--filter", "keep", multiple=True, metavar="COL=VALUE[,VALUE]", help="Keep only these rows (reported)."),
+    click.option("--exclude", "drop", multiple=True, metavar="COL=VALUE[,VALUE]", help="Remove these rows (reported)."),
+    click.option("--drop-missing", is_flag=True, help="Leave out rows with a blank decision or score (reported)."),
+    click.option("--missing-value", multiple=True, metavar="VALUE", help="Extra value meaning 'missing' in group columns."),
+    click.option("--min-group-size", type=int, default=30, show_default=True, metavar="N",
+                 help="Groups below N rows get 'insufficient evidence' instead of a verdict."),
+    click.option("--max-depth", type=int, metavar="K", help="Largest intersection measured (default: all attributes)."),
+    click.option("--metric", "metrics", multiple=True, type=click.Choice(METRICS[:-1]), help="Rate to compare (repeatable)."),
+    click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of intervals."),
+    click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after adjustment."),
+    click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True),
+    click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
+                 help="Adjusted p-value that sets each status (both are reported)."),
+    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1."),
+    click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
+    click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
+    click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
+    click.option("--quiet", is_flag=True, help="Do not print the summary."),
+]
 
-    spec = AuditSpec(
-        protected=tuple(o["protected"]), decision=o["decision"], positive=_split(o["positive"]),
-        score=o["score"], threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
+
+def audit_options(command: Any) -> Any:
+    """Attach the options shared by ``audit`` and ``assess`` (same spelling in both)."""
+    for option in reversed(_AUDIT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def spec_from_options(o: dict[str, Any], **overrides: Any) -> AuditSpec:
+    """The :class:`AuditSpec` the command-line options describe."""
+    fields: dict[str, Any] = dict(
+        protected=tuple(o["protected"]), decision=o.get("decision"), positive=_split(o["positive"]),
+        score=o.get("score"), threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
         truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
         references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
         selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None,
-        selection_method=o["selection_method"], random=_split(o["random"]), count_column=o["count_column"],
-        cell_column=o["cell_column"], cells=_pairs(o["cells"], "--cell", "CELL=COLUMN"), suppressed=tuple(o["suppressed"]),
-        suppressed_range=_range(o["suppressed_range"]), filters=_filters(o["keep"], o["drop"]),
-        drop_missing=o["drop_missing"], missing_values=tuple(o["missing_value"]),
-        min_group_size=o["min_group_size"], max_depth=o["max_depth"], metrics=tuple(o["metrics"]) or None,
-        level=o["level"], alpha=o["alpha"], test=o["test"], adjust=o["adjust"], bootstrap=o["bootstrap"],
-        seed=o["seed"], encoding=o["encoding"], delimiter=o["delimiter"])
-    result = run_audit(data, spec)
-    text = to_json(result.results)
+        selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
+        cell_column=o.get("cell_column"), cells=_pairs(o.get("cells", ()), "--cell", "CELL=COLUMN"),
+        suppressed=tuple(o.get("suppressed", ())), suppressed_range=_range(o.get("suppressed_range", "0-9")),
+        filters=_filters(o["keep"], o["drop"]), drop_missing=o["drop_missing"],
+        missing_values=tuple(o["missing_value"]), min_group_size=o["min_group_size"], max_depth=o["max_depth"],
+        metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
+        adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
+        delimiter=o["delimiter"])
+    fields.update(overrides)
+    return AuditSpec(**fields)
+
+
+def write_outputs(results: dict[str, Any], o: dict[str, Any]) -> None:
+    """Write --json and --csv, and print the summary unless --quiet or JSON goes to stdout."""
+    from .results import comparison_rows, group_rows, summary_text, to_json, write_csv
+
+    text = to_json(results)
     json_path, csv_dir = o["json_path"], o["csv_dir"]
     if json_path is not None and str(json_path) == "-":
         sys.stdout.write(text)
@@ -157,7 +171,17 @@ def audit(data: Path, **o: Any) -> None:
         Path(json_path).write_text(text, encoding="utf-8")
     if csv_dir is not None:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
-        write_csv(group_rows(result.results), Path(csv_dir) / "groups.csv")
-        write_csv(comparison_rows(result.results), Path(csv_dir) / "comparisons.csv")
+        write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
+        write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if not o["quiet"] and str(json_path) != "-":
-        click.echo(summary_text(result.results))
+        click.echo(summary_text(results))
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=True, path_type=Path))
+@audit_options
+def audit(data: Path, **o: Any) -> None:
+    """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
+    from .audit import audit as run_audit
+
+    write_outputs(run_audit(data, spec_from_options(o)).results, o)
