@@ -1,0 +1,488 @@
+"""Counterfactual flip tests: does the model use an input directly?
+
+Every row is copied once per value of one input column (a protected attribute or
+a named proxy) with everything else held fixed, scored and decided by the
+caller's fixed rule, and compared with the observed decisions.  Decisions of
+the same person under two values are *paired*, so they are compared with
+McNemar's test and a paired-difference interval, never with an independence
+test (Fisher / chi-square of two groups), which assumes two independent samples
+and gets the variance wrong for paired data (Agresti 2013, sec. 11.1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from auditkit._text import did_you_mean, list_values
+from auditkit.exceptions import InputDataError
+from auditkit.measure._stats import holm_adjust, newcombe_difference_interval, wilson_interval
+
+__all__ = ["flip_test", "load_constraints", "mcnemar_test", "paired_difference_interval"]
+
+# With few discordant pairs the chi-square approximation to McNemar's statistic
+# is poor, so the exact conditional (binomial) test is used below this count
+# (b + c < 25, a common rule of thumb).
+EXACT_BELOW = 25
+
+DECISION_RULE_NOTE = (
+    "Counterfactual rows are judged by the caller's decide(), exactly as the observed rows. It must be a "
+    "fixed row-by-row rule: for a top-k rule pass a threshold equal to the observed cut-off score "
+    "(decide = lambda s: (s >= cutoff).astype(int)), so that every counterfactual row is held to the same "
+    "bar; a rule that re-ranks each batch would move the bar with the data. Checked: rows given their own "
+    "value reproduce their observed decisions.")
+
+METHOD = (
+    "Each row is copied once per value of the attribute, everything else held fixed, and scored in batches. "
+    "Flips vs the observed decisions and vs the baseline value are paired comparisons: McNemar's test "
+    f"(exact binomial when discordant pairs < {EXACT_BELOW}, else chi-square without continuity correction), "
+    "Holm-adjusted across the values; no independence test is used on paired decisions. Direct effect: "
+    "selection rate of everyone given value v minus everyone given the baseline, with Newcombe's (1998) "
+    "paired hybrid-score interval (method 10). Observed disparity: actual groups' selection rates, Newcombe "
+    "(1998) method 10 interval for independent groups. 'remaining' = observed disparity minus direct effect: "
+    "what the direct use of the attribute does not account for, not a causal decomposition.")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar: numpy scalars to Python, NaN to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _rate(k: int, n: int, level: float) -> dict:
+    low, high = wilson_interval(k, n, level)
+    return {"value": _plain(k / n if n else math.nan), "ci_low": _plain(float(low)),
+            "ci_high": _plain(float(high))}
+
+
+# --------------------------------------------------------------------------- paired statistics
+
+def mcnemar_test(b: int, c: int) -> tuple[float, float, str]:
+    """McNemar's test on the discordant pairs ``b`` (0 to 1) and ``c`` (1 to 0).
+
+    Exact binomial version (statistic ``min(b, c)``, two-sided binomial p with
+    probability 1/2) when ``b + c < 25``, else the chi-square version
+    ``(b - c)^2 / (b + c)`` without continuity correction (McNemar 1947).
+    No discordant pairs give p = 1.
+
+    Returns
+    -------
+    statistic, p_value : float
+    test : str
+        ``"mcnemar_exact"`` or ``"mcnemar_chi2"``.
+
+    >>> stat, p, test = mcnemar_test(2, 9)
+    >>> stat, round(p, 6), test
+    (2.0, 0.06543, 'mcnemar_exact')
+    >>> stat, p, test = mcnemar_test(40, 20)
+    >>> round(stat, 4), round(p, 6), test
+    (6.6667, 0.009823, 'mcnemar_chi2')
+    """
+    b, c = int(b), int(c)
+    if b + c < EXACT_BELOW:
+        if b + c == 0:
+            return 0.0, 1.0, "mcnemar_exact"
+        return float(min(b, c)), float(stats.binomtest(min(b, c), b + c, 0.5).pvalue), "mcnemar_exact"
+    statistic = (b - c) ** 2 / (b + c)
+    return float(statistic), float(stats.chi2.sf(statistic, 1)), "mcnemar_chi2"
+
+
+def paired_difference_interval(a: int, b: int, c: int, d: int, level: float = 0.95) -> tuple[float, float]:
+    """Interval for ``p1 - p2`` from paired 0/1 outcomes (Newcombe 1998b, method 10).
+
+    ``a`` both 1, ``b`` first 1 only, ``c`` second 1 only, ``d`` both 0; so
+    ``p1 = (a + b) / n`` and ``p2 = (a + c) / n``.  Square-and-add of the
+    Wilson limits of p1 and p2, corrected for their correlation phi (set to 0
+    for 0 <= ad - bc <= n/2, reduced by n/2 above); see Fagerland, Lydersen &
+    Laake (2017), ch. 8.  NaN when ``n == 0``.
+
+    >>> low, high = paired_difference_interval(59, 6, 16, 80)
+    >>> print(f"{low:.4f} {high:.4f}")
+    -0.1186 -0.0046
+    """
+    n = a + b + c + d
+    if n == 0:
+        return math.nan, math.nan
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = (float(x) for x in wilson_interval(a + b, n, level))
+    l2, u2 = (float(x) for x in wilson_interval(a + c, n, level))
+    margins, cross = (a + b) * (c + d) * (a + c) * (b + d), a * d - b * c  # Python ints: no overflow
+    phi = 0.0
+    if margins and cross > n / 2:
+        phi = (cross - n / 2) / math.sqrt(margins)
+    elif margins and cross < 0:
+        phi = cross / math.sqrt(margins)
+    low = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
+    high = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
+    return p1 - p2 - math.sqrt(max(low, 0.0)), p1 - p2 + math.sqrt(max(high, 0.0))
+
+
+# --------------------------------------------------------------------------- constraints
+
+def load_constraints(path: str | Path) -> list[dict]:
+    """Read impossible-combination constraints from a YAML file.
+
+    The file holds a list (or a mapping with key ``constraints`` holding the
+    list); each entry has ``if`` and ``then_not``, mappings from column to a
+    value or a list of values, and an optional ``note``.  See
+    :func:`flip_test` and docs/explanations-flips-clusters.md.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file, the entry (1-based) and the key that is wrong.
+    """
+    path = Path(path)
+    try:
+        import yaml
+    except ImportError as err:  # pragma: no cover - depends on the installation
+        raise ImportError(f"Reading {str(path)!r} needs PyYAML: pip install 'auditkit[explain]'.") from err
+    if not path.is_file():
+        raise InputDataError(f"Constraint file {str(path)!r} does not exist. Check the path.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise InputDataError(f"Constraint file {str(path)!r} is not valid YAML: {err}") from err
+    if isinstance(data, Mapping) and set(data) == {"constraints"}:
+        data = data["constraints"]
+    return check_constraints(data, f"constraint file {str(path)!r}")
+
+
+def _condition(entry: Mapping, key: str, where: str) -> dict:
+    cond = entry.get(key)
+    if not isinstance(cond, Mapping) or not cond:
+        raise InputDataError(f"{where}, key {key!r}: expected a mapping of column to value(s), e.g. "
+                             f"{{'nationality': 'Dutch'}}; found {cond!r}.")
+    out = {}
+    for column, vals in cond.items():
+        vals = list(vals) if isinstance(vals, (list, tuple)) else [vals]
+        if not vals or any(isinstance(v, (Mapping, list, tuple)) or v is None for v in vals):
+            raise InputDataError(f"{where}, key {key!r}, column {column!r}: expected a value or a list of "
+                                 f"values; found {cond[column]!r}. Quote values in YAML ('no', 'on', '01').")
+        out[column] = vals
+    return out
+
+
+def check_constraints(entries: object, source: str = "constraints") -> list[dict]:
+    """Validate and normalise constraint entries to ``{"if", "then_not", "note"}``.
+
+    >>> check_constraints([{"if": {"nationality": "Dutch"}, "then_not": {"permit": "temporary"}}])
+    [{'if': {'nationality': ['Dutch']}, 'then_not': {'permit': ['temporary']}, 'note': None}]
+    """
+    if not isinstance(entries, (list, tuple)):
+        raise InputDataError(f"{source}: expected a list of constraints (each with 'if' and 'then_not'); "
+                             f"found {type(entries).__name__}.")
+    out = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}, entry {i}"
+        if not isinstance(entry, Mapping):
+            raise InputDataError(f"{where}: expected a mapping with keys 'if' and 'then_not'; found {entry!r}.")
+        extra = [k for k in entry if k not in ("if", "then_not", "note")]
+        if extra:
+            hint = did_you_mean(str(extra[0]), ["if", "then_not", "note"])
+            raise InputDataError(f"{where}: unknown key {extra[0]!r}; expected 'if', 'then_not' and optionally "
+                                 f"'note'.{hint}")
+        out.append({"if": _condition(entry, "if", where), "then_not": _condition(entry, "then_not", where),
+                    "note": None if entry.get("note") is None else str(entry["note"])})
+    return out
+
+
+def _bind_constraints(constraints: Sequence[Mapping], X: pd.DataFrame) -> list[dict]:
+    """Check every column exists and every value occurs (a value that never occurs is a typo)."""
+    checked = check_constraints(list(constraints), "constraints")
+    for i, entry in enumerate(checked, start=1):
+        for key in ("if", "then_not"):
+            for column, vals in entry[key].items():
+                where = f"constraints, entry {i}, key {key!r}"
+                if column not in X.columns:
+                    raise InputDataError(f"{where}: no column {column!r} in X.{did_you_mean(str(column), X.columns)} "
+                                         f"Columns: {list_values(X.columns)}.")
+                seen = set(X[column].dropna().unique().tolist())
+                bad = [v for v in vals if v not in seen]
+                if bad:
+                    raise InputDataError(
+                        f"{where}: column {column!r} never holds {list_values(bad)}; it holds "
+                        f"{list_values(sorted(seen, key=str))}.{did_you_mean(str(bad[0]), map(str, seen))} "
+                        "Fix the value (mind text vs number) or remove the entry.")
+    return checked
+
+
+def _violations(frame: pd.DataFrame, constraints: list[dict]) -> np.ndarray:
+    """Rows matching every 'if' condition and any 'then_not' condition."""
+    bad = np.zeros(len(frame), dtype=bool)
+    for entry in constraints:
+        when = np.logical_and.reduce([frame[c].isin(v).to_numpy() for c, v in entry["if"].items()])
+        hit = np.logical_or.reduce([frame[c].isin(v).to_numpy() for c, v in entry["then_not"].items()])
+        bad |= when & hit
+    return bad
+
+
+# --------------------------------------------------------------------------- scoring
+
+def _decide(predict: Callable, decide: Callable, frame: pd.DataFrame) -> np.ndarray:
+    scores = np.asarray(predict(frame), dtype=float)
+    if scores.shape != (len(frame),):
+        raise InputDataError(f"predict returned shape {scores.shape} for {len(frame)} rows; expected 1-d scores "
+                             "of that length (for a classifier: lambda X: model.predict_proba(X)[:, 1]).")
+    out = np.asarray(decide(scores))
+    if out.shape != (len(frame),) or not np.isin(out, (0, 1)).all():
+        raise InputDataError(f"decide returned {out.shape} values in {list_values(np.unique(out)[:5].tolist())}; "
+                             "expected one 0/1 decision per score, e.g. lambda s: (s >= cutoff).astype(int).")
+    return out.astype(np.int8)
+
+
+def _counterfactual(predict: Callable, decide: Callable, X: pd.DataFrame, attribute: str, cell: pd.Series,
+                    constraints: list[dict], batch_size: int) -> np.ndarray:
+    """Decisions with every row given the value in ``cell``; -1 where a constraint drops the row."""
+    out = np.full(len(X), -1, dtype=np.int8)
+    for start in range(0, len(X), batch_size):
+        batch = X.iloc[start:start + batch_size].copy()
+        # Repeat the observed cell (not a Python scalar) so the column keeps its dtype (category, string).
+        batch[attribute] = cell.iloc[np.zeros(len(batch), dtype=np.intp)].array
+        keep = ~_violations(batch, constraints) if constraints else np.ones(len(batch), dtype=bool)
+        if keep.all():
+            out[start:start + len(batch)] = _decide(predict, decide, batch)
+        elif keep.any():
+            out[start:start + len(batch)][keep] = _decide(predict, decide, batch[keep])
+    return out
+
+
+def _values(X: pd.DataFrame, attribute: str, values: Sequence | None, baseline: Any) -> tuple[list, dict, Any]:
+    """Values to set, the row holding each value's first occurrence, and the baseline."""
+    codes, uniques = pd.factorize(X[attribute])  # code -1 marks a missing value
+    present, first = np.unique(codes, return_index=True)
+    first_pos = {_plain(uniques[int(c)]): int(i) for c, i in zip(present, first) if c >= 0}
+    freq = dict(zip(first_pos, np.bincount(codes[codes >= 0], minlength=len(uniques))[present[present >= 0]]))
+    chosen = sorted(first_pos, key=str) if values is None else [_plain(v) for v in values]
+    if not chosen:
+        raise InputDataError(f"Column {attribute!r} holds no values (all missing); nothing to set.")
+    for v in chosen + ([] if baseline is None else [_plain(baseline)]):
+        if v not in first_pos:
+            raise InputDataError(
+                f"Value {v!r} does not occur in column {attribute!r}, which holds "
+                f"{list_values(sorted(first_pos, key=str))}.{did_you_mean(str(v), map(str, first_pos))} "
+                "Counterfactual values must be observed values (mind text vs number).")
+    if len(set(chosen)) < len(chosen):
+        raise InputDataError(f"values for {attribute!r} repeat an entry: {list_values(chosen)}. List each once.")
+    if baseline is None:
+        baseline = max(chosen, key=lambda v: freq[v])  # first in order among ties
+    elif _plain(baseline) not in chosen:
+        raise InputDataError(f"baseline {baseline!r} is not among values {list_values(chosen)}; add it.")
+    return chosen, first_pos, _plain(baseline)
+
+
+# --------------------------------------------------------------------------- report
+
+def _tally(x: np.ndarray, y: np.ndarray) -> tuple[int, int, int, int]:
+    """Paired 2x2 counts (a: both 1, b: x only, c: y only, d: neither) over rows kept in both."""
+    keep = (x >= 0) & (y >= 0)
+    x, y = x[keep], y[keep]
+    a, b = int(np.count_nonzero(x & y)), int(np.count_nonzero(x > y))
+    c = int(np.count_nonzero(x < y))
+    return a, b, c, int(keep.sum()) - a - b - c
+
+
+def _with_holm(rows: list[dict]) -> list[dict]:
+    """Fill p_holm: Holm (1979) across the rows' p-values (one family per attribute)."""
+    p = [math.nan if r["p_value"] is None else r["p_value"] for r in rows]
+    for row, adj in zip(rows, holm_adjust(p) if rows else []):
+        row["p_holm"] = _plain(float(adj))
+    return rows
+
+
+def _per_value(decisions: dict, observed: np.ndarray, level: float) -> list[dict]:
+    rows = []
+    for value, cf in decisions.items():
+        a, b, c, d = _tally(cf, observed)
+        n = a + b + c + d
+        stat, p, test = mcnemar_test(b, c) if n else (math.nan, math.nan, None)  # n = 0: all dropped
+        rows.append({"value": value, "n": n, "selection_rate": _rate(a + b, n, level),
+                     "flips_to_selected": b, "flips_to_not_selected": c, "discordant": b + c,
+                     "mcnemar_statistic": _plain(stat), "p_value": _plain(p), "p_holm": None, "test": test,
+                     "dropped_impossible": int(np.count_nonzero(cf < 0))})
+    return _with_holm(rows)
+
+
+def _direct_effect(decisions: dict, baseline: Any, level: float, members: np.ndarray | None = None) -> list[dict]:
+    """Paired difference of selection rates, value v vs the baseline, for the same people."""
+    rows, base = [], decisions[baseline]
+    for value, cf in decisions.items():
+        if value == baseline:
+            continue
+        x, y = (cf, base) if members is None else (cf[members], base[members])
+        a, b, c, d = _tally(x, y)
+        n = a + b + c + d
+        low, high = paired_difference_interval(a, b, c, d, level)
+        stat, p, test = mcnemar_test(b, c) if n else (math.nan, math.nan, None)  # n = 0: all dropped
+        rows.append({"value": value, "baseline": baseline, "n": n,
+                     "rate": _plain((a + b) / n if n else math.nan),
+                     "rate_baseline": _plain((a + c) / n if n else math.nan),
+                     "difference": _plain((b - c) / n if n else math.nan), "ci_low": _plain(low),
+                     "ci_high": _plain(high), "flips_to_selected": b, "flips_to_not_selected": c,
+                     "mcnemar_statistic": _plain(stat), "p_value": _plain(p), "p_holm": None, "test": test})
+    return _with_holm(rows)
+
+
+def _observed_disparity(groups: pd.Series, observed: np.ndarray, baseline: Any, level: float) -> list[dict]:
+    """Actual groups' selection rates vs the baseline group (independent groups: Newcombe method 10)."""
+    frame = pd.DataFrame({"g": groups.astype(object).map(_plain), "d": observed}).dropna()
+    counts = frame.groupby("g", sort=False)["d"].agg(["size", "sum"])
+    labels = sorted(counts.index, key=str)
+    ref = baseline if baseline in counts.index else max(labels, key=lambda g: counts.loc[g, "size"])
+    n0, k0 = int(counts.loc[ref, "size"]), int(counts.loc[ref, "sum"])
+    rows = []
+    for g in labels:
+        n1, k1 = int(counts.loc[g, "size"]), int(counts.loc[g, "sum"])
+        low, high = newcombe_difference_interval(k1, n1, k0, n0, level)
+        rows.append({"group": g, "reference": ref, "n": n1, "selected": k1, "selection_rate": _rate(k1, n1, level),
+                     "difference": _plain(k1 / n1 - k0 / n0), "ci_low": _plain(float(low)),
+                     "ci_high": _plain(float(high))})
+    return rows
+
+
+def _remaining(observed: list[dict], direct: list[dict], decisions: dict, groups: pd.Series, baseline: Any,
+               level: float) -> list[dict]:
+    """Observed disparity minus direct effect, overall and for the group's own members."""
+    by_value = {r["value"]: r for r in direct}
+    rows = []
+    for obs in observed:
+        g = obs["group"]
+        if g not in by_value or obs["reference"] != baseline:
+            continue
+        members = groups.astype(object).map(_plain).eq(g).to_numpy()
+        inside = _direct_effect({g: decisions[g], baseline: decisions[baseline]}, baseline, level, members)[0]
+        diff, dir_all, dir_in = obs["difference"], by_value[g]["difference"], inside["difference"]
+        rows.append({"group": g, "baseline": baseline, "observed_difference": diff, "direct_effect": dir_all,
+                     "remaining": _plain(diff - dir_all) if None not in (diff, dir_all) else None,
+                     "direct_effect_in_group": dir_in,
+                     "remaining_in_group": _plain(diff - dir_in) if None not in (diff, dir_in) else None})
+    return rows
+
+
+# --------------------------------------------------------------------------- entry point
+
+def _rows(X: pd.DataFrame, attribute: str, level: float, sample: int | None, seed: int,
+          batch_size: int) -> np.ndarray | None:
+    """Validate the arguments; return the sampled row positions (None: every row)."""
+    if not isinstance(X, pd.DataFrame) or X.empty:
+        raise InputDataError(f"X must be a non-empty pandas DataFrame of model inputs; found {type(X).__name__} "
+                             f"with {len(X) if hasattr(X, '__len__') else 0} rows.")
+    if attribute not in X.columns:
+        raise InputDataError(f"No column {attribute!r} in X.{did_you_mean(str(attribute), X.columns)} The "
+                             f"attribute must be a model input; X has {list_values(X.columns)}.")
+    if not 0 < level < 1:
+        raise InputDataError(f"level must be between 0 and 1 (e.g. 0.95); found {level!r}.")
+    for name, val in (("batch_size", batch_size), ("sample", 1 if sample is None else sample)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise InputDataError(f"{name} must be a positive whole number of rows; found {val!r}.")
+    if sample is None or sample >= len(X):
+        return None
+    return np.sort(np.random.default_rng(seed).choice(len(X), size=int(sample), replace=False))
+
+
+def _groups(groups: pd.Series | None, X: pd.DataFrame, attribute: str, idx: np.ndarray | None) -> pd.Series:
+    g = X[attribute] if groups is None else pd.Series(groups)
+    if len(g) != len(X):
+        raise InputDataError(f"groups has {len(g)} entries but X has {len(X)} rows; pass one actual "
+                             f"{attribute!r} value per row of X (matched by position).")
+    return (g if idx is None else g.iloc[idx]).reset_index(drop=True)
+
+
+def flip_test(predict: Callable[[pd.DataFrame], np.ndarray], decide: Callable[[np.ndarray], np.ndarray],
+              X: pd.DataFrame, attribute: str, *, values: Sequence | None = None, baseline: Any = None,
+              constraints: Sequence[Mapping] | None = None, groups: pd.Series | None = None,
+              level: float = 0.95, sample: int | None = None, seed: int = 0,
+              batch_size: int = 100_000) -> dict:
+    """Counterfactual flip test: decisions when every row is given each value of ``attribute``.
+
+    Each row (or a seeded sample of ``sample`` rows) is copied once per value,
+    everything else held fixed, scored by ``predict`` and decided by
+    ``decide`` in batches of ``batch_size`` rows.  ``decide`` must be a fixed
+    row-by-row rule: for a top-k rule pass a threshold equal to the observed
+    cut-off score, so counterfactual rows are judged by the same bar (checked:
+    rows given their own value must reproduce their observed decisions).
+
+    Decisions of one person under two values are paired; they are compared
+    with McNemar's test (exact binomial below 25 discordant pairs, else
+    chi-square without correction), Holm-adjusted across the values, and
+    never with an independence test such as Fisher's or a two-group
+    chi-square, which would treat the copies as different people.
+
+    Parameters
+    ----------
+    predict, decide : callable
+        ``predict(frame) -> 1-d float scores``; ``decide(scores) -> 0/1``.
+    X : DataFrame
+        Model inputs; ``attribute`` must be one of its columns.
+    values : sequence, optional
+        Observed values to set (default: every observed value, sorted as text).
+    baseline : optional
+        Reference value (default: the most common of ``values`` in X).
+    constraints : list of mapping, optional
+        Impossible combinations, ``{"if": {col: value(s)}, "then_not": {col:
+        value(s)}}`` (see :func:`load_constraints`): a counterfactual row
+        matching every ``if`` and any ``then_not`` condition is dropped.
+    groups : Series, optional
+        Actual attribute values per row (by position; default ``X[attribute]``),
+        for the observed disparity.
+    level : float
+        Confidence level of the intervals.
+    sample, seed : int
+        Use a seeded random sample of ``sample`` rows (stated in the output).
+    batch_size : int
+        Rows scored per call, bounding memory.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``per_value`` (flips vs the observed decisions),
+        ``direct_effect`` (paired difference vs the baseline, same people),
+        ``observed_disparity`` (actual groups), ``remaining_disparity``
+        (observed minus direct: what direct use does not account for, not a
+        causal decomposition); see docs/explanations-flips-clusters.md.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"nationality": ["NL", "NL", "TR", "MA"] * 5, "debts": [0, 1, 0, 1] * 5})
+    >>> predict = lambda f: 0.5 * (f["nationality"] != "NL").to_numpy() + 0.3 * f["debts"].to_numpy()
+    >>> decide = lambda s: (s >= 0.7).astype(int)
+    >>> r = flip_test(predict, decide, X, "nationality")
+    >>> r["baseline"], [(d["value"], d["difference"]) for d in r["direct_effect"]]
+    ('NL', [('MA', 0.5), ('TR', 0.5)])
+    """
+    idx = _rows(X, attribute, level, sample, seed, batch_size)
+    Xs = (X if idx is None else X.iloc[idx]).reset_index(drop=True)
+    chosen, first_pos, base = _values(X, attribute, values, baseline)
+    bound = _bind_constraints(constraints, X) if constraints else []
+    grp = _groups(groups, X, attribute, idx)
+    observed = np.concatenate([_decide(predict, decide, Xs.iloc[s:s + batch_size])
+                               for s in range(0, len(Xs), batch_size)])
+    decisions = {}
+    for v in chosen:
+        cf = _counterfactual(predict, decide, Xs, attribute, X[attribute].iloc[[first_pos[v]]], bound, batch_size)
+        own = Xs[attribute].isin([v]).to_numpy() & (cf >= 0)
+        if (cf[own] != observed[own]).any():
+            raise InputDataError(
+                f"{int((cf[own] != observed[own]).sum())} rows whose {attribute!r} already is {v!r} got a "
+                "different decision when scored again: predict/decide is not a fixed row-by-row rule (e.g. a "
+                "top-k taken per batch, or a random score). Pass decide with a fixed threshold at the observed "
+                "cut-off score.")
+        decisions[v] = cf
+    direct = _direct_effect(decisions, base, level)
+    observed_rows = _observed_disparity(grp, observed, base, level)
+    return {"attribute": str(attribute), "baseline": base, "values": chosen, "rows_total": len(X),
+            "rows_used": len(Xs), "sample_seed": None if idx is None else int(seed), "level": float(level),
+            "decision_rule_note": DECISION_RULE_NOTE, "constraints": len(bound),
+            "per_value": _per_value(decisions, observed, level), "direct_effect": direct,
+            "observed_disparity": observed_rows,
+            "remaining_disparity": _remaining(observed_rows, direct, decisions, grp, base, level),
+            "method": METHOD}
