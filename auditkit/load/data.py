@@ -65,17 +65,20 @@ def row_numbering(kind: str) -> tuple[int, str, str]:
 
 def read_columns(
     source: Source,
-    wanted: Sequence[str],
+    wanted: Sequence[str] | None,
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    infer_types: bool = False,
 ) -> SourceTable:
     """Read the ``wanted`` columns of ``source`` as a pyarrow Table.
 
     ``columns`` maps each wanted name to the file's own spelling of it (a
     header's trailing space or double inner space is matched, and noted).
+    ``wanted=None`` reads every column.  CSV values are read as text unless
+    ``infer_types`` (model inputs need numbers); blank text stays ``""``.
     """
-    wanted = list(dict.fromkeys(wanted))
+    wanted = None if wanted is None else list(dict.fromkeys(wanted))
     if not isinstance(source, (str, os.PathLike)):
         return _from_frame(source, wanted)
     path = Path(source)
@@ -95,7 +98,7 @@ def read_columns(
             f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
             "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
         )
-    return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter))
+    return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter), infer_types)
 
 
 def _check_encoding(encoding: str) -> str:
@@ -125,13 +128,15 @@ def _check_delimiter(delimiter: str | None) -> str | None:
     return delim
 
 
-def _resolve(label: str, header: Sequence[str], wanted: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+def _resolve(label: str, header: Sequence[str], wanted: Sequence[str] | None) -> tuple[dict[str, str], list[str]]:
     """Map wanted names to header names; exact first, then whitespace/case-insensitive.
 
     Duplicate names are an error: a reader would silently rename the second copy
     (pandas makes it ``name.1``) or pick one of them.  Blank names (an unnamed
     index column, a trailing delimiter) are ignored unless a blank name is wanted.
     """
+    if wanted is None:  # every named column
+        wanted = [h for h in header if h.strip() and not h.startswith("Unnamed:")]
     dupes = [name for name, k in Counter(header).items() if k > 1 and (name.strip() or name in wanted)]
     if dupes:
         raise InputDataError(
@@ -169,7 +174,8 @@ def _resolve(label: str, header: Sequence[str], wanted: Sequence[str]) -> tuple[
     return mapping, notes
 
 
-def _read_csv(path: Path, wanted: Sequence[str], encoding: str, delimiter: str | None) -> SourceTable:
+def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
+              infer_types: bool = False) -> SourceTable:
     import pyarrow.csv as pacsv
 
     with open(path, "rb") as fh:
@@ -193,7 +199,7 @@ def _read_csv(path: Path, wanted: Sequence[str], encoding: str, delimiter: str |
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=cols,
-                column_types={c: pa.string() for c in cols},
+                column_types={} if infer_types else {c: pa.string() for c in cols},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -250,7 +256,7 @@ def _ragged(path: Path, codec: str, delim: str, width: int) -> None:
                 )
 
 
-def _read_parquet(path: Path, wanted: Sequence[str]) -> SourceTable:
+def _read_parquet(path: Path, wanted: Sequence[str] | None) -> SourceTable:
     import pyarrow.dataset as ds
 
     try:
@@ -264,7 +270,7 @@ def _read_parquet(path: Path, wanted: Sequence[str]) -> SourceTable:
     return SourceTable(table, path.name, "parquet", mapping, tuple(notes))
 
 
-def _from_frame(frame: "pd.DataFrame", wanted: Sequence[str]) -> SourceTable:
+def _from_frame(frame: "pd.DataFrame", wanted: Sequence[str] | None) -> SourceTable:
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
