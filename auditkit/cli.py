@@ -137,8 +137,8 @@ def audit_options(command: Any) -> Any:
     return command
 
 
-def spec_from_options(o: dict[str, Any], **overrides: Any) -> AuditSpec:
-    """The :class:`AuditSpec` the command-line options describe."""
+def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`AuditSpec` fields the command-line options describe."""
     fields: dict[str, Any] = dict(
         protected=tuple(o["protected"]), decision=o.get("decision"), positive=_split(o["positive"]),
         score=o.get("score"), threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
@@ -154,8 +154,12 @@ def spec_from_options(o: dict[str, Any], **overrides: Any) -> AuditSpec:
         metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
         delimiter=o["delimiter"])
-    fields.update(overrides)
-    return AuditSpec(**fields)
+    return fields
+
+
+def spec_from_options(o: dict[str, Any]) -> AuditSpec:
+    """The :class:`AuditSpec` the command-line options describe."""
+    return AuditSpec(**fields_from_options(o))
 
 
 def write_outputs(results: dict[str, Any], o: dict[str, Any]) -> None:
@@ -185,3 +189,76 @@ def audit(data: Path, **o: Any) -> None:
     from .audit import audit as run_audit
 
     write_outputs(run_audit(data, spec_from_options(o)).results, o)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
+@audit_options
+@click.option("--model-decision", is_flag=True, help="Decide by the model's own prediction instead of a rule on scores.")
+@click.option("--trust-model", is_flag=True,
+              help="Load a pickle the scan refused. This RUNS THE FILE'S CODE: only for files whose maker you trust.")
+@click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
+@click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
+@click.option("--flip", multiple=True, metavar="COL", help="Also run a counterfactual flip test on this input (a proxy).")
+@click.option("--constraints", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML of impossible combinations left out of flip tests.")
+@click.option("--archetypes", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML of named example persons to score side by side.")
+@click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
+def assess(model: Path, data: Path, **o: Any) -> None:
+    """Open MODEL safely, score --data with it, and measure and explain its disparities."""
+    from .assess import AssessOptions
+    from .assess import assess as run_assess
+
+    if o["trust_model"]:
+        from .load.model import inspect_model
+
+        report = inspect_model(model)
+        click.echo(f"--trust-model: loading {model.name} will import: "
+                   + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
+    options = AssessOptions(
+        trust_model=o["trust_model"], model_decision=o["model_decision"], explain=not o["no_explain"],
+        shap_sample=o["shap_sample"], flip=tuple(o["flip"]),
+        constraints=str(o["constraints"]) if o["constraints"] else None,
+        archetypes=str(o["archetypes"]) if o["archetypes"] else None, clusters=o["clusters"],
+        progress=sys.stderr.isatty() if o["progress"] is None else o["progress"])
+    write_outputs(run_assess(model, data, options=options, **fields_from_options(o)).results, o)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON ('-' for stdout).")
+def inspect(model: Path, json_path: Path | None) -> None:
+    """Show what MODEL would import, and whether auditkit will open it, without loading it."""
+    from .load.model import inspect_model
+    from .results import to_json
+
+    report = inspect_model(model)
+    if json_path is not None:
+        text = to_json(report)
+        if str(json_path) == "-":
+            sys.stdout.write(text)
+            return
+        Path(json_path).write_text(text, encoding="utf-8")
+    click.echo(_inspect_text(report))
+    if report.get("verdict") == "refused":
+        sys.exit(1)
+
+
+def _inspect_text(report: dict[str, Any]) -> str:
+    lines = [f"{report.get('file', '')}: {report.get('format')}"
+             + (f", pickle protocol {report['protocol']}" if report.get("protocol") is not None else ""),
+             f"sha256 {report.get('sha256')}"]
+    imports = report.get("imports", [])
+    if imports:
+        lines.append(f"Imports ({len(imports)}):")
+        lines += [f"  [{i['status']:>9}] {i['module']}.{i['name']}" + (f" — {i['reason']}" if i["status"] != "allowed"
+                  else "") for i in imports]
+    for key in ("inputs", "problems", "notes"):
+        if report.get(key):
+            lines.append(f"{key.capitalize()}: " + "; ".join(map(str, report[key])))
+    lines.append(f"Verdict: {report.get('verdict')}")
+    return "\n".join(lines)

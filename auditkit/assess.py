@@ -1,0 +1,211 @@
+"""`assess`: open a government model safely, score the data, measure and explain its disparities.
+
+The measuring core is the same as :func:`auditkit.audit`: the model's scores
+become one more column, the decision rule (threshold, top k%, or the model's
+own prediction) turns them into decisions, and the count tables take over.
+Explanations (SHAP by group, proxies, counterfactual flips, archetypes, bias
+clusters) run on the audited population and state their samples and seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .audit import AuditResult, audit
+from .exceptions import InputDataError, UsageError
+from .load.data import Source, read_columns
+from .spec import AuditSpec
+
+__all__ = ["SCORE_COLUMN", "AssessOptions", "assess"]
+
+#: Name of the column holding the model's scores in the audited table.
+SCORE_COLUMN = "auditkit_model_score"
+
+
+@dataclass(frozen=True)
+class AssessOptions:
+    """How to open the model and which explanations to run."""
+
+    trust_model: bool = False
+    model_decision: bool = False
+    explain: bool = True
+    shap_sample: int = 2000
+    flip: tuple[str, ...] = ()
+    constraints: str | None = None
+    archetypes: str | None = None
+    clusters: bool = False
+    progress: bool = False
+    batch_size: int = 50_000
+
+
+def _frame(data: Source, encoding: str | None, delimiter: str | None) -> Any:
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if not isinstance(data, (str, os.PathLike)):
+        raise InputDataError(f"The data must be a file path or a pandas DataFrame; got {type(data).__name__}.")
+    src = read_columns(data, None, encoding=encoding, delimiter=delimiter, infer_types=True)
+    return src.table.to_pandas()
+
+
+def _decision_spec(fields: dict[str, Any], method: str, options: AssessOptions) -> AuditSpec:
+    """The audit spec with the model's scores as the score column and the decision rule checked."""
+    given = [k for k in ("decision", "count_column", "cell_column", "cells") if fields.get(k)]
+    if given or fields.get("score") not in (None, SCORE_COLUMN):
+        raise UsageError("auditkit assess decides from the model's scores: drop --decision, --score and count-table "
+                         "options, and give --threshold T, --top PCT, --top-n N or --model-decision.")
+    rules = [r for r in ("threshold", "top", "top_n") if fields.get(r) is not None]
+    if options.model_decision:
+        if rules:
+            raise UsageError("--model-decision uses the model's own prediction; drop --threshold/--top/--top-n.")
+        # predict() of a binary classifier selects where P(selected) > 0.5 (or the decision function > 0);
+        # the next float above the bar reproduces the strict inequality with auditkit's score >= T rule.
+        bar = 0.0 if method.startswith("decision_function") else 0.5
+        return AuditSpec(**{**fields, "score": SCORE_COLUMN, "threshold": float(np.nextafter(bar, 1))})
+    if len(rules) != 1:
+        raise UsageError("Say how scores become decisions: --threshold T (score >= T), --top PCT, --top-n N, "
+                         "or --model-decision (the model's own prediction).")
+    return AuditSpec(**{**fields, "score": SCORE_COLUMN})
+
+
+def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None,
+           options: AssessOptions | None = None, **fields: Any) -> AuditResult:
+    """Score ``data`` with ``model``, measure disparities, and explain them.
+
+    Give the audit's fields as keywords (``protected=("nationality",), top=10``)
+    or an :class:`AuditSpec` whose ``score`` is :data:`SCORE_COLUMN`.  The
+    protected attributes need not be model inputs.  The model file is opened
+    only after a whole-file import scan (pickle, joblib) unless
+    ``options.trust_model`` is set.
+    """
+    from .load.model import align_features, load_model, model_predict
+
+    options = options or AssessOptions()
+    if spec is not None:
+        if fields:
+            raise TypeError("Give either an AuditSpec or keyword fields, not both.")
+        fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    _decision_spec(fields, "", options)  # check the options before the (slow) model loading and scoring
+    loaded = load_model(model, trust=options.trust_model)
+    frame = _frame(data, fields.get("encoding"), fields.get("delimiter"))
+    if SCORE_COLUMN in frame.columns:
+        raise InputDataError(f"The data already has a column named {SCORE_COLUMN!r}; rename it.")
+    features, align_notes = align_features(loaded, frame)
+    scores, method = model_predict(loaded, features, batch_size=options.batch_size, progress=options.progress)
+    scored = frame.assign(**{SCORE_COLUMN: scores})
+    run_spec = _decision_spec(fields, method, options)
+    result = audit(scored, run_spec)
+    results = result.results
+    if isinstance(data, (str, os.PathLike)):
+        results["input"].update(source=os.path.basename(str(data)), kind=_kind(data))
+        results["population"]["source"] = results["input"]["source"]
+    results["input"]["model"] = _model_record(loaded, method, list(features.columns))
+    results["scoring"] = {"rows_scored": int(len(scores)), "method": method, "notes": list(align_notes),
+                          "decision": "model prediction" if options.model_decision else "rule on scores"}
+    mask = _population_mask(frame, run_spec)
+    predict = _predictor(loaded)
+    decide = _decider(results["population"]["decision_rule"])
+    explanations: dict[str, Any] = {}
+    if options.explain:
+        explanations = _explain(loaded, features[mask].reset_index(drop=True),
+                                frame[mask].reset_index(drop=True), scores[mask], predict, decide, run_spec, options)
+    from .load._model_card import model_card
+
+    strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
+    results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
+    results["explanations"] = explanations
+    return AuditResult(result.counts, results)
+
+
+def _kind(path: str | os.PathLike) -> str:
+    return "csv" if str(path).lower().endswith((".csv", ".tsv", ".txt")) else "parquet"
+
+
+def _model_record(loaded: Any, method: str, features: list[str]) -> dict:
+    scan = loaded.scan
+    return {"file": os.path.basename(str(loaded.path)), "format": loaded.format, "sha256": loaded.sha256,
+            "trusted": loaded.trusted, "needs": dict(loaded.needs), "scoring_method": method,
+            "features": features, "notes": list(loaded.notes),
+            "imports": [dataclasses.asdict(i) for i in scan.imports] if scan is not None else []}
+
+
+def _population_mask(frame: Any, spec: AuditSpec) -> np.ndarray:
+    """Rows the audit's filters keep, found by the audit's own filter code, so that the
+    explanations cover exactly the audited population."""
+    mask = np.ones(len(frame), dtype=bool)
+    if spec.filters:
+        from .load.rows import _apply_filters
+
+        src = read_columns(frame, [f.column for f in spec.filters])
+        kept = _apply_filters(src, spec, [])
+        mask[:] = False
+        mask[np.asarray(kept.row_numbers, dtype=np.int64)] = True  # DataFrame rows are numbered from 0
+    return mask
+
+
+def _predictor(loaded: Any) -> Callable[[Any], np.ndarray]:
+    from .load.model import model_predict
+
+    return lambda X: model_predict(loaded, X)[0]
+
+
+def _decider(rule: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """A fixed bar for counterfactual rows: the threshold, or the observed top-k cut-off score."""
+    bar = rule.get("threshold", rule.get("cutoff_score"))
+    if bar is None:
+        return lambda s: np.zeros(len(s), dtype=np.int8)
+    return lambda s: (np.asarray(s) >= bar).astype(np.int8)
+
+
+def _groups(frame: Any, spec: AuditSpec) -> Any:
+    from .measure._counts import MISSING
+
+    groups = frame[list(spec.protected)].astype("string").apply(lambda c: c.str.strip())
+    return groups.mask(groups.isna() | (groups == ""), MISSING).astype(str)
+
+
+def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Callable, decide: Callable,
+             spec: AuditSpec, options: AssessOptions) -> dict:
+    from .explain.flips import flip_test, load_constraints
+    from .explain.proxies import proxy_scan
+    from .explain.shap_groups import shap_by_group
+
+    groups = _groups(frame, spec)
+    out: dict[str, Any] = {
+        "population_rows": int(len(X)),
+        "shap": shap_by_group(loaded.estimator, X, groups, predict=predict, reference_groups=dict(spec.references),
+                              sample=options.shap_sample, seed=spec.seed),
+        "proxies": proxy_scan(X, groups, seed=spec.seed),
+    }
+    lowered = {c.casefold(): c for c in X.columns}
+    flip_columns = [lowered[a.casefold()] for a in spec.protected if a.casefold() in lowered]
+    for extra in options.flip:
+        if extra not in X.columns:
+            from ._text import did_you_mean
+
+            raise InputDataError(f"--flip {extra!r} is not a model input.{did_you_mean(extra, X.columns)}")
+        flip_columns.append(extra)
+    constraints = load_constraints(options.constraints) if options.constraints else None
+    out["flips"] = [flip_test(predict, decide, X, col, constraints=constraints, level=spec.level, seed=spec.seed)
+                    for col in dict.fromkeys(flip_columns)]
+    if options.archetypes:
+        from .explain.archetypes import load_archetypes, score_archetypes
+
+        defaults = X.median(numeric_only=True).reindex(X.columns)
+        for col in X.columns[defaults.isna()]:
+            defaults[col] = X[col].mode(dropna=True).iloc[0] if X[col].notna().any() else None
+        out["archetypes"] = score_archetypes(load_archetypes(options.archetypes), predict, list(X.columns),
+                                             decide=decide, defaults=defaults, reference_scores=scores)
+    if options.clusters:
+        from .explain.clusters import bias_clusters
+
+        out["clusters"] = bias_clusters(X, decide(scores).astype(float), seed=spec.seed)
+    return out
