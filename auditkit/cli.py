@@ -6,6 +6,7 @@ The only module that reads argv, prints, or maps errors to exit codes
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,11 @@ def _range(text: str) -> tuple[int, int]:
 
 
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:  # noqa: D102
+        # Keep the command line as typed: the bundle's manifest records it as the way to reproduce the run.
+        ctx.meta["auditkit.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):  # noqa: D102 - maps library errors to messages and exit codes
         try:
             return super().invoke(ctx)
@@ -126,6 +132,8 @@ _AUDIT_OPTIONS = [
     click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
     click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
+    click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
     click.option("--quiet", is_flag=True, help="Do not print the summary."),
 ]
 
@@ -162,9 +170,22 @@ def spec_from_options(o: dict[str, Any]) -> AuditSpec:
     return AuditSpec(**fields_from_options(o))
 
 
-def write_outputs(results: dict[str, Any], o: dict[str, Any]) -> None:
-    """Write --json and --csv, and print the summary unless --quiet or JSON goes to stdout."""
+def _command_line() -> str:
+    import shlex
+
+    argv = click.get_current_context().meta.get("auditkit.argv", [])
+    return shlex.join(["auditkit", *argv])
+
+
+def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]] | None = None,
+                  run: dict[str, Any] | None = None) -> None:
+    """Write --json, --csv and the --out bundle, and print the summary unless --quiet or JSON goes to stdout."""
     from .results import comparison_rows, group_rows, summary_text, to_json, write_csv
+
+    if o.get("out_dir") is not None:
+        from .bundle import write_bundle
+
+        write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), extra={"run": run})
 
     text = to_json(results)
     json_path, csv_dir = o["json_path"], o["csv_dir"]
@@ -188,7 +209,11 @@ def audit(data: Path, **o: Any) -> None:
     """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
     from .audit import audit as run_audit
 
-    write_outputs(run_audit(data, spec_from_options(o)).results, o)
+    from ._rerun import fields_to_json
+
+    fields = fields_from_options(o)
+    result = run_audit(data, AuditSpec(**fields))
+    write_outputs(result.results, o, [("data", data)], {"kind": "audit", "spec": fields_to_json(fields)})
 
 
 @main.command()
@@ -225,7 +250,15 @@ def assess(model: Path, data: Path, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None, clusters=o["clusters"],
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"])
-    write_outputs(run_assess(model, data, options=options, **fields_from_options(o)).results, o)
+    from ._rerun import fields_to_json
+
+    fields = fields_from_options(o)
+    result = run_assess(model, data, options=options, **fields)
+    inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
+    run = {"kind": "assess", "spec": fields_to_json(fields),
+           "assess_options": {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in dataclasses.asdict(options).items() if k != "progress"}}
+    write_outputs(result.results, o, inputs, run)
 
 
 @main.command()
@@ -262,3 +295,33 @@ def _inspect_text(report: dict[str, Any]) -> str:
             lines.append(f"{key.capitalize()}: " + "; ".join(map(str, report[key])))
     lines.append(f"Verdict: {report.get('verdict')}")
     return "\n".join(lines)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), help="Re-run the audit on this data and compare every figure.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="The model file, for a model assessment.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verification report as JSON.")
+def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path | None) -> None:
+    """Check every hash in BUNDLE's manifest; with --data, re-run and report any figure that differs."""
+    from .bundle import verify_bundle
+    from .results import to_json
+
+    report = verify_bundle(bundle, data=data, model=model)
+    if json_path is not None:
+        Path(json_path).write_text(to_json({**dataclasses.asdict(report), "ok": report.ok}), encoding="utf-8")
+    lines = [f"{report.checked} file hashes checked in {bundle}."]
+    lines += [f"EDITED: {p} does not match its hash in the manifest" for p in report.edited]
+    lines += [f"MISSING: {p} is listed in the manifest but not in the bundle" for p in report.missing]
+    lines += [f"UNLISTED: {p} is in the bundle but not in the manifest" for p in report.unlisted]
+    for i in report.inputs:
+        state = "matches" if i["matches"] else f"DIFFERS (bundle {i['expected'][:12]}…, given {i['actual'][:12]}…)"
+        lines.append(f"Input {i['role']} {i['name']}: sha256 {state}")
+    if report.rerun:
+        lines.append(f"Re-run: {len(report.differences)} figure(s) differ" if report.differences
+                     else "Re-run: every figure is the same.")
+        lines += [f"  {d['path']}: bundle {d['bundle']!r}, re-run {d['rerun']!r}" for d in report.differences[:30]]
+    lines.append("OK: the bundle is intact." if report.ok else "FAILED: the bundle does not match.")
+    click.echo("\n".join(lines))
+    if not report.ok:
+        sys.exit(1)

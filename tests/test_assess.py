@@ -112,3 +112,18 @@ def test_inspect_lists_imports_without_loading(case):
     assert result.exit_code == 0 and "LogisticRegression" in result.output and "allowed" in result.output
     doc = json.loads(CliRunner().invoke(main, ["inspect", str(folder / "model.joblib"), "--json", "-"]).output)
     assert doc["verdict"] == "allowed"
+
+
+def test_assess_bundle_verifies_by_rerunning_the_model(case, tmp_path):
+    """assess --out writes a bundle that `verify --data --model` re-runs figure for figure."""
+    folder, _, _ = case
+    out = tmp_path / "bundle"
+    args = ["assess", str(folder / "model.joblib"), "--data", str(folder / "applicants.csv"), "--protected",
+            "nationality", "--top", "10", "--shap-sample", "200", "--out", str(out), "--quiet"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [i["role"] for i in manifest["inputs"]] == ["data", "model"]
+    result = CliRunner().invoke(main, ["verify", str(out), "--data", str(folder / "applicants.csv"),
+                                       "--model", str(folder / "model.joblib")])
+    assert result.exit_code == 0, result.output
+    assert "every figure is the same" in result.output
