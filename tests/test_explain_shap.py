@@ -63,6 +63,7 @@ def test_tree_model_adds_up_on_probability_scale(data):
     assert res["additivity_max_error"] < 1e-6
     _mean_identity(res, model.predict_proba(X)[:, 1].mean(), 1e-6)
     assert res["background_rows"] == 50 and res["rows_explained"] == len(X)
+    assert shap_by_group(model, X, groups, sample=None, background=50) == res
 
 
 def test_forest_adds_up(data):

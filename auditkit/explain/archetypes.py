@@ -135,7 +135,7 @@ def archetype_defaults(X: pd.DataFrame) -> pd.Series:
     >>> archetype_defaults(X).to_dict()
     {'age': 41, 'children': 1, 'language': 'nl'}
     """
-    out = {}
+    out: dict[str, Any] = {}
     for col in X.columns:
         s = X[col].dropna()
         if s.empty:
@@ -233,7 +233,7 @@ def _row(i: int, a: Mapping[str, Any], names: list[str], defaults: pd.Series | N
         raise InputDataError(f"Archetype {a['name']!r} gives no value for {list_values(no_default)} and there is "
                              f"no default; add them to its features or pass defaults= (e.g. "
                              f"archetype_defaults(X)).")
-    return {f: given[f] if f in given else defaults[f] for f in names}, missing
+    return {f: given[f] if f in given else defaults[f] for f in names}, missing  # type: ignore[index]
 
 
 def _plain(value: Any) -> Any:

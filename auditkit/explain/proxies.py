@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,7 @@ def proxy_scan(X: pd.DataFrame, groups: pd.DataFrame, *, cv: int = 5, seed: int 
         rows = np.sort(np.random.default_rng(seed).choice(n_data, size=max_rows, replace=False))
         X, groups = X.iloc[rows], groups.iloc[rows]
     X, groups = X.reset_index(drop=True), groups.reset_index(drop=True)
-    records = []
+    records: list[dict] = []
     for attr in groups.columns:
         a = _attribute(str(attr), groups[attr], cv, seed)
         records.extend({**_pair(X[f], str(f), a, seed, strong_auc, strong_mi), "rows_in_data": n_data}
@@ -129,7 +130,7 @@ def _attribute(name: str, column: pd.Series, cv: int, seed: int) -> _Attribute:
         a.reason = f"attribute {name!r} has {found} among rows with a known value; there is nothing to predict."
         return a
     small = counts < cv
-    a.left_out = [f"{levels[i]} ({counts[i]} rows)" for i in np.flatnonzero(small)]
+    a.left_out = [f"{levels[int(i)]} ({counts[i]} rows)" for i in np.flatnonzero(small)]
     a.auc_rows = np.flatnonzero(~small[codes])
     if (~small).sum() < 2:
         a.reason = f"fewer than two groups of {name!r} have at least cv={cv} rows; the AUC is undefined."
@@ -234,7 +235,7 @@ def _cv_auc(xk: np.ndarray, kind: str, a: _Attribute, seed: int) -> dict:
     return {"auc": float(np.mean(aucs)), "auc_model": label, "cv_folds": len(a.folds)}
 
 
-def _single_feature_model(kind: str, n: int, seed: int) -> tuple[object, str]:
+def _single_feature_model(kind: str, n: int, seed: int) -> tuple[Any, str]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder

@@ -163,11 +163,12 @@ def _references(labels: pd.DataFrame, given: Mapping[str, str] | None) -> dict[s
         if attr not in labels.columns:
             raise InputDataError(f"reference_groups names {attr!r}, which is not a column of groups; groups has "
                                  f"{list_values(labels.columns)}.{did_you_mean(attr, labels.columns)}")
-    out = {}
+    out: dict[str, tuple[str, str]] = {}
     for attr in labels.columns:
         counts = labels[attr].value_counts()
         if attr not in given:  # the largest group with a known label; ties by name, so runs agree
-            out[attr] = (min(counts.items(), key=lambda kv: (kv[0] == MISSING, -kv[1], kv[0]))[0], "largest group")
+            out[attr] = (str(min(counts.items(), key=lambda kv: (kv[0] == MISSING, -kv[1], str(kv[0])))[0]),
+                         "largest group")
         elif given[attr] in counts.index:
             out[attr] = (given[attr], "given (reference_groups)")
         else:
@@ -229,14 +230,12 @@ def _explain_model(estimator: Any, X: pd.DataFrame, rows: np.ndarray, bg: np.nda
     name, classes = _name(model), getattr(model, "classes_", None)
     if classes is not None and len(classes) > 2:
         raise _Unsupported(f"{type(model).__name__} has {len(classes)} classes; the exact explainers explain one score.")
+    linear = name.startswith(("sklearn.linear_model.", "sklearn.svm.")) and hasattr(model, "coef_")
+    if not (linear or name.startswith(_TREES)):
+        raise _Unsupported(f"{type(model).__name__} is neither a tree ensemble nor a linear model.")
     dense_rows, background, fold = _model_inputs(pre, X, rows, bg)
     output = (lambda scale, limit=None: _model_output(model, estimator, X.iloc[rows[:limit]], scale))
-    if name.startswith(_TREES):
-        ex = _explain_tree(model, dense_rows, background, output)
-    elif name.startswith(("sklearn.linear_model.", "sklearn.svm.")) and hasattr(model, "coef_"):
-        ex = _explain_linear(model, dense_rows, background, output)
-    else:
-        raise _Unsupported(f"{type(model).__name__} is neither a tree ensemble nor a linear model.")
+    ex = (_explain_linear if linear else _explain_tree)(model, dense_rows, background, output)
     if fold is not None:
         _fold_values(ex, fold)
     return ex
@@ -521,7 +520,8 @@ def _feature_means(features: list[str], values: np.ndarray) -> list[dict]:
 
 def _summaries(ex: _Explanation, features: list[str], labels: pd.DataFrame, rows: np.ndarray,
                references: dict[str, tuple[str, str]]) -> dict:
-    by_group, gaps = [], []
+    by_group: list[dict] = []
+    gaps: list[dict] = []
     for attr in labels.columns:
         in_data, explained = labels[attr].value_counts(), labels[attr].to_numpy()[rows]
         masks = {g: explained == g for g in sorted(in_data.index)}
