@@ -197,13 +197,10 @@ def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Calla
     out["flips"] = [flip_test(predict, decide, X, col, constraints=constraints, level=spec.level, seed=spec.seed)
                     for col in dict.fromkeys(flip_columns)]
     if options.archetypes:
-        from .explain.archetypes import load_archetypes, score_archetypes
+        from .explain.archetypes import archetype_defaults, load_archetypes, score_archetypes
 
-        defaults = X.median(numeric_only=True).reindex(X.columns)
-        for col in X.columns[defaults.isna()]:
-            defaults[col] = X[col].mode(dropna=True).iloc[0] if X[col].notna().any() else None
         out["archetypes"] = score_archetypes(load_archetypes(options.archetypes), predict, list(X.columns),
-                                             decide=decide, defaults=defaults, reference_scores=scores)
+                                             decide=decide, defaults=archetype_defaults(X), reference_scores=scores)
     if options.clusters:
         from .explain.clusters import bias_clusters
 
