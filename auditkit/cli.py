@@ -325,3 +325,13 @@ def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path 
     click.echo("\n".join(lines))
     if not report.ok:
         sys.exit(1)
+
+
+def _register() -> None:
+    """Command groups that live in their own modules."""
+    from .cli_checklist import checklist
+
+    main.add_command(checklist)
+
+
+_register()

@@ -515,8 +515,9 @@ def _step(value: Any, key: Any, column: int) -> Any:
             raise ExpressionError(f"a list index at column {column} must be a whole number, got {_kind(key)}", column)
         if -len(value) <= key < len(value):
             return value[key]
+        shown = key if abs(key) < 10**18 else "(a very large number)"
         raise ExpressionError(
-            f"index {key} at column {column} is out of range: the list has {len(value)} element(s)", column
+            f"index {shown} at column {column} is out of range: the list has {len(value)} element(s)", column
         )
     raise ExpressionError(
         f"cannot read {key!r} at column {column} from a {_kind(value)}: only records and lists have keys", column

@@ -1,0 +1,150 @@
+"""Finding, reading and writing checklist files (the only I/O in auditkit.checklist)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._text import did_you_mean, list_values
+from ..exceptions import TemplateError
+
+__all__ = ["ENV_VAR", "instrument_paths", "read_json", "read_yaml", "sha256_of", "write_text_atomic"]
+
+#: Environment variable naming a directory searched first for instruments.
+ENV_VAR = "AUDITKIT_AUDITS_PATH"
+
+
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is installed
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """YAML with only true/false as booleans and dates kept as text.
+
+    YAML 1.1 reads ``yes``, ``no``, ``on`` and ``off`` as booleans and
+    ``2026-03-01`` as a date: an option called ``no`` or a date typed by a
+    researcher would silently change type.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _search_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get(ENV_VAR):
+        dirs.append(Path(os.environ[ENV_VAR]))
+    here = Path(__file__).resolve()
+    dirs.append(here.parents[2] / "audits" / "instruments")
+    dirs.append(here.parents[1] / "_audits" / "instruments")
+    return dirs
+
+
+def instrument_paths() -> dict[str, Path]:
+    """Every instrument auditkit can find, by name (the file name without ``.yaml``).
+
+    Searched in order, the first file of a name winning: the directory in the
+    environment variable ``AUDITKIT_AUDITS_PATH``; ``audits/instruments`` of a
+    source checkout; ``auditkit/_audits/instruments`` inside an installed
+    package.
+
+    >>> sorted(instrument_paths())[:2]
+    ['ai_act_fria', 'canada_aia_compatible']
+    """
+    found: dict[str, Path] = {}
+    for directory in _search_dirs():
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+            found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def resolve_instrument(name_or_path: str | os.PathLike[str]) -> Path:
+    """A shipped instrument's name or a path to an instrument file, as a path."""
+    text = os.fspath(name_or_path)
+    known = instrument_paths()
+    if text in known:
+        return known[text]
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml", ".json") or os.sep in text or "/" in text:
+        if path.is_file():
+            return path
+        raise TemplateError(f"Instrument file {text!r} does not exist.")
+    raise TemplateError(
+        f"Unknown instrument {text!r}; expected one of {list_values(known)} or a path to a .yaml file."
+        f"{did_you_mean(text, known)} Set {ENV_VAR} to a directory to add instruments."
+    )
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Read one YAML document, turning syntax errors into a TemplateError with line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(f"{path}: file not found.") from None
+    except UnicodeDecodeError as err:
+        raise TemplateError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8.") from err
+    except OSError as err:
+        raise TemplateError(f"{path}: cannot be read ({err.strerror}).") from err
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a (C)SafeLoader
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise TemplateError(f"{path}:{where} not valid YAML ({problem}).") from err
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file (an audit results document), with a TemplateError on bad syntax."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(f"{path}: file not found.") from None
+    except (ValueError, OSError) as err:
+        raise TemplateError(f"{path}: not a readable JSON document ({err}).") from err
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so an interruption never leaves half a file."""
+    path = Path(path)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="\n", dir=path.parent or ".", prefix=f".{path.name}.", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def yaml_text(value: Mapping[str, Any] | list | Any) -> str:
+    """Block-style YAML in the order given, Unicode kept readable."""
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
