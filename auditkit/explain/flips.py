@@ -6,30 +6,28 @@ caller's fixed rule, and compared with the observed decisions.  Decisions of
 the same person under two values are *paired*, so they are compared with
 McNemar's test and a paired-difference interval, never with an independence
 test (Fisher / chi-square of two groups), which assumes two independent samples
-and gets the variance wrong for paired data (Agresti 2013, sec. 11.1).
+and gets the variance wrong for paired data (Agresti 2013, sec. 11.1); the tests
+are in :mod:`auditkit.measure._paired`, the constraints on impossible
+combinations in :mod:`auditkit.explain._constraints`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from auditkit._text import did_you_mean, list_values
 from auditkit.exceptions import InputDataError
+from auditkit.explain._constraints import bind_constraints, load_constraints, violations
+from auditkit.explain._constraints import check_constraints  # noqa: F401 - re-exported, part of this module's API
+from auditkit.measure._paired import EXACT_BELOW, mcnemar_test, paired_difference_interval
 from auditkit.measure._stats import holm_adjust, newcombe_difference_interval, wilson_interval
 
 __all__ = ["flip_test", "load_constraints", "mcnemar_test", "paired_difference_interval"]
-
-# With few discordant pairs the chi-square approximation to McNemar's statistic
-# is poor, so the exact conditional (binomial) test is used below this count
-# (b + c < 25, a common rule of thumb).
-EXACT_BELOW = 25
 
 DECISION_RULE_NOTE = (
     "Counterfactual rows are judged by the caller's decide(), exactly as the observed rows. It must be a "
@@ -64,168 +62,6 @@ def _rate(k: int, n: int, level: float) -> dict:
             "ci_high": _plain(float(high))}
 
 
-# --------------------------------------------------------------------------- paired statistics
-
-def mcnemar_test(b: int, c: int) -> tuple[float, float, str]:
-    """McNemar's test on the discordant pairs ``b`` (0 to 1) and ``c`` (1 to 0).
-
-    Exact binomial version (statistic ``min(b, c)``, two-sided binomial p with
-    probability 1/2) when ``b + c < 25``, else the chi-square version
-    ``(b - c)^2 / (b + c)`` without continuity correction (McNemar 1947).
-    No discordant pairs give p = 1.
-
-    Returns
-    -------
-    statistic, p_value : float
-    test : str
-        ``"mcnemar_exact"`` or ``"mcnemar_chi2"``.
-
-    >>> stat, p, test = mcnemar_test(2, 9)
-    >>> stat, round(p, 6), test
-    (2.0, 0.06543, 'mcnemar_exact')
-    >>> stat, p, test = mcnemar_test(40, 20)
-    >>> round(stat, 4), round(p, 6), test
-    (6.6667, 0.009823, 'mcnemar_chi2')
-    """
-    b, c = int(b), int(c)
-    if b + c < EXACT_BELOW:
-        if b + c == 0:
-            return 0.0, 1.0, "mcnemar_exact"
-        return float(min(b, c)), float(stats.binomtest(min(b, c), b + c, 0.5).pvalue), "mcnemar_exact"
-    statistic = (b - c) ** 2 / (b + c)
-    return float(statistic), float(stats.chi2.sf(statistic, 1)), "mcnemar_chi2"
-
-
-def paired_difference_interval(a: int, b: int, c: int, d: int, level: float = 0.95) -> tuple[float, float]:
-    """Interval for ``p1 - p2`` from paired 0/1 outcomes (Newcombe 1998b, method 10).
-
-    ``a`` both 1, ``b`` first 1 only, ``c`` second 1 only, ``d`` both 0; so
-    ``p1 = (a + b) / n`` and ``p2 = (a + c) / n``.  Square-and-add of the
-    Wilson limits of p1 and p2, corrected for their correlation phi (set to 0
-    for 0 <= ad - bc <= n/2, reduced by n/2 above); see Fagerland, Lydersen &
-    Laake (2017), ch. 8.  NaN when ``n == 0``.
-
-    >>> low, high = paired_difference_interval(59, 6, 16, 80)
-    >>> print(f"{low:.4f} {high:.4f}")
-    -0.1186 -0.0046
-    """
-    n = a + b + c + d
-    if n == 0:
-        return math.nan, math.nan
-    p1, p2 = (a + b) / n, (a + c) / n
-    l1, u1 = (float(x) for x in wilson_interval(a + b, n, level))
-    l2, u2 = (float(x) for x in wilson_interval(a + c, n, level))
-    margins, cross = (a + b) * (c + d) * (a + c) * (b + d), a * d - b * c  # Python ints: no overflow
-    phi = 0.0
-    if margins and cross > n / 2:
-        phi = (cross - n / 2) / math.sqrt(margins)
-    elif margins and cross < 0:
-        phi = cross / math.sqrt(margins)
-    low = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
-    high = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
-    return p1 - p2 - math.sqrt(max(low, 0.0)), p1 - p2 + math.sqrt(max(high, 0.0))
-
-
-# --------------------------------------------------------------------------- constraints
-
-def load_constraints(path: str | Path) -> list[dict]:
-    """Read impossible-combination constraints from a YAML file.
-
-    The file holds a list (or a mapping with key ``constraints`` holding the
-    list); each entry has ``if`` and ``then_not``, mappings from column to a
-    value or a list of values, and an optional ``note``.  See
-    :func:`flip_test` and docs/explanations-flips-clusters.md.
-
-    Raises
-    ------
-    InputDataError
-        Naming the file, the entry (1-based) and the key that is wrong.
-    """
-    path = Path(path)
-    try:
-        import yaml
-    except ImportError as err:  # pragma: no cover - depends on the installation
-        raise ImportError(f"Reading {str(path)!r} needs PyYAML: pip install 'auditkit[explain]'.") from err
-    if not path.is_file():
-        raise InputDataError(f"Constraint file {str(path)!r} does not exist. Check the path.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise InputDataError(f"Constraint file {str(path)!r} is not valid YAML: {err}") from err
-    if isinstance(data, Mapping) and set(data) == {"constraints"}:
-        data = data["constraints"]
-    return check_constraints(data, f"constraint file {str(path)!r}")
-
-
-def _condition(entry: Mapping, key: str, where: str) -> dict:
-    cond = entry.get(key)
-    if not isinstance(cond, Mapping) or not cond:
-        raise InputDataError(f"{where}, key {key!r}: expected a mapping of column to value(s), e.g. "
-                             f"{{'nationality': 'Dutch'}}; found {cond!r}.")
-    out = {}
-    for column, vals in cond.items():
-        vals = list(vals) if isinstance(vals, (list, tuple)) else [vals]
-        if not vals or any(isinstance(v, (Mapping, list, tuple)) or v is None for v in vals):
-            raise InputDataError(f"{where}, key {key!r}, column {column!r}: expected a value or a list of "
-                                 f"values; found {cond[column]!r}. Quote values in YAML ('no', 'on', '01').")
-        out[column] = vals
-    return out
-
-
-def check_constraints(entries: object, source: str = "constraints") -> list[dict]:
-    """Validate and normalise constraint entries to ``{"if", "then_not", "note"}``.
-
-    >>> check_constraints([{"if": {"nationality": "Dutch"}, "then_not": {"permit": "temporary"}}])
-    [{'if': {'nationality': ['Dutch']}, 'then_not': {'permit': ['temporary']}, 'note': None}]
-    """
-    if not isinstance(entries, (list, tuple)):
-        raise InputDataError(f"{source}: expected a list of constraints (each with 'if' and 'then_not'); "
-                             f"found {type(entries).__name__}.")
-    out = []
-    for i, entry in enumerate(entries, start=1):
-        where = f"{source}, entry {i}"
-        if not isinstance(entry, Mapping):
-            raise InputDataError(f"{where}: expected a mapping with keys 'if' and 'then_not'; found {entry!r}.")
-        extra = [k for k in entry if k not in ("if", "then_not", "note")]
-        if extra:
-            hint = did_you_mean(str(extra[0]), ["if", "then_not", "note"])
-            raise InputDataError(f"{where}: unknown key {extra[0]!r}; expected 'if', 'then_not' and optionally "
-                                 f"'note'.{hint}")
-        out.append({"if": _condition(entry, "if", where), "then_not": _condition(entry, "then_not", where),
-                    "note": None if entry.get("note") is None else str(entry["note"])})
-    return out
-
-
-def _bind_constraints(constraints: Sequence[Mapping], X: pd.DataFrame) -> list[dict]:
-    """Check every column exists and every value occurs (a value that never occurs is a typo)."""
-    checked = check_constraints(list(constraints), "constraints")
-    for i, entry in enumerate(checked, start=1):
-        for key in ("if", "then_not"):
-            for column, vals in entry[key].items():
-                where = f"constraints, entry {i}, key {key!r}"
-                if column not in X.columns:
-                    raise InputDataError(f"{where}: no column {column!r} in X.{did_you_mean(str(column), X.columns)} "
-                                         f"Columns: {list_values(X.columns)}.")
-                seen = set(X[column].dropna().unique().tolist())
-                bad = [v for v in vals if v not in seen]
-                if bad:
-                    raise InputDataError(
-                        f"{where}: column {column!r} never holds {list_values(bad)}; it holds "
-                        f"{list_values(sorted(seen, key=str))}.{did_you_mean(str(bad[0]), map(str, seen))} "
-                        "Fix the value (mind text vs number) or remove the entry.")
-    return checked
-
-
-def _violations(frame: pd.DataFrame, constraints: list[dict]) -> np.ndarray:
-    """Rows matching every 'if' condition and any 'then_not' condition."""
-    bad = np.zeros(len(frame), dtype=bool)
-    for entry in constraints:
-        when = np.logical_and.reduce([frame[c].isin(v).to_numpy() for c, v in entry["if"].items()])
-        hit = np.logical_or.reduce([frame[c].isin(v).to_numpy() for c, v in entry["then_not"].items()])
-        bad |= when & hit
-    return bad
-
-
 # --------------------------------------------------------------------------- scoring
 
 def _decide(predict: Callable, decide: Callable, frame: pd.DataFrame) -> np.ndarray:
@@ -248,12 +84,24 @@ def _counterfactual(predict: Callable, decide: Callable, X: pd.DataFrame, attrib
         batch = X.iloc[start:start + batch_size].copy()
         # Repeat the observed cell (not a Python scalar) so the column keeps its dtype (category, string).
         batch[attribute] = cell.iloc[np.zeros(len(batch), dtype=np.intp)].array
-        keep = ~_violations(batch, constraints) if constraints else np.ones(len(batch), dtype=bool)
+        keep = ~violations(batch, constraints) if constraints else np.ones(len(batch), dtype=bool)
         if keep.all():
             out[start:start + len(batch)] = _decide(predict, decide, batch)
         elif keep.any():
             out[start:start + len(batch)][keep] = _decide(predict, decide, batch[keep])
     return out
+
+
+def _check_fixed_rule(cf: np.ndarray, observed: np.ndarray, holds_value: np.ndarray, attribute: str,
+                      value: Any) -> None:
+    """Rows given the value they already hold must get their observed decisions back."""
+    own = holds_value & (cf >= 0)
+    if (cf[own] != observed[own]).any():
+        raise InputDataError(
+            f"{int((cf[own] != observed[own]).sum())} rows whose {attribute!r} already is {value!r} got a "
+            "different decision when scored again: predict/decide is not a fixed row-by-row rule (e.g. a "
+            "top-k taken per batch, or a random score). Pass decide with a fixed threshold at the observed "
+            "cut-off score.")
 
 
 def _values(X: pd.DataFrame, attribute: str, values: Sequence | None, baseline: Any) -> tuple[list, dict, Any]:
@@ -462,20 +310,14 @@ def flip_test(predict: Callable[[pd.DataFrame], np.ndarray], decide: Callable[[n
     idx = _rows(X, attribute, level, sample, seed, batch_size)
     Xs = (X if idx is None else X.iloc[idx]).reset_index(drop=True)
     chosen, first_pos, base = _values(X, attribute, values, baseline)
-    bound = _bind_constraints(constraints, X) if constraints else []
+    bound = bind_constraints(constraints, X) if constraints else []
     grp = _groups(groups, X, attribute, idx)
     observed = np.concatenate([_decide(predict, decide, Xs.iloc[s:s + batch_size])
                                for s in range(0, len(Xs), batch_size)])
     decisions = {}
     for v in chosen:
         cf = _counterfactual(predict, decide, Xs, attribute, X[attribute].iloc[[first_pos[v]]], bound, batch_size)
-        own = Xs[attribute].isin([v]).to_numpy() & (cf >= 0)
-        if (cf[own] != observed[own]).any():
-            raise InputDataError(
-                f"{int((cf[own] != observed[own]).sum())} rows whose {attribute!r} already is {v!r} got a "
-                "different decision when scored again: predict/decide is not a fixed row-by-row rule (e.g. a "
-                "top-k taken per batch, or a random score). Pass decide with a fixed threshold at the observed "
-                "cut-off score.")
+        _check_fixed_rule(cf, observed, Xs[attribute].isin([v]).to_numpy(), attribute, v)
         decisions[v] = cf
     direct = _direct_effect(decisions, base, level)
     observed_rows = _observed_disparity(grp, observed, base, level)
