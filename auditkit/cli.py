@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .exceptions import AuditkitError
+from .cli_templates import apply_template, assess_options_with_template, template_option
 from .spec import METRICS, AuditSpec, Filter
 
 __all__ = ["main"]
@@ -85,7 +86,7 @@ def main() -> None:
 
 
 _AUDIT_OPTIONS = [
-    click.option("--protected", "protected", multiple=True, required=True, metavar="COL",
+    click.option("--protected", "protected", multiple=True, metavar="COL",
                  help="Protected attribute column (repeatable). Intersections are measured too."),
     click.option("--decision", metavar="COL", help="Column holding the decision (who was selected)."),
     click.option("--positive", multiple=True, metavar="VALUE[,VALUE]", help="Decision values meaning 'selected'."),
@@ -177,15 +178,28 @@ def _command_line() -> str:
     return shlex.join(["auditkit", *argv])
 
 
+def _findings(results: dict[str, Any], template: Any) -> list[dict]:
+    """Findings from the template's rules (the base template's when none was given)."""
+    from .findings import build_findings
+    from .templates import load_template
+
+    return build_findings(results, (template or load_template("base")).rules)
+
+
 def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]] | None = None,
-                  run: dict[str, Any] | None = None) -> None:
+                  run: dict[str, Any] | None = None, template: Any = None) -> None:
     """Write --json, --csv and the --out bundle, and print the summary unless --quiet or JSON goes to stdout."""
     from .results import comparison_rows, group_rows, summary_text, to_json, write_csv
 
+    if template is not None:
+        results["template"] = template.record()
+        inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
+    findings = _findings(results, template)
     if o.get("out_dir") is not None:
         from .bundle import write_bundle
 
-        write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), extra={"run": run})
+        write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), findings=findings,
+                     extra={"run": run})
 
     text = to_json(results)
     json_path, csv_dir = o["json_path"], o["csv_dir"]
@@ -200,20 +214,24 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if not o["quiet"] and str(json_path) != "-":
         click.echo(summary_text(results))
+        shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
+        if shown:
+            click.echo("Findings:\n" + "\n".join(f"  [{f['id']} {f['severity']}] {f['statement']['en']}"
+                                                   for f in shown[:20]))
 
 
 @main.command()
 @click.argument("data", type=click.Path(dir_okay=True, path_type=Path))
 @audit_options
+@template_option
 def audit(data: Path, **o: Any) -> None:
     """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
+    from ._rerun import fields_to_json
     from .audit import audit as run_audit
 
-    from ._rerun import fields_to_json
-
-    fields = fields_from_options(o)
+    fields, template = apply_template(click.get_current_context(), fields_from_options(o))
     result = run_audit(data, AuditSpec(**fields))
-    write_outputs(result.results, o, [("data", data)], {"kind": "audit", "spec": fields_to_json(fields)})
+    write_outputs(result.results, o, [("data", data)], {"kind": "audit", "spec": fields_to_json(fields)}, template)
 
 
 @main.command()
@@ -221,6 +239,7 @@ def audit(data: Path, **o: Any) -> None:
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
               help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
 @audit_options
+@template_option
 @click.option("--model-decision", is_flag=True, help="Decide by the model's own prediction instead of a rule on scores.")
 @click.option("--trust-model", is_flag=True,
               help="Load a pickle the scan refused. This RUNS THE FILE'S CODE: only for files whose maker you trust.")
@@ -244,21 +263,23 @@ def assess(model: Path, data: Path, **o: Any) -> None:
         report = inspect_model(model)
         click.echo(f"--trust-model: loading {model.name} will import: "
                    + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
-    options = AssessOptions(
-        trust_model=o["trust_model"], model_decision=o["model_decision"], explain=not o["no_explain"],
-        shap_sample=o["shap_sample"], flip=tuple(o["flip"]),
-        constraints=str(o["constraints"]) if o["constraints"] else None,
-        archetypes=str(o["archetypes"]) if o["archetypes"] else None, clusters=o["clusters"],
-        progress=sys.stderr.isatty() if o["progress"] is None else o["progress"])
     from ._rerun import fields_to_json
 
-    fields = fields_from_options(o)
+    ctx = click.get_current_context()
+    fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
+    explain = assess_options_with_template(
+        ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)
+    options = AssessOptions(
+        trust_model=o["trust_model"], model_decision=o["model_decision"], explain=not o["no_explain"],
+        constraints=str(o["constraints"]) if o["constraints"] else None,
+        archetypes=str(o["archetypes"]) if o["archetypes"] else None,
+        progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], **explain)
     result = run_assess(model, data, options=options, **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {"kind": "assess", "spec": fields_to_json(fields),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
                               for k, v in dataclasses.asdict(options).items() if k != "progress"}}
-    write_outputs(result.results, o, inputs, run)
+    write_outputs(result.results, o, inputs, run, template)
 
 
 @main.command()
@@ -330,8 +351,11 @@ def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path 
 def _register() -> None:
     """Command groups that live in their own modules."""
     from .cli_checklist import checklist
+    from .cli_datasets import datasets
+    from .cli_templates import templates
 
-    main.add_command(checklist)
+    for group in (checklist, datasets, templates):
+        main.add_command(group)
 
 
 _register()

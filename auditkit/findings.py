@@ -57,6 +57,13 @@ def _pct(x: float | None, lang: str) -> str:
     return "?" if x is None else _number(100 * x, lang, 1) + "%"
 
 
+def _p(p: float | None, lang: str) -> str:
+    """A p-value as published: four decimals, and '< 0.0001' rather than a misleading 0.0000."""
+    if p is not None and p < 0.0001:
+        return "< " + _number(0.0001, lang, 4)
+    return _number(p, lang, 4)
+
+
 def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> dict[str, str]:
     """Placeholder values for one comparison record, formatted for ``lang``."""
     g, r = rec.get("group_rate") or {}, rec.get("reference_rate") or {}
@@ -75,7 +82,7 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
         "difference_pp": _number(None if diff is None else 100 * diff, lang, 1),
         "group_rate": _pct(g.get("value"), lang), "reference_rate": _pct(r.get("value"), lang),
         "n_group": _count(g.get("denominator"), lang), "n_reference": _count(r.get("denominator"), lang),
-        "level": f"{100 * level:g}", "p_holm": _number(rec.get("p_holm"), lang, 4),
+        "level": f"{100 * level:g}", "p_holm": _p(rec.get("p_holm"), lang),
     }
 
 

@@ -32,7 +32,9 @@ def test_bundle_is_byte_identical_when_rerun(tmp_path):
              "--quiet")
     for name in ("manifest.json", "results.json", "findings.json"):
         one, two = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
-        assert one.replace(b"one", b"two") == two
+        if name == "manifest.json":  # the command line names the output folder
+            one = one.replace(str(tmp_path / "one").encode(), str(tmp_path / "two").encode())
+        assert one == two
 
 
 def test_manifest_holds_inputs_versions_parameters_and_command(tmp_path):

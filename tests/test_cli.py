@@ -90,7 +90,7 @@ def test_undeclared_suppression_marker(tmp_path):
     (("--protected", "group", "--decision", "decision", "--top-n", "5"), "apply to --score"),
     (("--protected", "group", "--score", "score", "--top", "0"), "--top must be a percentage"),
     (("--protected", "group"), "exactly one of --decision"),
-    (("--decision", "decision",), "Missing option '--protected'"),
+    (("--decision", "decision",), "at least one protected attribute with --protected"),
     (("--protected", "group", "--decision", "decision", "--filter", "group"), "--filter takes"),
     (("--protected", "group", "--decision", "decision", "--reference", "other=a"), "not a --protected column"),
     (("--protected", "group", "--decision", "decision", "--selection-method", "group"), "needs --random"),
