@@ -22,7 +22,8 @@ from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
 
-__all__ = ["BUNDLE_VERSION", "VerifyReport", "file_sha256", "verify_bundle", "write_bundle"]
+__all__ = ["BUNDLE_VERSION", "REPORTS_FILE", "VerifyReport", "file_sha256", "record_reports", "verify_bundle",
+           "write_bundle"]
 
 BUNDLE_VERSION = "1"
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "click", "scikit-learn", "shap", "skops", "onnxruntime",
@@ -64,7 +65,7 @@ def _dump(obj: Any) -> str:
 
 def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tuple[str, str | os.PathLike]],
                  command: str | None, findings: list[dict] | None = None, checklist: dict | None = None,
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None) -> Path:
     """Write the bundle folder ``out`` and return the manifest's path.
 
     ``inputs`` are (role, path) pairs: ("data", ...), ("model", ...), ("template", ...), ("answers", ...).
@@ -84,7 +85,7 @@ def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tupl
         "inputs": [{"role": role, "name": Path(p).name, "sha256": file_sha256(p), "bytes": _size(Path(p))}
                    for role, p in inputs],
         "dependencies": _dependencies(),
-        "parameters": results.get("parameters", {}),
+        "parameters": {**results.get("parameters", {}), **(parameters or {})},
         **(extra or {}),
         "files": [{"path": name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
                   for name, text in sorted(contents.items())],
@@ -94,16 +95,20 @@ def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tupl
     return path
 
 
-def add_files(bundle: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> None:
-    """Record files written into the bundle after it was made (reports) in its manifest."""
+#: Reports rendered into a bundle are listed here, not in the manifest: a report cites the manifest's
+#: sha256, so the manifest cannot list the report without changing the hash the report cites.
+REPORTS_FILE = "reports.json"
+
+
+def record_reports(bundle: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> None:
+    """List the reports rendered into ``bundle`` with their sha256, so that `verify` checks them too."""
     bundle = Path(bundle)
-    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    listed = {f["path"]: f for f in manifest["files"]}
+    path = bundle / REPORTS_FILE
+    listed = {f["path"]: f for f in json.loads(path.read_text(encoding="utf-8"))} if path.is_file() else {}
     for p in paths:
-        rel = str(Path(p).resolve().relative_to(bundle.resolve()))
+        rel = Path(p).resolve().relative_to(bundle.resolve()).as_posix()
         listed[rel] = {"path": rel, "sha256": file_sha256(p)}
-    manifest["files"] = [listed[k] for k in sorted(listed)]
-    (bundle / "manifest.json").write_text(_dump(manifest), encoding="utf-8")
+    path.write_text(_dump([listed[k] for k in sorted(listed)]), encoding="utf-8")
 
 
 @dataclass
@@ -144,6 +149,8 @@ def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None =
     manifest = _manifest(bundle)
     report = VerifyReport(str(bundle))
     listed = {f["path"]: f["sha256"] for f in manifest.get("files", [])}
+    if (bundle / REPORTS_FILE).is_file():
+        listed.update({f["path"]: f["sha256"] for f in json.loads((bundle / REPORTS_FILE).read_text("utf-8"))})
     for rel, expected in sorted(listed.items()):
         path = bundle / rel
         report.checked += 1
@@ -151,7 +158,8 @@ def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None =
             report.missing.append(rel)
         elif file_sha256(path) != expected:
             report.edited.append(rel)
-    present = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()} - {"manifest.json"}
+    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    present -= {"manifest.json", REPORTS_FILE}
     report.unlisted = sorted(present - set(listed))
     given = {"data": data, "model": model}
     for entry in manifest.get("inputs", []):

@@ -135,6 +135,7 @@ _AUDIT_OPTIONS = [
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
+    click.option("--no-report", is_flag=True, help="With --out, do not render the HTML report into the bundle."),
     click.option("--quiet", is_flag=True, help="Do not print the summary."),
 ]
 
@@ -198,8 +199,16 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if o.get("out_dir") is not None:
         from .bundle import write_bundle
 
+        from .bundle import record_reports
+        from .report import render_report
+
+        threshold = getattr(template, "suppress_below", None) or 10
         write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), findings=findings,
-                     extra={"run": run})
+                     extra={"run": run}, parameters={"suppression_threshold": threshold})
+        if not o.get("no_report"):
+            lang = getattr(template, "language", None) or "en"
+            record_reports(o["out_dir"], render_report(o["out_dir"], lang=lang, formats=("html",),
+                                                       out_dir=o["out_dir"]))
 
     text = to_json(results)
     json_path, csv_dir = o["json_path"], o["csv_dir"]
@@ -352,9 +361,10 @@ def _register() -> None:
     """Command groups that live in their own modules."""
     from .cli_checklist import checklist
     from .cli_datasets import datasets
+    from .cli_report import report
     from .cli_templates import templates
 
-    for group in (checklist, datasets, templates):
+    for group in (checklist, datasets, report, templates):
         main.add_command(group)
 
 

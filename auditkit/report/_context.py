@@ -1,0 +1,209 @@
+"""What every section builder shares: the bundle, the language, the suppression rules, cell formatting."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._bundle import Bundle
+from ._document import Cell
+from ._locale import Locale
+from ._suppress import Suppressor
+
+__all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
+
+_SMALL_COUNT_TEXT = re.compile(r"\b(\d{1,3}(?:[,.]\d{3})*)(\s+(?:rows?|cases?|people|persons|applicants|cells?)\b)")
+
+
+def _pp(x: float | None) -> float | None:
+    return None if x is None else 100 * x
+
+
+def anchor_for(metric_id: str) -> str:
+    """A stable HTML id for a metric id such as 'comparisons/nationality/non-EU/selection_rate'.
+
+    >>> anchor_for("comparisons/g/b/selection_rate")
+    'm-16547276f7'
+    """
+    return "m-" + hashlib.sha256(metric_id.encode("utf-8")).hexdigest()[:10]
+
+
+def pick(value: Any, lang: str) -> tuple[str, str | None]:
+    """Text of a {lang: text} map in ``lang`` (else English, else the first), with the language it is in."""
+    if isinstance(value, Mapping):
+        for code in (lang, "en", *sorted(value)):
+            if isinstance(value.get(code), str) and value[code]:
+                return value[code], (None if code == lang else code)
+        return "", None
+    return ("" if value is None else str(value)), None
+
+
+def nice_ticks(high: float, count: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``high``.
+
+    >>> nice_ticks(0.27)
+    [0.0, 0.1, 0.2, 0.3]
+    """
+    if not high or high <= 0 or not math.isfinite(high):
+        return [0.0, 1.0]
+    raw = high / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    n = math.ceil(high / step - 1e-9)
+    return [round(i * step, 10) for i in range(n + 1)]
+
+
+def short_number(loc: Locale, x: float) -> str:
+    """A tick label with no more decimals than it needs: 1, 0.5, 1.25."""
+    digits = next((d for d in (0, 1, 2, 3) if abs(x - round(x, d)) < 1e-9), 3)
+    return loc.number(x, digits)
+
+
+@dataclass
+class Context:
+    """The bundle being reported, in one language, with one minimum count."""
+
+    bundle: Bundle
+    loc: Locale
+    sup: Suppressor
+    anchors: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+    @property
+    def results(self) -> Mapping[str, Any]:
+        """The results document."""
+        return self.bundle.results
+
+    @property
+    def k(self) -> int:
+        """The minimum publishable count."""
+        return self.sup.k
+
+    def t(self, key: str, **values: Any) -> str:
+        """A message of the report language."""
+        return self.loc.t(key, **values)
+
+    @property
+    def level(self) -> str:
+        """The confidence level as a percentage, e.g. '95%'."""
+        level = (self.results.get("parameters") or {}).get("level", 0.95)
+        return self.loc.percent(level, 0 if round(level * 100, 6) == round(level * 100) else 1)
+
+    # cells -----------------------------------------------------------------------------------------
+
+    def withheld(self, where: str) -> Cell:
+        """The cell shown in place of a withheld figure."""
+        self.sup.note(where)
+        return Cell(self.t("suppression.withheld"), suppressed=True)
+
+    def count(self, n: Any, where: str, bounds: Sequence[Any] | None = None) -> Cell:
+        """A count of people: '<10' when small, 'lo–hi' when the source suppressed it."""
+        if bounds and len(bounds) == 2:
+            if isinstance(bounds[1], (int, float)) and bounds[1] < self.k:
+                return Cell(self.t("suppression.less_than", k=self.loc.integer(self.k)), suppressed=True, numeric=True)
+            return Cell(self.loc.span(self.loc.integer(bounds[0]), self.loc.integer(bounds[1])), numeric=True)
+        if self.sup.small(n):
+            self.sup.note(where)
+            return Cell(self.t("suppression.less_than", k=self.loc.integer(self.k)), suppressed=True, numeric=True)
+        return Cell(self.loc.integer(n) if isinstance(n, (int, float)) else "—", numeric=True)
+
+    def hidden_count(self, where: str) -> Cell:
+        """A count withheld to protect another cell (complementary suppression)."""
+        self.sup.note(where)
+        return Cell(self.t("suppression.withheld"), suppressed=True, numeric=True)
+
+    def masked_count(self, n: Any, hidden: bool, where: str, bounds: Sequence[Any] | None = None) -> Cell:
+        """A count, or '<10' when it is small, or 'withheld' when it is withheld to protect another."""
+        if hidden and not self.sup.small(n):
+            return self.hidden_count(where)
+        return self.count(n, where, bounds)
+
+    def rate(self, rec: Mapping[str, Any] | None, ok: bool = True, where: str = "") -> Cell:
+        """'18.8% (15.8%–22.2%)': a rate and its interval; a range when bounded; withheld when not ok."""
+        if not ok:
+            return self.withheld(where)
+        rec = rec or {}
+        loc = self.loc
+        ci = loc.span(loc.number(_pp(rec.get("ci_low")), 1), loc.number(_pp(rec.get("ci_high")), 1))
+        if rec.get("value") is None and rec.get("bounds"):
+            lo, hi = rec["bounds"]
+            return Cell(self.t("cell.bounded_rate", low=loc.percent(lo), high=loc.percent(hi), ci=ci), numeric=True)
+        if rec.get("value") is None:
+            return Cell("—", numeric=True)
+        return Cell(loc.percent(rec["value"]), numeric=True, detail=ci)
+
+    def ratio(self, c: Mapping[str, Any], ok: bool = True, where: str = "") -> Cell:
+        """'3.09 (2.52–3.79)': a ratio with its interval, or a range when it rests on suppressed cells."""
+        if not ok:
+            return self.withheld(where)
+        loc = self.loc
+        lo, hi = (c.get("ratio_ci") or [None, None])[:2]
+        ci = loc.span(loc.number(lo), loc.number(hi))
+        if c.get("ratio") is None and c.get("ratio_bounds"):
+            b = c["ratio_bounds"]
+            return Cell(self.t("cell.bounded_ratio", low=loc.number(b[0]), high=loc.number(b[1]), ci=ci), numeric=True)
+        if c.get("ratio") is None:
+            return Cell("—", numeric=True)
+        return Cell(loc.number(c["ratio"]), numeric=True, detail=ci)
+
+    def difference(self, c: Mapping[str, Any], ok: bool = True, where: str = "") -> Cell:
+        """A difference in percentage points with its interval."""
+        if not ok:
+            return self.withheld(where)
+        loc = self.loc
+        lo, hi = (c.get("difference_ci") or [None, None])[:2]
+        scale = (lambda x: None if x is None else 100 * x)
+        ci = self.t("cell.range", low=loc.number(scale(lo), 1, sign=True), high=loc.number(scale(hi), 1, sign=True))
+        if c.get("difference") is None and c.get("difference_bounds"):
+            b = c["difference_bounds"]
+            return Cell(self.t("cell.bounded_difference", low=loc.number(scale(b[0]), 1, sign=True),
+                               high=loc.number(scale(b[1]), 1, sign=True), ci=ci), numeric=True)
+        if c.get("difference") is None:
+            return Cell("—", numeric=True)
+        return Cell(loc.number(scale(c["difference"]), 1, sign=True), numeric=True, detail=ci)
+
+    def english(self, text: Any) -> Cell:
+        """Text the analysis wrote in English, marked as such unless the report is in English."""
+        return Cell(self.redact(str(text)), lang=None if self.loc.code == "en" else "en")
+
+    def text_lang(self) -> str | None:
+        """The language code to mark English text from the results with (None in an English report)."""
+        return None if self.loc.code == "en" else "en"
+
+    def redact(self, text: str) -> str:
+        """Replace small counts of rows or people in free text ('3 rows') by '<10 rows'."""
+        def sub(m: re.Match[str]) -> str:
+            n = int(re.sub(r"[,.]", "", m.group(1)))
+            return f"<{self.k}{m.group(2)}" if self.sup.small(n) else m.group(0)
+
+        return _SMALL_COUNT_TEXT.sub(sub, text)
+
+
+def decision_text(ctx: Context) -> str:
+    """The decision rule as a sentence in the report language."""
+    t, loc = ctx.t, ctx.loc
+    rule = (ctx.results.get("population") or {}).get("decision_rule") or {}
+    kind = rule.get("kind")
+    if kind == "column":
+        values = ", ".join(map(str, rule.get("positive", [])))
+        return t("decision.column", column=str(rule.get("column")), values=values)
+    if kind == "threshold":
+        return t("decision.threshold", threshold=loc.number(rule.get("threshold"), 3))
+    if kind == "top" and rule.get("percent") is not None:
+        return t("decision.top_percent", percent=loc.meta["percent"].format(short_number(loc, float(rule["percent"]))),
+                 n=loc.integer(rule.get("selected")))
+    if kind == "top":
+        return t("decision.top_n", n=loc.integer(rule.get("selected")))
+    if kind == "count table":
+        return t("decision.count_table")
+    return t("decision.other", rule=str(rule.get("rule", "?")))
+
+
+def reference_rule_text(ctx: Context, rule: str) -> str:
+    """How the reference group was chosen, translated when the sentence is one auditkit writes."""
+    known = {"largest group (most rows)": "reference_rule.largest",
+             "given explicitly (--reference)": "reference_rule.given"}
+    return ctx.t(known[rule]) if rule in known else rule

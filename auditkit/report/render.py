@@ -1,0 +1,59 @@
+"""render_report: a bundle in, report files out (HTML, PDF, Markdown), the same bytes every time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._text import did_you_mean, list_values
+from ..exceptions import UsageError
+from ._build import build_document
+from ._bundle import load_bundle
+
+__all__ = ["FORMATS", "render_report"]
+
+FORMATS = ("html", "pdf", "md")
+
+
+def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: Sequence[str] = ("html",),
+                  out_dir: str | os.PathLike, min_count: int | None = None) -> list[Path]:
+    """Render the report of the bundle in ``bundle_dir`` and return the files written.
+
+    Files are named ``report.<lang>.<format>`` in ``out_dir``.  Only the bundle is read: no data, no model.
+    ``min_count`` overrides the bundle's minimum publishable count (``suppression_threshold``, default 10).
+
+    >>> render_report("no-such-folder", out_dir="out")
+    Traceback (most recent call last):
+    ...
+    auditkit.exceptions.InputDataError: 'no-such-folder' is not an evidence bundle: it is not a folder. ...
+    """
+    wanted = list(dict.fromkeys(formats))
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise UsageError(f"Unknown report format {unknown[0]!r}.{did_you_mean(unknown[0], FORMATS)} "
+                         f"Formats: {list_values(FORMATS)}.")
+    bundle = load_bundle(bundle_dir)
+    doc = build_document(bundle, lang, min_count=min_count)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    html = None
+    if "html" in wanted or "pdf" in wanted:
+        from ._html import render_html
+
+        html = render_html(doc)
+    for fmt in wanted:
+        path = out / f"report.{doc.lang}.{fmt}"
+        if fmt == "html":
+            path.write_bytes(str(html).encode("utf-8"))
+        elif fmt == "pdf":
+            from ._pdf import render_pdf
+
+            path.write_bytes(render_pdf(str(html)))
+        else:
+            from ._markdown import render_markdown
+
+            path.write_bytes(render_markdown(doc).encode("utf-8"))
+        written.append(path)
+    return written
