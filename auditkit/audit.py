@@ -52,7 +52,8 @@ def _wanted_columns(spec: AuditSpec) -> list[str]:
     return cols + [f.column for f in spec.filters]
 
 
-def audit(data: Source, spec: AuditSpec | None = None, **options: Any) -> AuditResult:
+def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas", scheduler: str | None = None,
+          **options: Any) -> AuditResult:
     """Measure disparities in ``data`` (a CSV or Parquet path, or a DataFrame).
 
     Give an :class:`~auditkit.AuditSpec`, or its fields as keyword arguments.
@@ -69,6 +70,13 @@ def audit(data: Source, spec: AuditSpec | None = None, **options: Any) -> AuditR
         spec = AuditSpec(**fields)
     elif options:
         raise TypeError("Give either an AuditSpec or keyword options, not both.")
+    if engine != "pandas":
+        # Only the counting step differs between engines; everything after it reads the count table.
+        from .engines import check_engine, count_rows, input_kind
+
+        check_engine(engine, scheduler)
+        table, population = count_rows(data, spec, engine, scheduler=scheduler)
+        return measure(table, population, spec, input_kind=input_kind(data), engine=engine)
     src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter)
     if spec.is_count_table:
         table, population = counts_to_table(src, spec)

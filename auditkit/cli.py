@@ -131,6 +131,9 @@ _AUDIT_OPTIONS = [
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1."),
     click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
+    click.option("--engine", type=click.Choice(["pandas", "duckdb", "dask"]), default="pandas", show_default=True,
+                 help="How rows are counted: in memory, DuckDB out of core, or a Dask cluster."),
+    click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to connect to (with --engine dask)."),
     click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -239,7 +242,7 @@ def audit(data: Path, **o: Any) -> None:
     from .audit import audit as run_audit
 
     fields, template = apply_template(click.get_current_context(), fields_from_options(o))
-    result = run_audit(data, AuditSpec(**fields))
+    result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
     write_outputs(result.results, o, [("data", data)], {"kind": "audit", "spec": fields_to_json(fields)}, template)
 
 
@@ -275,6 +278,9 @@ def assess(model: Path, data: Path, **o: Any) -> None:
     from ._rerun import fields_to_json
 
     ctx = click.get_current_context()
+    if o["engine"] != "pandas" or o["scheduler"]:
+        raise click.UsageError("auditkit assess scores the data in memory; --engine and --scheduler apply to "
+                               "auditkit audit (batch scoring on DuckDB and Dask inputs is not wired in yet).")
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)

@@ -1,0 +1,300 @@
+"""One code path from an engine's group-by to a CountTable, shared by every out-of-core engine.
+
+An engine reduces the rows to a small table: each distinct combination of the
+raw values of the audit's columns (filters, decision, outcome, groups), and for
+a score the class of the row's score (:mod:`._tasks`), with its number of rows.
+Everything that gives a value its meaning (labels, trimming, missing values,
+positive values, filters, the top-k cut-off and its ties, every message) is
+decided here, on that table, with the helpers of :mod:`auditkit.load.rows`,
+step by step as :func:`auditkit.load.rows.rows_to_counts` does; each row is
+replaced by its combination's count.  The contract suite
+(``tests/test_engines.py``) holds the two paths to identical results.
+
+Only four things need the rows again, and an engine answers them with a query:
+the k-th largest score, which tied rows come first in file order, and, when
+the data is wrong, where the first bad row is and which scores are not numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._text import did_you_mean, list_values
+from ..exceptions import InputDataError
+from ..load.data import row_numbering
+from ..load.rows import Population, _check_random, _positive_mask, _rows, _value_levels, _values
+from ..measure._counts import CountTable
+from ..spec import AuditSpec
+from ._reduced import Reduced, count_weighted, dimensions, outcome_codes, place
+from ._source import Files
+from ._tasks import BELOW, BLANK, NOT_A_NUMBER, SELECTED, TIED, ColumnIn, ScoreRule
+
+__all__ = ["Scan", "count_scan"]
+
+
+class Scan(ABC):
+    """What an engine must answer about the rows of :attr:`files`; conditions are :class:`ColumnIn`."""
+
+    def __init__(self, files: Files) -> None:
+        self.files = files
+
+    @abstractmethod
+    def counts(self, keys: Sequence[str], rule: ScoreRule | None) -> pa.Table:
+        """Rows per distinct combination of ``keys`` (and score class ``_s``), in column ``_n``."""
+
+    @abstractmethod
+    def marks(self, keys: Sequence[str], rule: ScoreRule) -> pa.Table:
+        """Per combination of ``keys``: ``_comma``/``_point``, does a non-blank score hold a comma, a point."""
+
+    @abstractmethod
+    def kth_largest(self, conds: Sequence[ColumnIn], rule: ScoreRule, k: int, n: int) -> float:
+        """The k-th largest valid score among the ``n`` rows meeting ``conds``."""
+
+    @abstractmethod
+    def first_tied(self, keys: Sequence[str], conds: Sequence[ColumnIn], rule: ScoreRule, need: int) -> pa.Table:
+        """Counts by ``keys`` of the first ``need`` rows (file order) meeting ``conds`` whose score is the cut-off."""
+
+    @abstractmethod
+    def first_row(self, conds: Sequence[ColumnIn], rule: ScoreRule | None, classes: Sequence[int]) -> int:
+        """Number (as messages count rows) of the first row meeting ``conds`` whose score class is in ``classes``."""
+
+    @abstractmethod
+    def bad_scores(self, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[list[tuple[str, list[int], int]], int]:
+        """Up to nine scores that are not numbers, first seen first: (text, first three row numbers, rows);
+        and the number of such rows."""
+
+
+def _filters(rows: Reduced, spec: AuditSpec, steps: list[dict], check: bool = True) -> tuple[Reduced, list[ColumnIn]]:
+    """rows.py's ``_apply_filters`` on the reduced table; also the filters as conditions for the engine.
+
+    ``check=False`` lets every row be filtered out (the caller only looks, and the real pass says so).
+    """
+    keep = np.ones(len(rows.n), dtype=bool)
+    conds: list[ColumnIn] = []
+    for f in spec.filters:
+        levels, codes = _value_levels(rows.where(keep).src, f.column)
+        option = "--filter" if f.keep else "--exclude"
+        given = _values(f.values) or ()
+        values = [v.strip() for v in given]
+        unknown = [v for v in values if v not in levels]
+        if unknown:
+            raise InputDataError(
+                f"{rows.files.label}: {option} {f.column}={','.join(given)}: value {unknown[0]!r} does not "
+                f"occur in column {f.column!r}{' (after the filters before it)' if steps else ''}, which holds "
+                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the values exactly as written "
+                "in the column."
+            )
+        all_levels, all_codes = _value_levels(rows.src, f.column)
+        hit = np.isin(all_codes, [all_levels.index(v) for v in values])
+        passes = hit if f.keep else ~hit
+        conds.append(rows.holding(f.column, passes))
+        before = rows.total(keep)
+        keep &= passes
+        steps.append({"step": f.describe(), "rows_before": before, "rows_after": rows.total(keep)})
+    if check and rows.total(keep) == 0:
+        done = "; ".join(f"{s['step']}: {s['rows_before']:,} -> {s['rows_after']:,} rows" for s in steps)
+        raise InputDataError(f"{rows.files.label}: no rows are left after the filters ({done}). Check the "
+                             "--filter and --exclude values.")
+    return rows.where(keep), conds
+
+
+def _drop(rows: Reduced, drop: np.ndarray, why: str, steps: list[dict]) -> Reduced:
+    before, after = rows.total(), rows.total(~drop)
+    steps.append({"step": why, "rows_before": before, "rows_after": after})
+    if after == 0:
+        raise InputDataError(f"{rows.files.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
+    return rows.where(~drop)
+
+
+def _decision_column(rows: Reduced, spec: AuditSpec, scan: Scan, conds: list[ColumnIn], steps: list[dict],
+                     notes: list[str]) -> tuple[Reduced, np.ndarray, dict]:
+    column = str(spec.decision)
+    pos, missing, levels, chosen = _positive_mask(rows.src, column, spec.positive, "--positive")
+    if missing.any():
+        if not spec.drop_missing:
+            first = scan.first_row([*conds, rows.holding(column, missing)], None, ())
+            raise InputDataError(
+                f"{rows.files.label}: {_rows(rows.total(missing))} no value in decision column "
+                f"{spec.decision!r} (first at {place(rows.files, first)}). Fill them, or pass "
+                "--drop-missing to leave these rows out (the count is reported)."
+            )
+        rows = _drop(rows, missing, f"removed rows with no decision in {spec.decision!r}", steps)
+        pos = pos[~missing]
+    others = [lv for lv in levels if lv not in chosen]
+    if len(others) > 1:
+        notes.append(f"{spec.decision}: values {list_values(others)} all count as not selected (only "
+                     f"{list_values(chosen)} was declared selected).")
+    return rows, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
+                                       "rule": f"{spec.decision} in {chosen}", "selected": rows.total(pos)}
+
+
+def _bad_scores(files: Files, spec: AuditSpec, found: list[tuple[str, list[int], int]], total: int) -> InputDataError:
+    """parse_scores' message for scores that are not numbers."""
+    _, word, counting = row_numbering(files.kind)
+    shown = ", ".join(f"{v!r} ({word}s {', '.join(map(str, r[:3]))}{', …' if n > 3 else ''})"
+                      for v, r, n in found[:8])
+    return InputDataError(
+        f"{files.label}: score column {spec.score!r} must hold numbers, but {total:,} "
+        f"{'row holds' if total == 1 else 'rows hold'} text: {shown}"
+        f"{' (and more)' if len(found) > 8 else ''}. {counting} "
+        f"Fix or remove these rows, or leave them out with --exclude {spec.score}={found[0][0]}."
+    )
+
+
+def _scores(rows: Reduced, spec: AuditSpec, scan: Scan, rule: ScoreRule, conds: list[ColumnIn],
+            steps: list[dict]) -> Reduced:
+    """Refuse scores that are not numbers; refuse or drop blank ones, as rows.py does."""
+    classes = rows.score()
+    if (classes == NOT_A_NUMBER).any():
+        found, total = scan.bad_scores(conds, rule)
+        raise _bad_scores(rows.files, spec, found, total)
+    blank = classes == BLANK
+    if blank.any():
+        if not spec.drop_missing:
+            first = scan.first_row(conds, rule, (BLANK,))
+            raise InputDataError(
+                f"{rows.files.label}: {_rows(rows.total(blank))} a blank (or NaN) score in {spec.score!r} (first at "
+                f"{place(rows.files, first)}); cases that were not scored (random or follow-up cases) are "
+                "often left blank. Pass --drop-missing to leave them out (the count is reported), or fill them."
+            )
+        rows = _drop(rows, blank, f"removed rows with a blank score in {spec.score!r}", steps)
+    return rows
+
+
+def _top_k(n: int, spec: AuditSpec) -> int:
+    """decide()'s k, and its messages when k is 0 or more than the rows."""
+    k = spec.top_n if spec.top_n is not None else math.floor(n * float(spec.top or 0) / 100 + 1e-9)
+    if k > n:
+        raise InputDataError(f"--top-n {k} asks for more rows than the data holds ({n:,} rows after filters); "
+                             f"use at most --top-n {n}.")
+    if k == 0:
+        raise InputDataError(
+            f"--top {spec.top} of {n:,} rows selects floor({n:,} x {spec.top}/100) = 0 rows, so nothing would be "
+            "compared. Use a larger percentage, or --top-n N."
+        )
+    return k
+
+
+def _keep(rows: Reduced, conds: Sequence[ColumnIn]) -> np.ndarray:
+    """The combinations of the reduced table that meet ``conds`` (the filters, evaluated again)."""
+    keep = np.ones(len(rows.n), dtype=bool)
+    for cond in conds:
+        column = rows.table.column(cond.column)
+        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(list(cond.values), type=column.type)), False)
+        if cond.null:
+            hit = pc.or_(hit, pc.is_null(column))
+        keep &= hit.to_numpy(zero_copy_only=False)
+    return keep
+
+
+def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str], rule: ScoreRule,
+                  conds: list[ColumnIn]) -> tuple[Reduced, np.ndarray, dict]:
+    """Top-k: the cut-off by a query, then ties by file order, as decide() does."""
+    n = rows.total()
+    k = _top_k(n, spec)
+    cutoff = scan.kth_largest(conds, rule, k, n)
+    ranked = ScoreRule(rule.column, rule.text, rule.comma, cutoff=cutoff)
+    rows = Reduced(rows.files, scan.counts(keys, ranked))
+    rows = rows.where(_keep(rows, conds) & np.isin(rows.score(), (BELOW, SELECTED, TIED)))
+    classes = rows.score()
+    above, tied = rows.total(classes == SELECTED), rows.total(classes == TIED)
+    need = k - above
+    table = rows.table.drop_columns(["_s"])
+    table = table.append_column("_d", pa.array(np.isin(classes, (SELECTED, TIED)).astype(np.int8)))
+    if need < tied:
+        table = _split_ties(table, classes == TIED, scan.first_tied(keys, conds, ranked, need), keys)
+    rule_record: dict = {"kind": "top", "selected": int(k), "tie_break": "file order (earlier rows first)"}
+    if spec.top is not None:
+        rule_record.update(percent=float(spec.top),
+                           rule=f"top {spec.top}% of scores (floor({n:,} x {spec.top}/100) = {k:,} rows)")
+    else:
+        rule_record.update(rule=f"top {k:,} scores")
+    rule_record.update(cutoff_score=float(cutoff), tied_at_cutoff=int(tied), tied_selected=int(need))
+    rows = Reduced(rows.files, table)
+    return rows, rows.table.column("_d").to_numpy(zero_copy_only=False).astype(np.int8), rule_record
+
+
+def _split_ties(table: pa.Table, tied: np.ndarray, chosen: pa.Table, keys: list[str]) -> pa.Table:
+    """Tied combinations selected only for the ``chosen`` counts (the first tied rows in file order)."""
+    columns = [*keys, "_n", "_d"]
+    table = table.select(columns)
+    chosen = chosen.select([*keys, "_n"]).cast(table.select([*keys, "_n"]).schema)
+    ones = pa.array(np.ones(chosen.num_rows, np.int8))
+    parts = [
+        table.filter(pa.array(~tied)),
+        table.filter(pa.array(tied)).set_column(len(keys) + 1, "_d", pa.array(np.zeros(int(tied.sum()), np.int8))),
+        chosen.set_column(len(keys), "_n", pc.negate(chosen.column("_n"))).append_column("_d", pc.subtract(ones, ones)),
+        chosen.append_column("_d", ones),
+    ]
+    # Summing by key (nulls group together) nets each tied combination into its selected and other rows.
+    merged = pa.concat_tables(parts).group_by([*keys, "_d"], use_threads=False).aggregate([("_n", "sum")])
+    merged = pa.table({**{c: merged.column(c) for c in keys}, "_n": merged.column("_n_sum"), "_d": merged.column("_d")})
+    return merged.filter(pc.greater(merged.column("_n"), 0))
+
+
+def _rule(files: Files, spec: AuditSpec) -> ScoreRule | None:
+    if not spec.score:
+        return None
+    column = files.columns[spec.score]
+    threshold = float(spec.threshold) if spec.threshold is not None else None
+    return ScoreRule(column, files.is_text(column), threshold=threshold)
+
+
+def _comma(scan: Scan, spec: AuditSpec, rule: ScoreRule, filter_keys: list[str]) -> bool:
+    """parse_scores reads decimal commas only when, after the filters, some score holds a comma and none a point."""
+    marks = scan.marks(filter_keys, rule)
+    marks = marks.append_column("_n", pa.array(np.ones(marks.num_rows, np.int64)))
+    kept, _ = _filters(Reduced(scan.files, marks), spec, [], check=False)
+    comma = kept.table.column("_comma").to_numpy(zero_copy_only=False)
+    point = kept.table.column("_point").to_numpy(zero_copy_only=False)
+    return bool(comma.any() and not point.any())
+
+
+def _keys(spec: AuditSpec, files: Files) -> list[str]:
+    """The file's names of every column the reduced table is keyed by (not the score)."""
+    wanted = [f.column for f in spec.filters] + [c for c in (spec.decision, spec.truth) if c]
+    wanted += [*spec.protected, *spec.strata] + [c for c in (spec.stage, spec.selection_method) if c]
+    return list(dict.fromkeys(files.columns[c] for c in wanted))
+
+
+def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
+    """Count the rows of ``scan`` for ``spec``: the result of ``rows_to_counts`` on the same rows."""
+    files = scan.files
+    keys = _keys(spec, files)
+    rule = _rule(files, spec)
+    if rule is not None and rule.text:
+        filter_keys = list(dict.fromkeys(files.columns[f.column] for f in spec.filters))
+        rule = ScoreRule(rule.column, True, _comma(scan, spec, rule, filter_keys), rule.threshold)
+    rows = Reduced(files, scan.counts(keys, rule))
+    rows_read = rows.total()
+    if rows_read == 0:
+        raise InputDataError(f"Data file {files.label!r} has a header but no rows." if files.kind == "csv"
+                             else f"Parquet data {files.label!r} has no rows.")
+    steps: list[dict] = []
+    notes = list(files.notes)
+    rows, conds = _filters(rows, spec, steps)
+    if spec.decision:
+        rows, decision, record = _decision_column(rows, spec, scan, conds, steps, notes)
+    else:
+        assert rule is not None
+        rows = _scores(rows, spec, scan, rule, conds, steps)
+        if spec.threshold is not None:
+            chosen = rows.score() == SELECTED
+            decision = chosen.astype(np.int8)
+            record = {"kind": "threshold", "threshold": spec.threshold, "rule": f"score >= {spec.threshold}",
+                      "selected": rows.total(chosen)}
+        else:
+            rows, decision, record = _decision_top(rows, spec, scan, keys, rule, conds)
+        record["column"] = spec.score
+    outcome, outcome_info = outcome_codes(rows, spec, notes)
+    dims, codes = dimensions(rows, spec, notes)
+    _check_random(rows.src, spec, dims)
+    table = count_weighted(dims, codes, decision, outcome, rows.n)
+    population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info)
+    return CountTable(table.dims, table.low, table.high, tuple(notes)), population

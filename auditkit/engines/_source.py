@@ -1,0 +1,205 @@
+"""Where the rows are, found without reading them: files, format, header, column names.
+
+The out-of-core engines must give the same messages as
+:func:`auditkit.load.data.read_columns` for the same mistakes (a missing
+file, a misspelt column, an unknown encoding), so this module runs the same
+checks with the same helpers on what can be known without reading the rows: a
+CSV file's first 64 KiB, a Parquet file's footer.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .._text import did_you_mean
+from ..exceptions import InputDataError
+from ..load.data import (
+    _CSV_SUFFIXES,
+    _HEAD_BYTES,
+    _PARQUET_SUFFIXES,
+    _check_delimiter,
+    _check_encoding,
+    _decode_head,
+    _ragged,
+    _resolve,
+)
+
+__all__ = ["Files", "csv_read_error", "open_files", "source_kind"]
+
+_GLOB_CHARS = "*?["
+_SPREADSHEETS = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}
+
+
+@dataclass(frozen=True)
+class Files:
+    """One source of rows: its files in the order the in-memory path concatenates them."""
+
+    kind: str
+    paths: tuple[str, ...]
+    label: str
+    #: Wanted column name -> the file's own spelling of it.
+    columns: dict[str, str]
+    notes: tuple[str, ...]
+    #: Every column name of the file, in order.
+    header: tuple[str, ...]
+    delimiter: str = ","
+    #: Codec Python knows ('utf-8-sig' for UTF-8, which skips a byte-order mark).
+    encoding: str = "utf-8-sig"
+    #: Parquet: the schema's type of each column; CSV values are text.
+    types: dict[str, pa.DataType] = field(default_factory=dict)
+    #: Parquet: rows of each file, from the footers.
+    rows: tuple[int, ...] = ()
+
+    def is_text(self, column: str) -> bool:
+        """True when ``column`` (the file's spelling) holds text rather than numbers."""
+        if self.kind == "csv":
+            return True
+        kind = self.types[column]
+        return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
+
+
+def source_kind(source: str | os.PathLike) -> str:
+    """'csv' or 'parquet': how :func:`open_files` will read ``source``."""
+    path = Path(source)
+    if not path.exists() and any(c in str(source) for c in _GLOB_CHARS):
+        matches = sorted(glob.glob(str(source), recursive=True))
+        path = Path(matches[0]) if matches else path
+    return "csv" if path.suffix.lower() in _CSV_SUFFIXES and not path.is_dir() else "parquet"
+
+
+def open_files(source: str | os.PathLike, wanted: Sequence[str] | None, *, encoding: str | None = None,
+               delimiter: str | None = None) -> Files:
+    """Find the files of ``source`` (a file, a folder of Parquet files or a glob) and resolve ``wanted``.
+
+    Raises the same :class:`~auditkit.exceptions.InputDataError` as
+    :func:`auditkit.load.data.read_columns` for a missing file, a spreadsheet,
+    an unknown extension, a misspelt or duplicate column.
+    """
+    text = os.fspath(source)
+    path = Path(text)
+    wanted = None if wanted is None else list(dict.fromkeys(wanted))
+    if not path.exists() and any(c in text for c in _GLOB_CHARS):
+        matches = tuple(sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file()))
+        if not matches:
+            raise InputDataError(f"No file matches {text!r}. Check the folder and the pattern "
+                                 "(e.g. 'exports/*.parquet').")
+        suffixes = {Path(p).suffix.lower() for p in matches}
+        if suffixes <= _CSV_SUFFIXES:
+            return _csv(matches, path.name, wanted, encoding, delimiter)
+        if suffixes <= _PARQUET_SUFFIXES:
+            return _parquet(list(matches), path.name, wanted)
+        raise InputDataError(f"{text!r} matches files of several kinds ({', '.join(sorted(suffixes))}); make the "
+                             "pattern match only CSV or only Parquet files.")
+    if not path.exists():
+        hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*")]) if path.parent.exists() else ""
+        raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix in _PARQUET_SUFFIXES:
+        return _parquet(str(path), path.name, wanted)
+    if suffix in _SPREADSHEETS:
+        raise InputDataError(
+            f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
+            "CSV (UTF-8) from the spreadsheet program and pass that file."
+        )
+    if suffix not in _CSV_SUFFIXES:
+        raise InputDataError(
+            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
+            "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
+        )
+    return _csv((str(path),), path.name, wanted, encoding, delimiter)
+
+
+def _parquet(where: str | list[str], label: str, wanted: Sequence[str] | None) -> Files:
+    import pyarrow.dataset as ds
+
+    try:
+        dataset = ds.dataset(where, format="parquet")
+        rows = tuple(fragment.metadata.num_rows for fragment in dataset.get_fragments())
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputDataError(f"{label!r} could not be opened as Parquet: {err}") from err
+    mapping, notes = _resolve(label, dataset.schema.names, wanted)
+    if sum(rows) == 0:
+        raise InputDataError(f"Parquet data {label!r} has no rows.")
+    types = {name: dataset.schema.field(name).type for name in dataset.schema.names}
+    return Files("parquet", tuple(dataset.files), label, mapping, tuple(notes), tuple(dataset.schema.names),
+                 types=types, rows=rows)
+
+
+def _csv(paths: tuple[str, ...], label: str, wanted: Sequence[str] | None, encoding: str | None,
+         delimiter: str | None) -> Files:
+    """The header of the first file, read and checked as :func:`auditkit.load.data._read_csv` does."""
+    encoding = _check_encoding(encoding or "utf-8")
+    delimiter = _check_delimiter(delimiter)
+    first = Path(paths[0])
+    with open(first, "rb") as fh:
+        raw = fh.read(_HEAD_BYTES)
+        truncated = bool(fh.read(1))
+    if not raw.strip():
+        raise InputDataError(f"Data file {first.name!r} is empty: it has no header and no rows.")
+    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in {"utf-8", "utf8"} else encoding
+    head = _decode_head(first, raw, codec, final=not truncated)
+    if not head.strip():
+        raise InputDataError(f"Data file {first.name!r} is empty: it has no header and no rows.")
+    first_line = head.splitlines()[0] if head.splitlines() else ""
+    delim = delimiter or max(",;\t|", key=first_line.count)
+    header = next(csv.reader(io.StringIO(head), delimiter=delim), [])
+    mapping, notes = _resolve(first.name if len(paths) == 1 else label, header, wanted)
+    return Files("csv", paths, first.name if len(paths) == 1 else label, mapping, tuple(notes), tuple(header),
+                 delimiter=delim, encoding=codec)
+
+
+def csv_read_error(files: Files, err: Exception) -> InputDataError:
+    """The message the in-memory reader gives when a CSV file cannot be parsed (bad bytes, ragged rows)."""
+    for name in files.paths:
+        _check_bytes(Path(name), files.encoding)
+        _ragged(Path(name), files.encoding, files.delimiter, len(files.header))
+    return InputDataError(
+        f"{files.label}: could not be read as CSV ({err}). Check that the delimiter ({files.delimiter!r}) and the "
+        "quoting are consistent, or pass --delimiter."
+    )
+
+
+def _check_bytes(path: Path, codec: str, block: int = 1 << 24) -> None:
+    """Raise the in-memory reader's message for the first byte that ``codec`` cannot decode.
+
+    The file is decoded in blocks cut at line ends, so that a file larger than
+    memory is checked without being loaded; lines and offsets in the message
+    count from the start of the file, as the in-memory reader's do.
+    """
+    if codec.lower().replace("_", "-").startswith("utf-16"):
+        _decode_head(path, path.read_bytes(), codec)  # no safe line boundary to cut at
+        return
+    lines = offset = 0
+    pending = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(block)
+            data = pending + chunk
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            unit, pending = data[:cut], data[cut:]
+            try:
+                _decode_head(path, unit, codec if offset == 0 else codec.replace("-sig", ""))
+            except InputDataError as err:
+                raise _shift(err, lines, offset) from None
+            lines += unit.count(b"\n")
+            offset += len(unit)
+            if not chunk:
+                return
+
+
+def _shift(err: InputDataError, lines: int, offset: int) -> InputDataError:
+    """The message of ``err`` with its line and offset counted from the start of the file."""
+    import re
+
+    text = str(err)
+    text = re.sub(r"on line (\d+)", lambda m: f"on line {int(m.group(1)) + lines}", text, count=1)
+    text = re.sub(r"\(offset (\d+)\)", lambda m: f"(offset {int(m.group(1)) + offset})", text, count=1)
+    return InputDataError(text)

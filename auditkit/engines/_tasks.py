@@ -1,0 +1,230 @@
+"""Row-level work on one partition: the only code an engine sends to Dask workers.
+
+This module imports nothing from auditkit, only numpy, pandas and pyarrow, so
+that it can be shipped to a cluster by value (``cloudpickle`` pickles it whole)
+and an agency's reviewer can read, in one file, everything that runs next to
+their data.  Every function takes one partition and returns a few numbers or a
+small table of counts; no row leaves a worker.
+
+Scores are parsed exactly as :func:`auditkit.load.decide.parse_scores` does,
+with the same pyarrow kernels, so that a partition classifies each score the
+way the in-memory path would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # pandas is imported where a partition is made: the DuckDB engine never needs it
+    import pandas as pd
+
+#: Score classes of the ``_s`` column: what a row's score says about it.
+BELOW, SELECTED, BLANK, NOT_A_NUMBER, TIED = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class ColumnIn:
+    """Rows whose ``column`` holds one of ``values`` (raw values, as the engine read them), or null if ``null``."""
+
+    column: str
+    values: tuple
+    null: bool
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    """How each row's score becomes a class of :data:`SELECTED`, :data:`BELOW`, ...
+
+    ``text``: the column holds text (every CSV column does) and is parsed;
+    ``comma``: decimal commas, replaced by points before parsing.  With
+    ``threshold`` a row is SELECTED when its score is at least the threshold;
+    with ``cutoff`` (top-k) when it is above the cut-off, and TIED when equal.
+    With neither, every valid score is BELOW.
+    """
+
+    column: str
+    text: bool
+    comma: bool = False
+    threshold: float | None = None
+    cutoff: float | None = None
+
+
+def _array(frame: pd.DataFrame, column: str) -> pa.Array:
+    import pandas as pd
+
+    col = frame[column]
+    arr = pa.array(col, from_pandas=True) if not isinstance(col.dtype, pd.ArrowDtype) else pa.array(col.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def parse_text(array: pa.Array, comma: bool) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Trimmed text (null when blank), its value as float64 (NaN when blank or not a number), and a mask of
+    non-blank values that are not numbers."""
+    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
+    blank = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    if comma:
+        text = pc.replace_substring(text, ",", ".")
+    try:
+        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return text, values, np.zeros(len(array), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
+    # Some value is not a number: parse each distinct value alone to find which (only on bad data).
+    encoded = pc.dictionary_encode(text)
+    parsed = []
+    for value in encoded.dictionary.to_pylist():
+        try:
+            parsed.append(pc.cast(pa.array([value]), pa.float64())[0].as_py())
+        except pa.ArrowInvalid:
+            parsed.append(None)
+    lookup = np.array([np.nan if v is None else v for v in parsed] + [np.nan], dtype=np.float64)
+    bad_lookup = np.array([v is None for v in parsed] + [False])
+    idx = encoded.indices.fill_null(len(parsed)).to_numpy(zero_copy_only=False)
+    return text, lookup[idx], bad_lookup[idx]
+
+
+def score_values(frame: pd.DataFrame, rule: ScoreRule) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's score (NaN when blank) and a mask of scores that are text, not numbers."""
+    array = _array(frame, rule.column)
+    if not rule.text:
+        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return values, np.zeros(len(values), dtype=bool)
+    _, values, bad = parse_text(array, rule.comma)
+    return values, bad
+
+
+def score_classes(frame: pd.DataFrame, rule: ScoreRule) -> np.ndarray:
+    """The class (BELOW, SELECTED, BLANK, NOT_A_NUMBER, TIED) of each row's score."""
+    values, bad = score_values(frame, rule)
+    classes = np.full(len(values), BELOW, dtype=np.int8)
+    if rule.threshold is not None:
+        classes[values >= rule.threshold] = SELECTED
+    elif rule.cutoff is not None:
+        classes[values > rule.cutoff] = SELECTED
+        classes[values == rule.cutoff] = TIED
+    classes[np.isnan(values)] = BLANK
+    classes[bad] = NOT_A_NUMBER
+    return classes
+
+
+def keep_mask(frame: pd.DataFrame, conds: Sequence[ColumnIn]) -> np.ndarray:
+    """Rows that satisfy every condition (the audit's filters)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for cond in conds:
+        array = _array(frame, cond.column)
+        hit = pc.is_in(array, value_set=pa.array(list(cond.values), type=array.type))
+        hit = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+        if cond.null:
+            hit = hit | pc.is_null(array, nan_is_null=False).to_numpy(zero_copy_only=False)
+        keep &= hit
+    return keep
+
+
+def _counts(frame: pd.DataFrame, keys: Sequence[str], mask: np.ndarray | None,
+            classes: np.ndarray | None) -> pd.DataFrame:
+    """Distinct key combinations (with the score class ``_s``) and their row counts ``_n``."""
+    import pandas as pd
+
+    arrays = {k: _array(frame, k) for k in keys}
+    if classes is not None:
+        arrays["_s"] = pa.array(classes, pa.int8())
+    table = pa.table(arrays) if arrays else pa.table({"_one": np.zeros(len(frame), np.int8)})
+    if mask is not None:
+        table = table.filter(pa.array(mask))
+    grouped = table.group_by(list(table.column_names), use_threads=False).aggregate([([], "count_all")])
+    names = [c for c in table.column_names if c != "_one"]
+    return pa.table({**{c: grouped.column(c) for c in names}, "_n": grouped.column("count_all")}).to_pandas(
+        types_mapper=pd.ArrowDtype)
+
+
+def partition_counts(frame: pd.DataFrame, keys: Sequence[str], rule: ScoreRule | None) -> pd.DataFrame:
+    """Row counts of one partition by its key values (and score class)."""
+    return _counts(frame, keys, None, score_classes(frame, rule) if rule is not None else None)
+
+
+def partition_marks(frame: pd.DataFrame, keys: Sequence[str], rule: ScoreRule) -> pd.DataFrame:
+    """Per key combination: does some non-blank score hold a comma, a point?"""
+    import pandas as pd
+
+    text, _, _ = parse_text(_array(frame, rule.column), False)
+    comma = pc.fill_null(pc.match_substring(text, ","), False)
+    point = pc.fill_null(pc.match_substring(text, "."), False)
+    table = pa.table({**{k: _array(frame, k) for k in keys}, "_one": np.zeros(len(frame), np.int8),
+                      "_comma": comma, "_point": point})
+    grouped = table.group_by([*keys, "_one"], use_threads=False).aggregate([("_comma", "any"), ("_point", "any")])
+    return pa.table({**{k: grouped.column(k) for k in keys}, "_comma": grouped.column("_comma_any"),
+                     "_point": grouped.column("_point_any")}).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def partition_scores_above(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule,
+                           bound: float) -> np.ndarray:
+    """The valid scores of kept rows that are at least ``bound`` (candidates for the k-th largest)."""
+    values, bad = score_values(frame, rule)
+    ok = keep_mask(frame, conds) & ~bad & ~np.isnan(values)
+    return values[ok & (values >= bound)]
+
+
+def partition_quantiles(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule) -> np.ndarray:
+    """Number of valid kept scores followed by 101 of their quantiles (a sketch to place a bound)."""
+    values, bad = score_values(frame, rule)
+    values = values[keep_mask(frame, conds) & ~bad & ~np.isnan(values)]
+    if not len(values):
+        return np.zeros(1)
+    return np.concatenate([[len(values)], np.quantile(values, np.linspace(0, 1, 101))])
+
+
+def partition_tied(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule) -> int:
+    """Number of kept rows whose score equals the cut-off."""
+    values, _ = score_values(frame, rule)
+    return int((keep_mask(frame, conds) & (values == rule.cutoff)).sum())
+
+
+def partition_first_tied(frame: pd.DataFrame, keys: Sequence[str], conds: Sequence[ColumnIn], rule: ScoreRule,
+                         quota: int) -> pd.DataFrame:
+    """Counts by key of the first ``quota`` tied kept rows of this partition, in file order."""
+    values, _ = score_values(frame, rule)
+    tied = np.flatnonzero(keep_mask(frame, conds) & (values == rule.cutoff))[:quota]
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[tied] = True
+    return _counts(frame, keys, mask, None)
+
+
+def partition_first_row(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule | None,
+                        classes: Sequence[int]) -> tuple[int, int]:
+    """(rows in the partition, position of its first row meeting ``conds`` and a score class, or -1)."""
+    hit = keep_mask(frame, conds)
+    if rule is not None:
+        hit &= np.isin(score_classes(frame, rule), list(classes))
+    where = np.flatnonzero(hit)
+    return len(frame), int(where[0]) if len(where) else -1
+
+
+def partition_bad_scores(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[int, list]:
+    """(rows in the partition, [(text, first three positions, count)] of scores that are not numbers,
+    in order of first appearance)."""
+    text, _, bad = parse_text(_array(frame, rule.column), rule.comma)
+    where = np.flatnonzero(keep_mask(frame, conds) & bad)
+    found: dict[str, list] = {}
+    for pos, value in zip(where.tolist(), text.take(pa.array(where)).to_pylist()):
+        entry = found.setdefault(value, [[], 0])
+        if len(entry[0]) < 3:
+            entry[0].append(pos)
+        entry[1] += 1
+    return len(frame), [(v, rows, n) for v, (rows, n) in found.items()]
+
+
+def read_row_group(piece: tuple[str, int], names: Sequence[str]) -> pd.DataFrame:
+    """One Parquet row group as a partition (pyarrow types kept, so values read as in memory)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(piece[0]) as handle:
+        table = handle.read_row_group(piece[1], columns=list(names))
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
