@@ -183,8 +183,10 @@ def _diff(old: Any, new: Any, where: str, limit: int = 200) -> list[dict]:
     out: list[dict] = []
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
-            if key in ("source", "file") and where.count("/") <= 2 or (key == "engine" and not where):
-                continue  # the file may be given under another name (its hash is checked); engines agree
+            if key in ("source", "file") and where.count("/") <= 2 or (key in ("engine", "template") and not where):
+                # a file may be given under another name (its hash is checked); engines agree; the
+                # template's files are inputs whose hashes the manifest records
+                continue
             out += _diff(old.get(key), new.get(key), f"{where}/{key}", limit)
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):

@@ -34,13 +34,15 @@ def test_cli_reference_matches_help():
 
 
 def test_readme_example_command_runs(tmp_path):
-    """The README's one-command example (after 'pip install .') runs and finds the planted disparity."""
+    """The README's one-command example (after 'pip install .') runs, writes the bundle and report, and verifies."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = re.search(r"pip install \. && auditkit (audit .+)", readme).group(1)
     args = command.split()
     args[1] = str(ROOT / args[1])
-    args[args.index("--json") + 1] = str(tmp_path / "results.json")
-    args[args.index("--csv") + 1] = str(tmp_path / "tables")
+    args[args.index("--out") + 1] = str(tmp_path / "bundle")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "difference_detected" in result.output and (tmp_path / "tables" / "groups.csv").exists()
+    assert "difference_detected" in result.output and "Findings:" in result.output
+    assert (tmp_path / "bundle" / "report.en.html").exists()
+    verified = CliRunner().invoke(main, ["verify", str(tmp_path / "bundle"), "--data", args[1]])
+    assert verified.exit_code == 0, verified.output
