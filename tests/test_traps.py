@@ -325,9 +325,22 @@ def test_random_versus_model_selection_figures_are_hand_computable(tmp_path):
 # --- 9. paired data -----------------------------------------------------------------------------
 
 
-@pytest.mark.skip(reason="paired data (McNemar's test) is not implemented yet")
 def test_paired_data_mcnemar():
-    """Paired decisions (same cases, two systems) are compared with McNemar's test."""
+    """Counterfactual (paired) decisions are tested with McNemar's test, never an independence test."""
+    import numpy as np
+    import pandas as pd
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    from auditkit.explain.flips import flip_test
+
+    X = pd.DataFrame({"nationality": ["NL", "other"] * 100, "x": np.tile(np.arange(100) / 100, 2)})
+    score = lambda frame: frame["x"].to_numpy() + 0.3 * (frame["nationality"] == "other").to_numpy()  # noqa: E731
+    result = flip_test(score, lambda s: (np.asarray(s) >= 0.8).astype(int), X, "nationality", baseline="NL")
+    (effect,) = result["direct_effect"]
+    # The same 200 people as NL and as other: 30 of every 100 x-values flip to selected, none back.
+    assert (effect["flips_to_selected"], effect["flips_to_not_selected"]) == (60, 0)
+    expected = mcnemar([[40, 60], [0, 100]], exact=False, correction=False).pvalue
+    assert effect["test"].startswith("mcnemar") and effect["p_value"] == pytest.approx(expected, rel=1e-9)
 
 
 # --- 11. filters --------------------------------------------------------------------------------
