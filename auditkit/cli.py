@@ -138,6 +138,8 @@ _AUDIT_OPTIONS = [
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
+    click.option("--checklist", "answers", type=click.Path(dir_okay=False, path_type=Path), metavar="ASSESSMENT",
+                 help="A human-rights impact assessment (auditkit checklist init) to score against the results."),
     click.option("--no-report", is_flag=True, help="With --out, do not render the HTML report into the bundle."),
     click.option("--quiet", is_flag=True, help="Do not print the summary."),
 ]
@@ -199,6 +201,13 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
     findings = _findings(results, template)
+    checklist = None
+    if o.get("answers") is not None:
+        from .checklist import load_assessment, score_assessment
+
+        instrument, assessment = load_assessment(o["answers"])
+        checklist = score_assessment(instrument, assessment, results)
+        inputs = list(inputs or []) + [("answers", o["answers"])]
     if o.get("out_dir") is not None:
         from .bundle import write_bundle
 
@@ -207,7 +216,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
         threshold = getattr(template, "suppress_below", None) or 10
         write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), findings=findings,
-                     extra={"run": run}, parameters={"suppression_threshold": threshold})
+                     checklist=checklist, extra={"run": run}, parameters={"suppression_threshold": threshold})
         if not o.get("no_report"):
             lang = getattr(template, "language", None) or "en"
             record_reports(o["out_dir"], render_report(o["out_dir"], lang=lang, formats=("html",),

@@ -82,3 +82,18 @@ def test_verify_on_a_folder_that_is_not_a_bundle(tmp_path):
     """A folder without manifest.json is an error that says what a bundle is."""
     result = _run("verify", tmp_path)
     assert result.exit_code == 1 and "no manifest.json" in result.output and "Traceback" not in result.output
+
+
+def test_checklist_assessment_is_scored_into_the_bundle(tmp_path):
+    """--checklist scores the assessment against the results and records it, and its hash, in the bundle."""
+    data = _data(tmp_path)
+    answers = tmp_path / "assessment.yaml"
+    assert _run("checklist", "init", "risk_profiling", "--out", answers).exit_code == 0
+    _run("audit", data, "--protected", "g", "--decision", "d", "--checklist", answers, "--out", tmp_path / "b",
+         "--quiet")
+    checklist = json.loads((tmp_path / "b" / "checklist.json").read_text())
+    assert checklist["gaps"] and checklist["impact_level"]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert [i["role"] for i in manifest["inputs"]] == ["data", "answers"]
+    assert "checklist.json" in {f["path"] for f in manifest["files"]}
+    assert verify_bundle(tmp_path / "b").ok
