@@ -10,6 +10,7 @@ end, so that it covers every table the published counts allow.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,9 +65,9 @@ class Rate:
     ci_low: np.ndarray
     ci_high: np.ndarray
 
-    @property
+    @functools.cached_property
     def bounded(self) -> np.ndarray:
-        """Where the rate is known only within bounds."""
+        """Where the rate is known only within bounds (computed once: record building asks per group)."""
         return ~np.isclose(self.lower, self.upper, rtol=0, atol=1e-15, equal_nan=True)
 
     def reason(self, i: int) -> str | None:
