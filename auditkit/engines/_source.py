@@ -9,9 +9,7 @@ CSV file's first 64 KiB, a Parquet file's footer.
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,13 +21,13 @@ from .._text import did_you_mean
 from ..exceptions import InputDataError
 from ..load.data import (
     _CSV_SUFFIXES,
-    _HEAD_BYTES,
     _PARQUET_SUFFIXES,
     _check_delimiter,
     _check_encoding,
     _decode_head,
     _ragged,
     _resolve,
+    read_csv_header,
 )
 
 __all__ = ["Files", "csv_read_error", "open_files", "source_kind"]
@@ -139,18 +137,7 @@ def _csv(paths: tuple[str, ...], label: str, wanted: Sequence[str] | None, encod
     encoding = _check_encoding(encoding or "utf-8")
     delimiter = _check_delimiter(delimiter)
     first = Path(paths[0])
-    with open(first, "rb") as fh:
-        raw = fh.read(_HEAD_BYTES)
-        truncated = bool(fh.read(1))
-    if not raw.strip():
-        raise InputDataError(f"Data file {first.name!r} is empty: it has no header and no rows.")
-    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in {"utf-8", "utf8"} else encoding
-    head = _decode_head(first, raw, codec, final=not truncated)
-    if not head.strip():
-        raise InputDataError(f"Data file {first.name!r} is empty: it has no header and no rows.")
-    first_line = head.splitlines()[0] if head.splitlines() else ""
-    delim = delimiter or max(",;\t|", key=first_line.count)
-    header = next(csv.reader(io.StringIO(head), delimiter=delim), [])
+    codec, delim, header = read_csv_header(first, encoding, delimiter)
     mapping, notes = _resolve(first.name if len(paths) == 1 else label, header, wanted)
     return Files("csv", paths, first.name if len(paths) == 1 else label, mapping, tuple(notes), tuple(header),
                  delimiter=delim, encoding=codec)

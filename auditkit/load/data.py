@@ -174,10 +174,9 @@ def _resolve(label: str, header: Sequence[str], wanted: Sequence[str] | None) ->
     return mapping, notes
 
 
-def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
-              infer_types: bool = False) -> SourceTable:
-    import pyarrow.csv as pacsv
-
+def read_csv_header(path: Path, encoding: str, delimiter: str | None) -> tuple[str, str, list[str]]:
+    """The codec, delimiter and header of a CSV file, read from its first bytes with the checks users
+    need (empty file, bytes that are not the encoding, delimiter detected from the header line)."""
     with open(path, "rb") as fh:
         raw = fh.read(_HEAD_BYTES)
         truncated = bool(fh.read(1))
@@ -189,7 +188,14 @@ def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter
         raise InputDataError(f"Data file {path.name!r} is empty: it has no header and no rows.")
     first_line = head.splitlines()[0] if head.splitlines() else ""
     delim = delimiter or max(",;\t|", key=first_line.count)
-    header = next(csv.reader(io.StringIO(head), delimiter=delim), [])
+    return codec, delim, next(csv.reader(io.StringIO(head), delimiter=delim), [])
+
+
+def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
+              infer_types: bool = False) -> SourceTable:
+    import pyarrow.csv as pacsv
+
+    codec, delim, header = read_csv_header(path, encoding, delimiter)
     mapping, notes = _resolve(path.name, header, wanted)
     cols = list(dict.fromkeys(mapping.values()))
     try:
