@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the counting engines: pandas, DuckDB, Dask and a bare numpy bincount, on the same rows.
 
-Prints figures; never asserts times.  Two parts:
+Prints figures; never asserts times.  Three parts:
 
 1. **10M rows** (one Parquet file): the count table of
    ``--protected gender nationality age_band --decision selected --truth outcome``
@@ -9,7 +9,13 @@ Prints figures; never asserts times.  Two parts:
    workers, 1 thread each, in the measured process) and a bare numpy pass
    (dictionary codes + one ``np.bincount``: the floor of any tool that reads the
    rows).  Every engine's count array is compared with the others.
-2. **100M rows** (a folder of Parquet files, about 2 GB, generated in chunks):
+2. **Peers at 1M rows** (benchmarks/peers.py): the per-group selection rate,
+   TPR, FPR, FNR and PPV of the full intersection by ``auditkit audit``
+   (pandas and DuckDB engines), fairlearn ``MetricFrame`` and aequitas
+   (``Group().get_crosstabs``, from its own venv under benchmarks/_venvs/aequitas,
+   made on first use, because aequitas 1.1.0 needs pandas<3), every one a whole
+   process; each tool's numbers compared with auditkit's to 1e-9.
+3. **100M rows** (a folder of Parquet files, about 2 GB, generated in chunks):
    the same audit and a top-10% audit on a score column, on DuckDB with
    ``memory_limit`` (default 4GB) and 2 threads; compared with numpy counts made
    file by file.
@@ -23,8 +29,10 @@ parent's (see benchmarks/README.md).
 
 Run from the repository root with the project's interpreter::
 
-    .venv/bin/python benchmarks/engines.py                 # 10M and 100M: ~10-15 min on 2 cores
-    .venv/bin/python benchmarks/engines.py --skip-100m     # 10M only: ~2 min
+    .venv/bin/python benchmarks/engines.py                 # all three parts: ~15-20 min on 2 cores
+    .venv/bin/python benchmarks/engines.py --skip-100m     # 10M and the peers at 1M: ~4 min
+    .venv/bin/python benchmarks/engines.py --only peers    # the peers at 1M only: ~2 min (+1-2 min the first
+                                                           # time, to make the aequitas venv)
 """
 
 from __future__ import annotations
@@ -40,6 +48,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import peers  # noqa: E402  (benchmarks/peers.py: standard library only, like this script)
+
+PARTS = ("10m", "peers", "100m")
 GROUPS = ("gender", "nationality", "age_band")
 AUDIT = {"protected": list(GROUPS), "decision": "selected", "truth": "outcome"}
 TOP = {"protected": list(GROUPS), "score": "score", "top": 10, "truth": "outcome"}
@@ -183,8 +195,8 @@ def same(a: Path, b: Path) -> str:
     return result.stdout.strip()
 
 
-def ensure_10m(data: Path, rows: int, seed: int, regenerate: bool) -> Path:
-    """The 10M file of benchmarks/run.py if it is there and has the columns, else made now."""
+def ensure_file(data: Path, rows: int, seed: int, regenerate: bool) -> Path:
+    """The file of benchmarks/run.py for ``rows`` if it is there and has the columns, else made now."""
     path = data / f"decisions_{_short(rows)}_seed{seed}.parquet"
     if path.exists() and not regenerate:
         fits = subprocess.run([sys.executable, "-c", SCHEMA, str(path)], capture_output=True, text=True).stdout
@@ -263,7 +275,20 @@ def part_100m(folder: Path, out: Path, memory: str) -> None:
     table(rows)
 
 
-def main() -> None:
+def machine() -> str:
+    """Cores, processor and memory (Linux; what it can find elsewhere)."""
+    cpu, mem = platform.processor() or platform.machine(), "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+        with open("/proc/meminfo") as fh:
+            mem = f"{int(next(line for line in fh if line.startswith('MemTotal')).split()[1]) / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM"
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the one-file comparison")
     parser.add_argument("--big-rows", type=int, default=100_000_000, help="rows of the folder run on DuckDB")
@@ -273,18 +298,33 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--data-dir", type=Path, default=HERE / "_data")
     parser.add_argument("--skip-100m", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=PARTS, metavar="PART",
+                        help=f"run only these parts ({', '.join(PARTS)})")
+    parser.add_argument("--peer-rows", type=int, default=1_000_000, help="rows of the peer comparison")
+    parser.add_argument("--peer-repeat", type=int, default=2,
+                        help="runs per tool in the peer comparison, MetricFrame once (best is shown)")
+    parser.add_argument("--aequitas-venv", type=Path, default=HERE / "_venvs" / "aequitas",
+                        help="virtual environment for aequitas (made on first use)")
+    parser.add_argument("--no-aequitas", action="store_true", help="leave aequitas out of the peers")
     parser.add_argument("--regenerate", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    parts = set(args.only or PARTS) - {p for p, skip in (("100m", args.skip_100m), ("peers", args.skip_peers))
+                                        if skip and not args.only}
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ROWS[:] = [args.rows, args.big_rows]
     out = args.data_dir / "out" / "engines"
     out.mkdir(parents=True, exist_ok=True)
-    print(f"auditkit engine benchmark · {platform.python_version()} · {os.cpu_count()} cores · "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(f"auditkit engine benchmark · {time.strftime('%Y-%m-%d %H:%M')} · Python {platform.python_version()} · "
+          f"{machine()} · load {os.getloadavg()[0]:.2f}")
     print("wall = whole child process (start-up, imports, cluster start for dask); count = the counting "
-          "call alone; peak = the child's ru_maxrss from os.wait4.")
-    part_10m(ensure_10m(args.data_dir, args.rows, args.seed, args.regenerate), out, args.repeat)
-    if not args.skip_100m:
+          "call alone; cpu = the child's user + system seconds; peak = the child's ru_maxrss from os.wait4.")
+    if "10m" in parts:
+        part_10m(ensure_file(args.data_dir, args.rows, args.seed, args.regenerate), out, args.repeat)
+    if "peers" in parts:
+        peers.part_peers(ensure_file(args.data_dir, args.peer_rows, args.seed, args.regenerate), out,
+                         max(1, args.peer_repeat), None if args.no_aequitas else args.aequitas_venv)
+    if "100m" in parts:
         folder, _ = ensure_100m(args.data_dir, args.big_rows, args.chunk, args.seed, args.regenerate)
         part_100m(folder, out, args.memory_limit)
 
