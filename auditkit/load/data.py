@@ -87,7 +87,7 @@ def read_columns(
         raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
-        return _read_parquet(path, wanted)
+        return _read_parquet(path, wanted, as_levels=not infer_types)
     if suffix in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}:
         raise InputDataError(
             f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
@@ -262,15 +262,50 @@ def _ragged(path: Path, codec: str, delim: str, width: int) -> None:
                 )
 
 
-def _read_parquet(path: Path, wanted: Sequence[str] | None) -> SourceTable:
-    import pyarrow.dataset as ds
+def _read_parquet(path: Path, wanted: Sequence[str] | None, *, as_levels: bool = False) -> SourceTable:
+    """Read a Parquet file or folder.
+
+    ``as_levels``: text columns are read as dictionary arrays straight from the file's own
+    dictionary pages (no text is decoded or hashed per row); the audit only needs each
+    column's distinct values and every row's code (:func:`auditkit.load.rows.encode_levels`).
+    Model inputs (``infer_types``) get plain columns.
+    """
+    if path.is_dir():
+        import pyarrow.dataset as ds
+
+        def open_parquet(dictionary_columns: list[str]):  # type: ignore[no-untyped-def]
+            fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dictionary_columns))
+            return ds.dataset(str(path), format=fmt)
+
+        def schema_of(handle):  # type: ignore[no-untyped-def]
+            return handle.schema
+
+        def read(handle, columns):  # type: ignore[no-untyped-def]
+            return handle.to_table(columns=columns)
+    else:
+        import pyarrow.parquet as pq
+
+        def open_parquet(dictionary_columns: list[str]):  # type: ignore[no-untyped-def]
+            return pq.ParquetFile(str(path), read_dictionary=dictionary_columns or None)
+
+        def schema_of(handle):  # type: ignore[no-untyped-def]
+            return handle.schema_arrow
+
+        def read(handle, columns):  # type: ignore[no-untyped-def]
+            return handle.read(columns=columns)
 
     try:
-        dataset = ds.dataset(str(path), format="parquet")
+        handle = open_parquet([])
+        mapping, notes = _resolve(path.name, schema_of(handle).names, wanted)
+        columns = list(dict.fromkeys(mapping.values()))
+        schema = schema_of(handle)
+        text = [c for c in columns if as_levels and (pa.types.is_string(schema.field(c).type)
+                                                     or pa.types.is_large_string(schema.field(c).type))]
+        if text:
+            handle = open_parquet(text)
+        table = read(handle, columns)
     except (pa.ArrowInvalid, OSError) as err:
         raise InputDataError(f"{path.name!r} could not be opened as Parquet: {err}") from err
-    mapping, notes = _resolve(path.name, dataset.schema.names, wanted)
-    table = dataset.to_table(columns=list(dict.fromkeys(mapping.values())))
     if table.num_rows == 0:
         raise InputDataError(f"Parquet data {path.name!r} has no rows.")
     return SourceTable(table, path.name, "parquet", mapping, tuple(notes))

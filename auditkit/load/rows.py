@@ -47,18 +47,57 @@ def encode_levels(array: pa.ChunkedArray | pa.Array, missing_values: Sequence[st
     """Sorted text levels of a column and each row's index; -1 marks a missing value.
 
     Blank and whitespace-only strings, nulls and declared ``missing_values`` are missing.
+    Only values that occur in some row are levels, however the column is stored (a
+    dictionary column may list values no row holds, e.g. after a filter).
     """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    encoded = pc.dictionary_encode(array)
-    labels = [None if v is None else label_of(v) for v in encoded.dictionary.to_pylist()]
+    labels, raw, to_label = _distinct(array)
     missing = set(missing_values)
     clean = [None if (lab is None or not lab.strip() or lab in missing) else lab for lab in labels]
     levels = sorted({lab for lab in clean if lab is not None})
     position = {lab: i for i, lab in enumerate(levels)}
     lookup = np.array([position[lab] if lab is not None else -1 for lab in clean] + [-1], dtype=np.int32)
-    idx = encoded.indices.fill_null(len(labels)).to_numpy(zero_copy_only=False)
-    return levels, lookup[idx]
+    return levels, np.take(lookup[to_label], raw)  # one pass over the rows
+
+
+def _distinct(array: pa.ChunkedArray | pa.Array) -> tuple[list[str | None], np.ndarray, np.ndarray]:
+    """The distinct values of a column as labels, each row's raw code, and raw code -> label index.
+
+    ``labels[to_label[raw[i]]]`` is row i's label; ``to_label`` gives ``len(labels)`` for a
+    null.  Three ways to the same answer: a dictionary column's own codes (Parquet text read
+    with its dictionary), a small-range integer column by offset, anything else hashed by Arrow.
+    """
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array], type=array.type)
+    if pa.types.is_dictionary(array.type) and array.num_chunks:
+        unified = array.unify_dictionaries()
+        dictionary = unified.chunk(0).dictionary
+        size = len(dictionary)
+        raw = np.concatenate([c.indices.fill_null(size).to_numpy(zero_copy_only=False) for c in unified.chunks])
+        return _used(dictionary.to_pylist(), raw, size)
+    if pa.types.is_integer(array.type) and array.null_count < len(array):
+        lo, hi = int(pc.min(array).as_py()), int(pc.max(array).as_py())
+        if hi - lo <= 1 << 20 and -(1 << 62) < lo and hi < (1 << 62):
+            vals = (pc.fill_null(array, lo) if array.null_count else array).to_numpy(zero_copy_only=False)
+            small = vals.dtype.kind == "i" or vals.dtype.itemsize < 8  # indexes numpy takes as they are
+            raw = vals if lo == 0 and small else vals.astype(np.int64) - lo
+            if array.null_count:
+                raw = np.where(pc.is_valid(array).to_numpy(zero_copy_only=False), raw, hi - lo + 1)
+            return _used([v + lo for v in range(hi - lo + 1)], raw, hi - lo + 1)
+    plain = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if pa.types.is_dictionary(plain.type):  # an empty dictionary column
+        plain = plain.cast(plain.type.value_type)
+    encoded = pc.dictionary_encode(plain)
+    labels = [None if v is None else label_of(v) for v in encoded.dictionary.to_pylist()]
+    raw = encoded.indices.fill_null(len(labels)).to_numpy(zero_copy_only=False)
+    return labels, raw, np.arange(len(labels) + 1)
+
+
+def _used(values: list, raw: np.ndarray, size: int) -> tuple[list[str | None], np.ndarray, np.ndarray]:
+    """Keep the values some row holds (``raw`` codes 0..size-1; ``size`` is a null)."""
+    keep = np.flatnonzero(np.bincount(raw, minlength=size + 1)[:size])
+    to_label = np.full(size + 1, len(keep), dtype=np.int64)
+    to_label[keep] = np.arange(len(keep))
+    return [None if values[i] is None else label_of(values[i]) for i in keep], raw, to_label
 
 
 def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str]) -> tuple[Dimension, np.ndarray]:

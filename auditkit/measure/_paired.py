@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
 
-from ._stats import wilson_interval
+from ._stats import chi2_sf_1df, wilson_interval
 
 __all__ = ["EXACT_BELOW", "mcnemar_test", "paired_difference_interval"]
 
@@ -48,9 +47,11 @@ def mcnemar_test(b: int, c: int) -> tuple[float, float, str]:
     if b + c < EXACT_BELOW:
         if b + c == 0:
             return 0.0, 1.0, "mcnemar_exact"
+        from scipy import stats
+
         return float(min(b, c)), float(stats.binomtest(min(b, c), b + c, 0.5).pvalue), "mcnemar_exact"
     statistic = (b - c) ** 2 / (b + c)
-    return float(statistic), float(stats.chi2.sf(statistic, 1)), "mcnemar_chi2"
+    return float(statistic), chi2_sf_1df(float(statistic)), "mcnemar_chi2"
 
 
 def paired_difference_interval(a: int, b: int, c: int, d: int, level: float = 0.95) -> tuple[float, float]:

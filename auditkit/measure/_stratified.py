@@ -1,6 +1,6 @@
 """Stratified comparisons: Mantel-Haenszel and conditional demographic disparity.
 
-Pure numpy/scipy (statsmodels is the independent implementation the tests
+Pure numpy (statsmodels is the independent implementation the tests
 compare against).  Nothing raises or warns on degenerate input: undefined
 statistics are NaN.
 """
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
-
-from ._stats import z_value
+from ._stats import chi2_sf, chi2_sf_1df, z_value
 
 __all__ = ["conditional_demographic_disparity", "mantel_haenszel"]
 
@@ -65,7 +63,7 @@ def _breslow_day(
         # the part of the statistic due to sum(a) != sum(e).  Non-negative by
         # Cauchy-Schwarz; clip rounding residue.
         stat = max(stat - float(np.sum(a - e)) ** 2 / float(np.sum(v)), 0.0)
-    return stat, float(stats.chi2.sf(stat, a.size - 1))
+    return stat, chi2_sf(stat, a.size - 1)
 
 
 def _pooled_odds_ratio(
@@ -103,7 +101,7 @@ def _cmh_test(
     if not 0 < vsum < np.inf:  # only for non-integer strata with n <= 1
         return np.nan, np.nan
     stat = dev * dev / vsum
-    return stat, float(stats.chi2.sf(stat, 1))
+    return stat, chi2_sf_1df(stat)
 
 
 def mantel_haenszel(

@@ -72,8 +72,13 @@ def bootstrap_intervals(table: CountTable, tables: dict[tuple[str, ...], GroupTa
         defined = np.isfinite(values).sum(axis=0)
         with np.errstate(invalid="ignore"):
             lo, hi = (np.full(values.shape[1], np.nan), np.full(values.shape[1], np.nan))
-            ok = defined > 0
-            if ok.any():
-                lo[ok], hi[ok] = np.nanquantile(values[:, ok], q, axis=0)
+            # Columns defined in every replicate take numpy's vectorised quantile (the same
+            # linear interpolation); nanquantile, a Python loop over columns, only for the rest.
+            full = defined == values.shape[0]
+            part = (defined > 0) & ~full
+            if full.any():
+                lo[full], hi[full] = np.quantile(values[:, full], q, axis=0)
+            if part.any():
+                lo[part], hi[part] = np.nanquantile(values[:, part], q, axis=0)
         out.setdefault((subset, metric), {})[kind] = (lo, hi, defined)
     return out
