@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..exceptions import InputDataError
+from ._arrow import to_numpy
 from .data import row_numbering
 
 __all__ = ["decide", "parse_scores"]
@@ -22,7 +23,7 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers
     source of ``kind``: a CSV file's rows with the header as row 1).
     """
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
-        return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return to_numpy(pc.cast(array, pa.float64()), fill=math.nan).astype(np.float64)
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
     blank = pc.fill_null(pc.equal(text, ""), True)
     text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
@@ -31,7 +32,7 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers
     if pc.any(pc.match_substring(text, ",")).as_py() and not pc.any(pc.match_substring(text, ".")).as_py():
         text = pc.replace_substring(text, ",", ".")
     try:
-        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return to_numpy(pc.cast(text, pa.float64()), fill=math.nan).astype(np.float64)
     except pa.ArrowInvalid:
         pass
     values = text.to_pylist()

@@ -1,0 +1,46 @@
+"""Arrow to numpy without pandas.
+
+pyarrow's ``to_numpy(zero_copy_only=False)`` imports pandas on first use (about half a
+second of start-up, more than counting a million rows).  Fixed-width numeric columns
+without nulls are views of their data buffer; everything else still goes through pyarrow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+
+def to_numpy(array: pa.Array | pa.ChunkedArray, fill: float | int | None = None) -> np.ndarray:
+    """``array`` as one numpy array (a view where the layout allows); nulls become ``fill``.
+
+    ``fill`` is required when a numeric column has nulls (pyarrow's ``fill_null`` with a
+    Python value would import pandas too, through ``pa.scalar``).
+
+    >>> to_numpy(pa.chunked_array([[1, 2], [3]], type=pa.int8())).tolist()
+    [1, 2, 3]
+    >>> to_numpy(pa.array([1, None, 3]), fill=-1).tolist()
+    [1, -1, 3]
+    """
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    if not chunks:
+        return np.array([], dtype=array.type.to_pandas_dtype())
+    parts = [_one(c, fill) for c in chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _one(chunk: pa.Array, fill: float | int | None) -> np.ndarray:
+    kind = chunk.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return chunk.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(kind.to_pandas_dtype())
+    values = np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * dtype.itemsize)
+    if chunk.null_count == 0:
+        return values
+    if fill is None:
+        raise ValueError("to_numpy: the column has nulls; give fill=")
+    bits = np.unpackbits(np.frombuffer(chunk.buffers()[0], dtype=np.uint8), bitorder="little")
+    valid = bits[chunk.offset:chunk.offset + len(chunk)].astype(bool)
+    out = values.astype(np.result_type(dtype, np.min_scalar_type(fill)), copy=True)
+    out[~valid] = fill
+    return out
