@@ -219,3 +219,22 @@ def test_berkeley_stratified_matches_statsmodels_and_flags_simpson():
     assert s["direction_reversed"] and "Simpson" in s["warning"]
     (c,) = r.comparisons
     assert c["group_rate"]["numerator"] == 557 and c["group_rate"]["denominator"] == 1835
+
+
+def test_compare_scalar_path_equals_vectorised_path() -> None:
+    """compare()'s scalar path for exact counts gives the vectorised path's figures (1e-12)."""
+    from auditkit.measure.compare import _compare_bounds, _compare_exact
+
+    rng = np.random.default_rng(7)
+    cases = [(0, 10, 5, 10), (10, 10, 0, 10), (0, 5, 0, 7), (5, 5, 5, 5), (3, 7, 2, 9), (1, 1, 0, 1)]
+    for _ in range(400):
+        n1, n2 = (int(rng.integers(1, 10 ** int(rng.integers(1, 8)))) for _ in range(2))
+        cases.append((int(rng.integers(0, n1 + 1)), n1, int(rng.integers(0, n2 + 1)), n2))
+    for k1, n1, k2, n2 in cases:
+        for level, test in ((0.95, "fisher"), (0.9, "chi2")):
+            fast = _compare_exact(k1, n1, k2, n2, level, test)
+            slow = _compare_bounds((k1, n1, k1, n1), (k2, n2, k2, n2), level, test)
+            assert fast.zero_corrected == slow.zero_corrected
+            for name in ("ratio", "ratio_ci", "difference", "difference_ci", "p_value"):
+                np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-12, atol=1e-15,
+                                           err_msg=f"{name} for {(k1, n1, k2, n2)}")

@@ -10,11 +10,12 @@ testing family is the largest, the conservative choice.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._stats import chi2_p, fisher_exact_p, katz_ratio_interval, newcombe_difference_interval
+from ._stats import chi2_p, fisher_exact_p, katz_ratio_interval, newcombe_difference_interval, z_value
 
 __all__ = ["Comparison", "compare"]
 
@@ -72,6 +73,14 @@ def compare(group: tuple[float, float, float, float], reference: tuple[float, fl
     >>> c.ratio, round(c.difference[0], 2)
     ((2.0, 2.0), 0.1)
     """
+    if group[:2] == group[2:] and reference[:2] == reference[2:] and group[1] > 0 and reference[1] > 0:
+        return _compare_exact(group[0], group[1], reference[0], reference[1], level, test)
+    return _compare_bounds(group, reference, level, test)
+
+
+def _compare_bounds(group: tuple[float, float, float, float], reference: tuple[float, float, float, float],
+                    level: float, test: str) -> Comparison:
+    """:func:`compare` at every corner the bounds allow (the general path, vectorised functions)."""
     ratios, diffs, r_ci, d_ci, corrected = [], [], [], [], False
     for k1, n1 in _corners(*group):
         for k2, n2 in _corners(*reference):
@@ -93,6 +102,41 @@ def compare(group: tuple[float, float, float, float], reference: tuple[float, fl
         p_value=_p_bounds(group, reference, test),
         zero_corrected=corrected,
     )
+
+
+def _wilson(k: float, n: float, z2: float) -> tuple[float, float]:
+    """Scalar twin of :func:`auditkit.measure._stats.wilson_interval` (same formula, n > 0)."""
+    def upper(j: float) -> float:
+        return (j + z2 / 2 + math.sqrt(z2 * (j * (n - j) / n + z2 / 4))) / (n + z2)
+    low = k * k / (n * (n + z2) * upper(k))
+    high = 1.0 - (n - k) ** 2 / (n * (n + z2) * upper(n - k))
+    return min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
+
+
+def _compare_exact(k1: float, n1: float, k2: float, n2: float, level: float, test: str) -> Comparison:
+    """:func:`compare` when no cell is suppressed and both denominators are positive.
+
+    The same formulas as the vectorised functions in :mod:`auditkit.measure._stats`, on
+    Python floats: an audit makes hundreds of comparisons and numpy's per-call overhead on
+    0-d arrays was most of their cost.  tests/test_measure.py holds both paths to each other.
+    """
+    z = z_value(level)
+    p1, p2 = k1 / n1, k2 / n2
+    ratio = p1 / p2 if p2 else (math.inf if p1 else math.nan)
+    corrected = k1 == 0 or k2 == 0
+    h = 0.5 if corrected else 0.0
+    a1, m1, a2, m2 = k1 + h, n1 + h, k2 + h, n2 + h
+    log_r = math.log(a1 / m1) - math.log(a2 / m2)
+    half = z * math.sqrt(1.0 / a1 - 1.0 / m1 + 1.0 / a2 - 1.0 / m2)
+    l1, u1 = _wilson(k1, n1, z * z)
+    l2, u2 = _wilson(k2, n2, z * z)
+    d = p1 - p2
+    d_lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    d_hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    fn = fisher_exact_p if test == "fisher" else chi2_p
+    p = float(fn(k1, n1 - k1, k2, n2 - k2))
+    return Comparison(ratio=(ratio, ratio), ratio_ci=(math.exp(log_r - half), math.exp(log_r + half)),
+                      difference=(d, d), difference_ci=(d_lo, d_hi), p_value=(p, p), zero_corrected=corrected)
 
 
 def _nanmin(values: list[float]) -> float:
