@@ -28,5 +28,11 @@ def report(bundle: Path, lang: str, formats: tuple[str, ...], out_dir: Path) -> 
     except AuditkitError as err:
         click.echo(f"Error: {err}", err=True)
         raise SystemExit(err.exit_code) from None
+    if out_dir.resolve() == bundle.resolve():
+        # Rendered into the bundle itself: list the new files so that `auditkit verify` checks
+        # them instead of reporting them as unlisted.
+        from .bundle import record_reports
+
+        record_reports(bundle, written)
     for path in written:
         click.echo(str(path))

@@ -17,6 +17,7 @@ and every finding states its population.
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -94,7 +95,9 @@ def _format(template: str, values: Mapping[str, str], rule: str) -> str:
 
         raise TemplateError(f"Finding rule {rule!r}: unknown placeholder {{{unknown[0]}}}."
                             f"{did_you_mean(unknown[0], values)} Placeholders: {', '.join(sorted(values))}.")
-    return template.format(**values)
+    # A p-value below 0.0001 reads '< 0.0001'; a statement written 'p = {p_holm}' must then say
+    # 'p < 0.0001', not 'p = < 0.0001'.
+    return re.sub(r"=\s*<\s", "< ", template.format(**values))
 
 
 def _population(results: Mapping[str, Any], lang: str) -> str:

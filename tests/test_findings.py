@@ -87,3 +87,13 @@ def test_bad_rules_are_template_errors():
         build_findings(r, [{**RULE, "statement": {"en": "x"}}])
     with pytest.raises(ExpressionError):
         build_findings(r, [{**RULE, "when": "__import__('os')"}])
+
+
+def test_tiny_p_value_reads_less_than_not_equals_less_than() -> None:
+    """'Holm p = {p_holm}' with p below 0.0001 reads 'p < 0.0001' (never 'p = < 0.0001'), in both languages."""
+    from auditkit.findings import _format, _p
+
+    for lang, expected in (("en", "Holm p < 0.0001)"), ("nl", "Holm p < 0,0001)")):
+        text = _format("(Holm p = {p_holm})", {"p_holm": _p(1e-12, lang)}, "rule")
+        assert text.endswith(expected) and "= <" not in text
+    assert _format("p = {p}", {"p": _p(0.0312, "en")}, "rule") == "p = 0.0312"

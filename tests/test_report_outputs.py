@@ -165,3 +165,23 @@ def test_cli_refuses_an_unknown_language_with_a_suggestion(bundle, tmp_path):
     """--lang nll exits 1, suggests nl and lists the available languages."""
     result = CliRunner().invoke(report, [str(bundle), "--lang", "nll", "--out", str(tmp_path / "r")])
     assert result.exit_code == 1 and "Did you mean 'nl'?" in result.output and "'en', 'nl'" in result.output
+
+
+def test_cli_report_into_the_bundle_keeps_it_verifiable(tmp_path):
+    """`auditkit report B --lang nl --out B` lists the new report, so `verify` still passes (no UNLISTED)."""
+    from auditkit.bundle import verify_bundle
+    from auditkit.cli import main
+
+    rows = ["g,d"] + [f"{'a' if i % 3 else 'b'},{int(i % 4 == 0)}" for i in range(120)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    copy = tmp_path / "b"
+    made = CliRunner().invoke(main, ["audit", str(tmp_path / "d.csv"), "--protected", "g", "--decision", "d",
+                                     "--positive", "1", "--out", str(copy), "--quiet"])
+    assert made.exit_code == 0, made.output
+    assert verify_bundle(copy).ok
+    result = CliRunner().invoke(report, [str(copy), "--lang", "nl", "--out", str(copy)])
+    assert result.exit_code == 0, result.output
+    checked = verify_bundle(copy)
+    assert checked.ok and not checked.unlisted, checked
+    (copy / "report.nl.html").write_text("edited", encoding="utf-8")
+    assert "report.nl.html" in " ".join(verify_bundle(copy).edited)  # and it is really checked
