@@ -5,6 +5,10 @@ become one more column, the decision rule (threshold, top k%, or the model's
 own prediction) turns them into decisions, and the count tables take over.
 Explanations (SHAP by group, proxies, counterfactual flips, archetypes, bias
 clusters) run on the audited population and state their samples and seeds.
+
+With ``engine='duckdb'`` or ``'dask'`` the data is never held in memory: it is
+scored in batches (:mod:`auditkit._assess_batches`) and the explanations run
+on a seeded sample of the audited rows.
 """
 
 from __future__ import annotations
@@ -22,15 +26,25 @@ from .exceptions import InputDataError, UsageError
 from .load.data import Source, read_columns
 from .spec import AuditSpec
 
-__all__ = ["SCORE_COLUMN", "AssessOptions", "assess"]
+__all__ = ["EXPLAIN_SAMPLE", "SCORE_COLUMN", "AssessOptions", "assess"]
 
 #: Name of the column holding the model's scores in the audited table.
 SCORE_COLUMN = "auditkit_model_score"
 
+#: Rows kept for the explanations when the data is scored in batches (engines 'duckdb' and 'dask')
+#: and ``AssessOptions.explain_sample`` is not given.
+EXPLAIN_SAMPLE = 100_000
+
 
 @dataclass(frozen=True)
 class AssessOptions:
-    """How to open the model and which explanations to run."""
+    """How to open the model and which explanations to run.
+
+    ``explain_sample`` caps the audited rows the explanations run on: a seeded random sample (the
+    audit's ``seed``), the same rows whatever the engine.  None explains every row with the pandas
+    engine and :data:`EXPLAIN_SAMPLE` rows with 'duckdb' and 'dask'.  ``batch_size`` is the number of
+    rows scored at a time.
+    """
 
     trust_model: bool = False
     model_decision: bool = False
@@ -42,6 +56,25 @@ class AssessOptions:
     clusters: bool = False
     progress: bool = False
     batch_size: int = 50_000
+    explain_sample: int | None = None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The audit of the model's scores and the rows its explanations run on (in file order)."""
+
+    result: AuditResult
+    spec: AuditSpec
+    method: str
+    features: list[str]
+    notes: list[str]
+    rows_scored: int
+    population_rows: int
+    #: Model inputs, every column read, and scores of the explained rows.
+    X: Any
+    frame: Any
+    scores: np.ndarray
+    sampled: bool
 
 
 def _frame(data: Source, encoding: str | None, delimiter: str | None) -> Any:
@@ -75,8 +108,19 @@ def _decision_spec(fields: dict[str, Any], method: str, options: AssessOptions) 
     return AuditSpec(**{**fields, "score": SCORE_COLUMN})
 
 
+def _check_options(options: AssessOptions) -> None:
+    for name in ("batch_size", "explain_sample"):
+        value = getattr(options, name)
+        if value is None and name == "explain_sample":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"The {name!r} parameter of AssessOptions must be a positive whole number; got "
+                             f"{value!r} instead.")
+
+
 def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None,
-           options: AssessOptions | None = None, **fields: Any) -> AuditResult:
+           options: AssessOptions | None = None, *, engine: str = "pandas", scheduler: str | None = None,
+           **fields: Any) -> AuditResult:
     """Score ``data`` with ``model``, measure disparities, and explain them.
 
     Give the audit's fields as keywords (``protected=("nationality",), top=10``)
@@ -84,17 +128,44 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     protected attributes need not be model inputs.  The model file is opened
     only after a whole-file import scan (pickle, joblib) unless
     ``options.trust_model`` is set.
+
+    ``engine`` is as in :func:`auditkit.audit`: with ``'duckdb'`` or ``'dask'``
+    (and a file path) the data is read and scored in batches of
+    ``options.batch_size`` rows, never whole; the scores and the audit's
+    columns go to a temporary Parquet file that the engine counts (so top-k
+    ranks every row), and the explanations run on a seeded sample of at most
+    ``options.explain_sample`` audited rows.  The results are those of the
+    pandas engine given the same ``explain_sample``.
     """
-    from .load.model import align_features, load_model, model_predict
+    from .engines import check_engine, require_engine
+    from .load.model import load_model
 
     options = options or AssessOptions()
+    check_engine(engine, scheduler)
     if spec is not None:
         if fields:
             raise TypeError("Give either an AuditSpec or keyword fields, not both.")
         fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     _decision_spec(fields, "", options)  # check the options before the (slow) model loading and scoring
+    _check_options(options)
+    path = data if engine != "pandas" and isinstance(data, (str, os.PathLike)) else None
+    if path is not None:
+        require_engine(engine, scheduler)
     loaded = load_model(model, trust=options.trust_model)
+    if path is not None:
+        from ._assess_batches import score_in_batches
+
+        scored = score_in_batches(loaded, path, fields, options, engine, scheduler)
+    else:
+        scored = _score_in_memory(loaded, data, fields, options, engine, scheduler)
+    return _finish(loaded, data, scored, options)
+
+
+def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options: AssessOptions, engine: str,
+                     scheduler: str | None) -> Scored:
+    from .load.model import align_features, model_predict
+
     frame = _frame(data, fields.get("encoding"), fields.get("delimiter"))
     if SCORE_COLUMN in frame.columns:
         raise InputDataError(f"The data already has a column named {SCORE_COLUMN!r}; rename it.")
@@ -102,27 +173,91 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     scores, method = model_predict(loaded, features, batch_size=options.batch_size, progress=options.progress)
     scored = frame.assign(**{SCORE_COLUMN: scores})
     run_spec = _decision_spec(fields, method, options)
-    result = audit(scored, run_spec)
-    results = result.results
+    result = audit(scored, run_spec, engine=engine, scheduler=scheduler)
+    rows = np.flatnonzero(_population_mask(frame, run_spec))
+    population = len(rows)
+    if options.explain_sample is not None and population > options.explain_sample:
+        rows = rows[sample_positions(population, options.explain_sample, run_spec.seed)]
+    return Scored(result, run_spec, method, list(features.columns), list(align_notes), int(len(scores)), population,
+                  features.iloc[rows].reset_index(drop=True), frame.iloc[rows].reset_index(drop=True), scores[rows],
+                  len(rows) < population)
+
+
+def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -> AuditResult:
+    """The results document: the audit, the scoring record, the explanations and the model card."""
+    run_spec = scored.spec
+    results = scored.result.results
     if isinstance(data, (str, os.PathLike)):
         results["input"].update(source=os.path.basename(str(data)), kind=_kind(data))
         results["population"]["source"] = results["input"]["source"]
-    results["input"]["model"] = _model_record(loaded, method, list(features.columns))
-    results["scoring"] = {"rows_scored": int(len(scores)), "method": method, "notes": list(align_notes),
+    results["input"]["model"] = _model_record(loaded, scored.method, scored.features)
+    notes = list(scored.notes)
+    if scored.sampled and options.explain:
+        notes.append(f"Explanations ran on a seeded random sample of {len(scored.X):,} of the "
+                     f"{scored.population_rows:,} audited rows (seed {run_spec.seed}); the disparities were measured "
+                     "on every row.")
+    results["scoring"] = {"rows_scored": scored.rows_scored, "method": scored.method, "notes": notes,
                           "decision": "model prediction" if options.model_decision else "rule on scores"}
-    mask = _population_mask(frame, run_spec)
     predict = _predictor(loaded)
     decide = _decider(results["population"]["decision_rule"])
     explanations: dict[str, Any] = {}
     if options.explain:
-        explanations = _explain(loaded, features[mask].reset_index(drop=True),
-                                frame[mask].reset_index(drop=True), scores[mask], predict, decide, run_spec, options)
+        explanations = _explain(loaded, scored.X, scored.frame, scored.scores, predict, decide, run_spec, options)
+        explanations["population_rows"] = scored.population_rows
+        if scored.sampled:
+            explanations["sample"] = {"rows": int(len(scored.X)), "of": scored.population_rows,
+                                      "seed": run_spec.seed, "method": SAMPLE_METHOD}
     from .load._model_card import model_card
 
     strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
     results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
     results["explanations"] = explanations
-    return AuditResult(result.counts, results)
+    return AuditResult(scored.result.counts, results)
+
+
+#: How the explained rows are drawn, as the results state it.
+SAMPLE_METHOD = ("uniform without replacement: each audited row gets a SplitMix64 key from its position among the "
+                 "audited rows and the seed; the rows with the smallest keys are kept, in file order (the same rows "
+                 "for every engine and batch size)")
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function (Steele, Lea and Flood 2014) on uint64 values, wrapping."""
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(_GOLDEN)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def sample_keys(seed: int, positions: np.ndarray) -> np.ndarray:
+    """One pseudo-random 64-bit key per position among the audited rows, fixed by ``seed``.
+
+    >>> sample_keys(0, np.arange(3)).dtype
+    dtype('uint64')
+    """
+    mixed = int(_splitmix(np.array([seed & _MASK], dtype=np.uint64))[0])
+    with np.errstate(over="ignore"):
+        return _splitmix(np.asarray(positions, dtype=np.uint64) + np.uint64(mixed))
+
+
+def smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` smallest keys (a tie goes to the lower index), in index order."""
+    if len(keys) <= k:
+        return np.arange(len(keys))
+    return np.sort(np.lexsort((np.arange(len(keys)), keys))[:k])
+
+
+def sample_positions(n: int, k: int, seed: int) -> np.ndarray:
+    """Positions (in order) of the seeded sample of ``k`` of ``n`` audited rows.
+
+    >>> sample_positions(10, 3, seed=0).tolist() == sample_positions(10, 3, seed=0).tolist()
+    True
+    """
+    return smallest(sample_keys(seed, np.arange(n)), k)
 
 
 def _kind(path: str | os.PathLike) -> str:
@@ -180,7 +315,7 @@ def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Calla
 
     groups = _groups(frame, spec)
     out: dict[str, Any] = {
-        "population_rows": int(len(X)),
+        "population_rows": int(len(X)),  # the audited rows; the caller corrects it for a sample
         "shap": shap_by_group(loaded.estimator, X, groups, predict=predict, reference_groups=dict(spec.references),
                               sample=options.shap_sample, seed=spec.seed),
         "proxies": proxy_scan(X, groups, seed=spec.seed),

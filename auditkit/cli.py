@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from . import __version__
+from .assess import EXPLAIN_SAMPLE
 from .exceptions import AuditkitError
+from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
 from .spec import METRICS, AuditSpec, Filter
 
@@ -242,30 +244,55 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
 
 @main.command()
-@click.argument("data", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
 @audit_options
 @template_option
-def audit(data: Path, **o: Any) -> None:
+@example_option
+def audit(data: Path | None, **o: Any) -> None:
     """Measure disparate impact in DATA: decisions (CSV/Parquet) or a published count table."""
-    from ._rerun import fields_to_json
     from .audit import audit as run_audit
 
-    fields, template = apply_template(click.get_current_context(), fields_from_options(o))
+    ctx = click.get_current_context()
+    example = start_example(ctx, "audit", {"DATA": data})
+    if example is not None:
+        data, o["out_dir"] = example.data, example.out
+    fields, template = apply_template(ctx, fields_from_options(o))
     result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
-    write_outputs(result.results, o, [("data", data)], {"kind": "audit", "spec": fields_to_json(fields)}, template)
+    write_outputs(result.results, o, [("data", data)], _run_record("audit", fields, o), template)
+    if example is not None:
+        _echo_next(example, o)
+
+
+def _run_record(kind: str, fields: dict[str, Any], o: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's record of how to re-run: the spec, and the engine where it is not the default."""
+    from ._rerun import fields_to_json
+
+    run: dict[str, Any] = {"kind": kind, "spec": fields_to_json(fields)}
+    if o["engine"] != "pandas":
+        run["engine"] = o["engine"]
+    return run
+
+
+def _echo_next(example: Any, o: dict[str, Any]) -> None:
+    if not o["quiet"]:
+        click.echo("\n" + next_steps(example), err=str(o["json_path"]) == "-")
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+@click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data", type=click.Path(dir_okay=True, path_type=Path),
               help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
 @audit_options
 @template_option
+@example_option
 @click.option("--model-decision", is_flag=True, help="Decide by the model's own prediction instead of a rule on scores.")
 @click.option("--trust-model", is_flag=True,
               help="Load a pickle the scan refused. This RUNS THE FILE'S CODE: only for files whose maker you trust.")
 @click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
 @click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
+@click.option("--explain-sample", type=click.IntRange(min=1), metavar="N",
+              help="Explain a seeded sample of N audited rows, the same rows on every engine (default: every row "
+                   f"with --engine pandas, {EXPLAIN_SAMPLE:,} with duckdb and dask).")
 @click.option("--flip", multiple=True, metavar="COL", help="Also run a counterfactual flip test on this input (a proxy).")
 @click.option("--constraints", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML of impossible combinations left out of flip tests.")
@@ -273,37 +300,44 @@ def audit(data: Path, **o: Any) -> None:
               help="YAML of named example persons to score side by side.")
 @click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
-def assess(model: Path, data: Path, **o: Any) -> None:
-    """Open MODEL safely, score --data with it, and measure and explain its disparities."""
+def assess(model: Path | None, data: Path | None, **o: Any) -> None:
+    """Open MODEL safely, score --data with it, and measure and explain its disparities.
+
+    With --engine duckdb or dask the data is read and scored in batches, never whole, so that a file
+    larger than memory can be assessed.
+    """
     from .assess import AssessOptions
     from .assess import assess as run_assess
 
+    ctx = click.get_current_context()
+    example = start_example(ctx, "assess", {"MODEL": model, "--data": data}, explain=not o["no_explain"])
+    if example is not None:
+        model, data, o["out_dir"] = example.model, example.data, example.out
     if o["trust_model"]:
         from .load.model import inspect_model
 
         report = inspect_model(model)
         click.echo(f"--trust-model: loading {model.name} will import: "
                    + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
-    from ._rerun import fields_to_json
-
-    ctx = click.get_current_context()
-    if o["engine"] != "pandas" or o["scheduler"]:
-        raise click.UsageError("auditkit assess scores the data in memory; --engine and --scheduler apply to "
-                               "auditkit audit (batch scoring on DuckDB and Dask inputs is not wired in yet).")
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)
+    # The sample size actually used is recorded, so that `verify` explains the same rows again.
+    explain_sample = o["explain_sample"] or (None if o["engine"] == "pandas" else EXPLAIN_SAMPLE)
     options = AssessOptions(
         trust_model=o["trust_model"], model_decision=o["model_decision"], explain=not o["no_explain"],
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
-        progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], **explain)
-    result = run_assess(model, data, options=options, **fields)
+        progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
+        **explain)
+    result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
-    run = {"kind": "assess", "spec": fields_to_json(fields),
+    run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
                               for k, v in dataclasses.asdict(options).items() if k != "progress"}}
     write_outputs(result.results, o, inputs, run, template)
+    if example is not None:
+        _echo_next(example, o)
 
 
 @main.command()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import configparser
+import json
 import os
 import re
+import shlex
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from auditkit.cli import main
 
@@ -33,16 +36,61 @@ def test_cli_reference_matches_help():
         "docs/cli-reference.md is out of date: AUDITKIT_UPDATE_DOCS=1 python -m pytest tests/test_docs.py")
 
 
-def test_readme_example_command_runs(tmp_path):
-    """The README's one-command example (after 'pip install .') runs, writes the bundle and report, and verifies."""
+def _readme_commands() -> list[str]:
+    """The commands of the README's 'Run it on the bundled example' section, in order."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = re.search(r"pip install \. && auditkit (audit .+)", readme).group(1)
-    args = command.split()
-    args[1] = str(ROOT / args[1])
-    args[args.index("--out") + 1] = str(tmp_path / "bundle")
-    result = CliRunner().invoke(main, args)
+    section = readme.split("## Run it on the bundled example", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def _run_documented(command: str, pip: str) -> Result:
+    """Run the auditkit part of 'PIP && auditkit ...' in the current directory, after checking the pip part."""
+    install, _, run = command.partition(" && ")
+    assert install == pip, command
+    args = shlex.split(run)
+    assert args[0] == "auditkit", command
+    result = CliRunner().invoke(main, args[1:])
     assert result.exit_code == 0, result.output
-    assert "difference_detected" in result.output and "Findings:" in result.output
-    assert (tmp_path / "bundle" / "report.en.html").exists()
-    verified = CliRunner().invoke(main, ["verify", str(tmp_path / "bundle"), "--data", args[1]])
+    return result
+
+
+def _verify_as_printed(result: Result) -> None:
+    """The 'check the bundle' command the run printed passes: hashes intact, every figure re-run the same."""
+    verify = re.search(r"check the bundle: +auditkit (verify .+)", result.output).group(1)
+    verified = CliRunner().invoke(main, shlex.split(verify))
     assert verified.exit_code == 0, verified.output
+    assert "every figure is the same" in verified.output
+
+
+def test_readme_first_command_assesses_the_example(tmp_path, monkeypatch):
+    """The README's one command (after its pip part, whose extra exists) assesses the bundled model and data
+    into the folder it names, with the HTML report, and the verify command it prints passes."""
+    first = _readme_commands()[0]
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert "skops" in cfg["options.extras_require"]["example"]
+    monkeypatch.chdir(tmp_path)
+    result = _run_documented(first, "pip install '.[example]'")
+    assert "difference_detected" in result.output and "Findings:" in result.output
+    assert "are in welfare-assess/" in result.output
+    bundle = tmp_path / "welfare-assess"
+    assert (bundle / "report.en.html").exists()
+    results = json.loads((bundle / "results.json").read_text(encoding="utf-8"))
+    assert results["explanations"]["shap"]["overall"] and results["model_card"]["readable"] == "weights"
+    assert [i["role"] for i in json.loads((bundle / "manifest.json").read_text())["inputs"]][:2] == ["data", "model"]
+    _verify_as_printed(result)
+
+
+def test_readme_decisions_command_audits_the_example(tmp_path, monkeypatch):
+    """The README's decisions-only command (after 'pip install .') writes its bundle and report, and verifies."""
+    monkeypatch.chdir(tmp_path)
+    result = _run_documented(_readme_commands()[1], "pip install .")
+    assert "difference_detected" in result.output and "Findings:" in result.output
+    assert (tmp_path / "welfare-audit" / "report.en.html").exists()
+    _verify_as_printed(result)
+
+
+def test_readme_test_command_is_unchanged():
+    """The README's test command stays the one the contributors' guide names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[test]' && python -m pytest" in readme

@@ -31,7 +31,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .._text import did_you_mean
-from ..exceptions import UsageError
+from ..exceptions import EngineError, UsageError
 from ._batches import iter_batches
 from ._source import source_kind
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..measure._counts import CountTable
     from ..spec import AuditSpec
 
-__all__ = ["ENGINES", "check_engine", "count_rows", "input_kind", "iter_batches"]
+__all__ = ["ENGINES", "check_engine", "count_rows", "input_kind", "iter_batches", "require_engine"]
 
 #: Engine names, the default first.
 ENGINES = ("pandas", "duckdb", "dask")
@@ -54,6 +54,29 @@ def check_engine(engine: str, scheduler: str | None = None) -> str:
     if scheduler and engine != "dask":
         raise UsageError(f"--scheduler {scheduler} names a Dask cluster; it needs --engine dask.")
     return engine
+
+
+#: The package each out-of-core engine needs, and the extra that installs it.
+_PACKAGES = {"duckdb": (("duckdb",), "duckdb"), "dask": (("dask.dataframe",), "dask")}
+
+
+def require_engine(engine: str, scheduler: str | None = None) -> None:
+    """Raise EngineError naming the extra to install when ``engine``'s package is missing.
+
+    Checked before slow work (loading a model, scoring) so that the message comes first.
+
+    >>> require_engine("pandas")
+    """
+    import importlib
+
+    modules = _PACKAGES.get(engine, ((), ""))[0] + (("distributed",) if scheduler else ())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            extra = _PACKAGES.get(engine, ((), "dask"))[1]
+            raise EngineError(f"The {engine} engine needs {module.split('.')[0]}, which is not installed: "
+                              f"pip install 'auditkit[{extra}]' (or pick another --engine).") from None
 
 
 def input_kind(source: str | os.PathLike | object) -> str:
