@@ -46,13 +46,16 @@ def rerun(manifest: dict, data: str | os.PathLike, model: str | os.PathLike | No
         raise InputDataError("The bundle's manifest has no 'run' record, so it cannot be re-run; only its hashes "
                              "were checked.")
     fields = spec_fields(run["spec"])
+    # The engine the bundle was made with (a file larger than memory must not be re-read into
+    # pandas); a Dask run is re-run on a local cluster: the original scheduler may be gone.
+    engine = run.get("engine", "pandas")
     if run["kind"] == "audit":
         from .audit import audit
 
-        return audit(data, AuditSpec(**fields)).results
+        return audit(data, AuditSpec(**fields), engine=engine).results
     if model is None:
         raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to re-run it.")
     from .assess import AssessOptions, assess
 
     options = AssessOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["assess_options"].items()})
-    return assess(model, data, options=options, **fields).results
+    return assess(model, data, options=options, engine=engine, **fields).results

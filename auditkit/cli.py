@@ -67,6 +67,22 @@ def _range(text: str) -> tuple[int, int]:
 
 
 class _Group(click.Group):
+    #: Command groups in their own modules, imported only when named (or for --help): an audit
+    #: run must not pay for the checklist's JSON Schema machinery at start-up.
+    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "report": "cli_report",
+            "templates": "cli_templates"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:  # noqa: D102
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module = importlib.import_module(f"{__package__}.{self.LAZY[name]}")
+            self.add_command(getattr(module, name))
+        return super().get_command(ctx, name)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:  # noqa: D102
         # Keep the command line as typed: the bundle's manifest records it as the way to reproduce the run.
         ctx.meta["auditkit.argv"] = list(args)
@@ -202,7 +218,9 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if template is not None:
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
-    findings = _findings(results, template)
+    printing = not o["quiet"] and str(o["json_path"]) != "-"
+    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them.
+    findings = _findings(results, template) if printing or o.get("out_dir") is not None else []
     checklist = None
     if o.get("answers") is not None:
         from .checklist import load_assessment, score_assessment
@@ -235,7 +253,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
         write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
-    if not o["quiet"] and str(json_path) != "-":
+    if printing:
         click.echo(summary_text(results))
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
@@ -404,17 +422,3 @@ def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path 
     click.echo("\n".join(lines))
     if not report.ok:
         sys.exit(1)
-
-
-def _register() -> None:
-    """Command groups that live in their own modules."""
-    from .cli_checklist import checklist
-    from .cli_datasets import datasets
-    from .cli_report import report
-    from .cli_templates import templates
-
-    for group in (checklist, datasets, report, templates):
-        main.add_command(group)
-
-
-_register()

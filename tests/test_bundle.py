@@ -97,3 +97,25 @@ def test_checklist_assessment_is_scored_into_the_bundle(tmp_path):
     assert [i["role"] for i in manifest["inputs"]] == ["data", "answers"]
     assert "checklist.json" in {f["path"] for f in manifest["files"]}
     assert verify_bundle(tmp_path / "b").ok
+
+
+def test_verify_reruns_with_the_engine_the_bundle_was_made_with(tmp_path, monkeypatch):
+    """A bundle made with --engine duckdb is re-run by `verify --data` with DuckDB, and passes."""
+    import sys
+
+    audit_module = sys.modules["auditkit.audit"]  # the module (auditkit.audit is also the function's name)
+    data = _data(tmp_path)
+    _run("audit", data, "--protected", "g", "--decision", "d", "--engine", "duckdb", "--out", tmp_path / "b",
+         "--quiet")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["run"]["engine"] == "duckdb"
+    engines: list[str] = []
+    real = audit_module.audit
+
+    def spy(*args, **kwargs):
+        engines.append(kwargs.get("engine", "pandas"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_module, "audit", spy)
+    report = verify_bundle(tmp_path / "b", data=data)
+    assert report.ok and report.rerun and engines == ["duckdb"]

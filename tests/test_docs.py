@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
+import click
 from click.testing import CliRunner, Result
 
 from auditkit.cli import main
@@ -21,7 +22,8 @@ def _reference() -> str:
     parts = ["# CLI reference\n", "Generated from `--help`; regenerate with "
              "`AUDITKIT_UPDATE_DOCS=1 python -m pytest tests/test_docs.py`.\n"]
     runner = CliRunner()
-    for args in ([], *([name] for name in sorted(main.commands))):
+    names = main.list_commands(click.Context(main))  # lazy command groups included
+    for args in ([], *([name] for name in names)):
         text = runner.invoke(main, [*args, "--help"], terminal_width=100, prog_name="auditkit").output
         parts.append(f"## `{' '.join(['auditkit', *args])}`\n\n```text\n{text.rstrip()}\n```\n")
     return "\n".join(parts)
