@@ -26,7 +26,9 @@ def stratified_section(ctx: Context) -> Section | None:
     for s in records:
         attr, group, ref = str(s.get("attribute")), str(s.get("group")), str(s.get("reference"))
         mid = f"stratified/{attr}/{group}"
-        ok = not (ctx.sup.group_hidden(attr, group) or ctx.sup.group_hidden(attr, ref))
+        # the crude odds ratio and the disparities are made of both groups' n and selected
+        ok = all(ctx.sup.group_rate_ok(attr, g, "selection_rate") and not ctx.sup.group_hidden(attr, g)
+                 for g in (group, ref))
         if not ok:
             ctx.sup.note(mid)
         ci = s.get("mh_odds_ratio_ci") or [None, None]

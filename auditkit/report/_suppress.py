@@ -1,29 +1,51 @@
 """Which counts and rates a report may publish: small-cell suppression.
 
-Primary suppression: a group of 1 to ``min_count - 1`` people is shown as "<10" with no figure at all;
-a rate k/n is published only when k, n and n - k are each 0 or at least ``min_count`` (otherwise the
-rate and the published n give the small cell back). A comparison is published only when both of its
-rates are.
+Primary suppression: every printed count of 1 to ``min_count - 1`` people is withheld, and a group that
+small is shown as "<10" with no figure at all.  A rate k/n is published only when both of its counts are,
+so a withheld count also withholds every rate, ratio and test built on it.
 
-Complementary suppression: published totals give a withheld cell back by subtraction (the population
-minus the other groups; a group of one attribute minus its intersections with another).  So every count
-belongs to *constraint sets* whose sum is known — the groups of one attribute (they add up to the
-total), and a group together with its intersections with one more attribute (they add up to it) — and
-whenever exactly one count of a set is withheld, the smallest other non-zero count of the set is withheld
-too, until no set has exactly one.  Two counts of one group that are equal are withheld together.  This
-is the rule statistical offices apply by hand; it does not solve every linear combination of margins
-(a full cell-suppression solver would), as docs/reports.md says.
+Complementary suppression keeps every small count — printed or not, such as n - selected — from being
+recovered from what is printed.  The counts are tied together by linear *relations*:
+
+* within a group (``_WITHIN``): n = selected + not selected, selected = selected with a known outcome +
+  selected with an unknown one, tp + fp = selected with a known outcome, tp + fn = positives, ...;
+* across groups: the groups of one attribute add up to the population (whose n, selected, not selected,
+  unknown-outcome count and random-sample and model-selection sizes the report prints, so those totals are
+  known and the others are unknowns), and a group is the sum of its intersections with one more attribute;
+* the zero cells are taken as known (so selected *is* selected with a known outcome when no selected case
+  has an unknown one), and a count of the decisions equal to a count of the random sample or the model's
+  selection of the same group is taken to be the same people.
+
+The *attacker* derives every count that is the only unknown of a relation, repeatedly, and then solves
+the rest of the equations (Gauss–Jordan), which finds what only a combination of relations gives back
+(a 2 × 2 table from its four margins and tp + tn).  For each small count it recovers, one more printed
+count that the recovery rests on is withheld, the least important one: first counts the report does
+not print at all (fpr's fp and neg when fpr is not compared), then outcome counts (tp, fp, ... and the
+hit rates on them), then the random-sample and model-selection sizes, and only last n and selected,
+which selection-rate findings rest on; within a tier the count fewest comparisons rest on (not a
+reference group's), then the smallest.  Finally each complementary withholding is undone again, most
+important first, whenever undoing it lets the attacker recover nothing small.
+
+Selection counts are withheld only when a small count cannot be protected otherwise: n - selected small,
+or a small selected count that would follow from the other groups' selected counts and the printed total.
+This is the protection a statistical office applies with a linear-programming cell-suppression solver,
+done greedily; its limits (rounded rates, bounds from non-negativity) are in docs/reports.md.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 __all__ = ["RATE_QUANTITIES", "Suppressor"]
 
 Key = tuple[str, str]
+Cell = tuple[Key, str]
+TOTAL: Key = ("", "(all)")  # the population, as a group of its own
 
 #: The counts (numerator, denominator) each rate is made of; None: the denominator is a grand total.
 RATE_QUANTITIES: dict[str, tuple[str, str | None]] = {
@@ -32,9 +54,46 @@ RATE_QUANTITIES: dict[str, tuple[str, str | None]] = {
     "tnr": ("tn", "neg"), "ppv": ("tp", "sel_known"), "fdr": ("fp", "sel_known"), "npv": ("tn", "nsel_known"),
     "for": ("fn", "nsel_known"), "accuracy": ("correct", "known"),
     "share_of_random_sample": ("random_n", None), "share_of_model_selection": ("model_n", None),
-    "base_rate_random_sample": ("random_pos", "random_n"), "hit_rate_model_selection": ("model_pos", "model_n"),
+    "base_rate_random_sample": ("random_pos", "random_known"),
+    "hit_rate_model_selection": ("model_pos", "model_known"),
 }
-_MAX_ROUNDS = 50
+
+#: Within one group: (total, parts) — the parts add up to the total.  Names not in RATE_QUANTITIES are
+#: complements the report never prints (not_selected, the cases with an unknown outcome, ...); they are
+#: protected all the same, since subtraction gives them back.
+_WITHIN: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("n", ("selected", "not_selected")),
+    ("n", ("known", "unknown")),
+    ("unknown", ("sel_unknown", "nsel_unknown")),
+    ("selected", ("sel_known", "sel_unknown")),
+    ("not_selected", ("nsel_known", "nsel_unknown")),
+    ("sel_known", ("tp", "fp")),
+    ("nsel_known", ("tn", "fn")),
+    ("pos", ("tp", "fn")),
+    ("neg", ("fp", "tn")),
+    ("known", ("pos", "neg")),
+    ("known", ("sel_known", "nsel_known")),
+    ("known", ("correct", "wrong")),
+    ("correct", ("tp", "tn")),
+    ("wrong", ("fp", "fn")),
+    ("random_n", ("random_known", "random_unknown")),
+    ("random_known", ("random_pos", "random_neg")),
+    ("model_n", ("model_known", "model_unknown")),
+    ("model_known", ("model_pos", "model_neg")),
+)
+
+#: How much a count matters to readers: the last ones withheld.  Counts the report prints on other
+#: rates rank 1, counts it does not print 0.
+_TIER = {"n": 3, "selected": 3, "random_n": 2, "model_n": 2}
+_SELECTION_METHOD_METRICS = ("share_of_random_sample", "share_of_model_selection", "base_rate_random_sample",
+                             "hit_rate_model_selection")
+
+
+def _source(q: str) -> str:
+    """Which table a count belongs to: the decision's, the random sample's or the model selection's.
+    Within one table the relations say which counts are the same people (selected and selected with
+    a known outcome, when no selected case has an unknown one); across tables only equal values can."""
+    return q.split("_")[0] if q.startswith(("random_", "model_")) else ""
 
 
 def _point(rec: Any) -> tuple[Any, Any] | None:
@@ -46,24 +105,86 @@ def _point(rec: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def _determined(matrix: np.ndarray) -> np.ndarray:
+    """For each column of a system of equations: is its unknown fixed by them?  Gauss–Jordan elimination
+    (with elementwise numpy only: LAPACK's thread start-up costs more than these small systems)."""
+    a = matrix.astype(float)
+    m, n = a.shape
+    pivot_row: dict[int, int] = {}
+    row = 0
+    for j in range(n):
+        if row == m:
+            break
+        p = row + int(np.abs(a[row:, j]).argmax())
+        if abs(a[p, j]) < 1e-9:
+            continue
+        a[[row, p]] = a[[p, row]]
+        a[row] /= a[row, j]
+        factors = a[:, j].copy()
+        factors[row] = 0
+        rows = np.nonzero(np.abs(factors) > 1e-12)[0]
+        if rows.size:
+            a[rows] -= factors[rows, None] * a[row]
+        pivot_row[j] = row
+        row += 1
+    free = np.array([j not in pivot_row for j in range(n)])
+    out = np.zeros(n, dtype=bool)
+    for j, r in pivot_row.items():
+        out[j] = not free.any() or np.abs(a[r, free]).max() < 1e-9
+    return out
+
+
 class Suppressor:
-    """Decisions about publishing, for one results document and one minimum count."""
+    """Decisions about publishing, for one results document and one minimum count.
+
+    ``hidden[key]``: the printed counts of a group that are withheld; ``primary``: the small ones among
+    them; ``exposed``: small counts the rules could not protect (empty unless a total itself gives a small
+    count away, e.g. an attribute with one group).
+    """
 
     def __init__(self, results: Mapping[str, Any], min_count: int) -> None:
         self.k = max(int(min_count), 0)
         self.values: dict[Key, dict[str, float]] = defaultdict(dict)
+        self.printed: dict[Key, set[str]] = defaultdict(set)
         self.hidden: dict[Key, set[str]] = defaultdict(set)
         self.tiny: set[Key] = set()
         self.withheld_cells: set[str] = set()
+        self.exposed: set[Cell] = set()
+        self.primary: set[Cell] = set()
+        self._cells: set[Cell] = set()
         records = [(g, g) for g in results.get("groups", [])]
         records += [(m, m) for m in results.get("selection_method", [])]
         for owner, rec in records:
             self._add(owner, rec)
-        self._close(self._constraint_sets(results.get("groups", [])))
+        self._complete()
+        sets = self._constraint_sets(results.get("groups", []))
+        self._add_totals(sets)
+        shown = {"selection_rate", *(str(c.get("metric")) for c in results.get("comparisons", []))}
+        if results.get("selection_method"):
+            shown |= set(_SELECTION_METHOD_METRICS)
+        self._shown = {q for m in shown for q in RATE_QUANTITIES.get(m, ()) if q}
+        self._uses: dict[Cell, int] = defaultdict(int)  # how many comparisons rest on a count
+        for c in results.get("comparisons", []):
+            for group in (c.get("group"), c.get("reference")):
+                for q in RATE_QUANTITIES.get(str(c.get("metric")), ()):
+                    if q:
+                        self._uses[((str(c.get("attribute")), str(group)), q)] += 1
+        for m in results.get("selection_method", []):
+            key = (str(m.get("attribute")), str(m.get("group")))
+            for q in ("random_n", "model_n", "random_pos", "random_known", "model_pos", "model_known"):
+                self._uses[(key, q)] += 1
+        self.relations = self._relations(sets)
+        self._by_cell: dict[Cell, list[int]] = defaultdict(list)
+        for i, (rel, _) in enumerate(self.relations):
+            for c in rel:
+                self._by_cell[c].append(i)
+        self._protect()
 
     def small(self, count: Any) -> bool:
         """A count of 1 to k - 1 (never 0, never None)."""
         return isinstance(count, (int, float)) and not isinstance(count, bool) and 0 < count < self.k
+
+    # the cells and their relations ----------------------------------------------------------------
 
     def _add(self, owner: Mapping[str, Any], rec: Mapping[str, Any]) -> None:
         key = (str(owner.get("attribute")), str(owner.get("group")))
@@ -75,18 +196,36 @@ class Suppressor:
                 continue
             num, den = point
             self.values[key][num_name] = num
+            self.printed[key].add(num_name)
             if den_name:
                 self.values[key][den_name] = den
-                if self.small(den):
-                    self.hidden[key] |= {num_name, den_name}
-            if self.small(num) or (den_name and self.small(den - num)):
-                self.hidden[key].add(num_name)
+                self.printed[key].add(den_name)
 
-    def _constraint_sets(self, groups: list[Mapping[str, Any]]) -> list[list[Key]]:
+    def _complete(self) -> None:
+        """Fill in the complements (n - selected, ...) that the relations within a group determine."""
+        for values in self.values.values():
+            changed = True
+            while changed:
+                changed = False
+                for total, parts in _WITHIN:
+                    names = (total, *parts)
+                    missing = [q for q in names if q not in values]
+                    if len(missing) != 1:
+                        continue
+                    q = missing[0]
+                    if q == total:
+                        values[q] = sum(values[p] for p in parts)
+                    else:
+                        values[q] = values[total] - sum(values[p] for p in parts if p != q)
+                    changed = True
+
+    def _constraint_sets(self, groups: list[Mapping[str, Any]]) -> list[tuple[Key, list[Key]]]:
+        """(whole, parts): the population and the groups of one attribute; a group and its intersections
+        with one more attribute."""
         by_attr: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for g in groups:
             by_attr[str(g.get("attribute"))].append(g)
-        sets = [[(a, str(g.get("group"))) for g in gs] for a, gs in by_attr.items()]
+        sets = [(TOTAL, [(a, str(g.get("group"))) for g in gs]) for a, gs in by_attr.items()]
         parts = {tuple(gs[0].get("attributes") or [a]): a for a, gs in by_attr.items()}
         for attr, gs in by_attr.items():
             names = list(gs[0].get("attributes") or [attr])
@@ -101,31 +240,204 @@ class Suppressor:
                 for p in by_attr[parent]:
                     levels = p.get("levels") or {}
                     wanted = tuple(str(levels.get(n)) for n in names if n != drop)
-                    sets.append([(parent, str(p["group"])), *children.get(wanted, [])])
+                    sets.append(((parent, str(p["group"])), children.get(wanted, [])))
         return sets
 
-    def _close(self, sets: list[list[Key]]) -> None:
+    def _add_totals(self, sets: list[tuple[Key, list[Key]]]) -> None:
+        """The population's counts: the sum over the groups of an attribute that all have the count.  The
+        report prints n, selected, not selected and the cases with an unknown outcome (method section)
+        and the random sample's and the model selection's sizes (share denominators)."""
+        totals = self.values[TOTAL]
+        for whole, members in sets:
+            if whole != TOTAL:
+                continue
+            for q in {q for m in members for q in self.values.get(m, {})}:
+                if q not in totals and all(q in self.values.get(m, {}) for m in members):
+                    totals[q] = sum(self.values[m][q] for m in members)
+        self._complete()
+        self.printed[TOTAL] = {"n", "selected", "not_selected", "unknown", "random_n", "model_n"} & set(totals)
+
+    def _relations(self, sets: list[tuple[Key, list[Key]]]) -> list[tuple[tuple[Cell, ...], tuple[int, ...]]]:
+        """(cells, coefficients): linear equations whose constant is known (zero), so that any one of the
+        cells follows from the others.  A cell without a value (a count the source suppressed) is an
+        unknown like any other."""
+        out: list[tuple[tuple[Cell, ...], tuple[int, ...]]] = []
+        for key, values in self.values.items():
+            for total, parts in _WITHIN:
+                if all(q in values for q in (total, *parts)):
+                    out.append((tuple((key, q) for q in (total, *parts)), (1, *(-1 for _ in parts))))
+            by_value: dict[float, list[str]] = defaultdict(list)
+            for q, v in values.items():
+                if v:
+                    by_value[v].append(q)
+            for same in by_value.values():  # equal counts of the decision, the random sample and the
+                out += [(((key, a), (key, b)), (1, -1)) for a, b in itertools.combinations(same, 2)
+                        if _source(a) != _source(b)]  # model's selection may be the same people
         names = {q for values in self.values.values() for q in values}
-        for _ in range(_MAX_ROUNDS):
-            changed = False
+        for whole, members in sets:
             for q in sorted(names):
-                for members in sets:
-                    have = [m for m in members if q in self.values.get(m, {})]
-                    hidden = [m for m in have if q in self.hidden[m] or m in self.tiny]
-                    others = sorted((m for m in have if m not in hidden and self.values[m][q] > 0),
-                                    key=lambda m: (self.values[m][q], m))
-                    if len(hidden) == 1 and others:
-                        self.hidden[others[0]].add(q)
-                        changed = True
-            for key, values in self.values.items():
-                for q in list(self.hidden[key]):
-                    twins = {p for p, v in values.items()
-                             if q in values and v == values[q] and p not in self.hidden[key]}
-                    if twins:
-                        self.hidden[key] |= twins
-                        changed = True
-            if not changed:
+                cells = [(whole, q), *((m, q) for m in members)]
+                if members and sum(q in self.values.get(c[0], {}) for c in cells) > 1:
+                    out.append((tuple(cells), (1, *(-1 for _ in members))))
+        return out
+
+    # the attacker and the repair ------------------------------------------------------------------
+
+    def _attack(self, known: set[Cell]) -> dict[Cell, int]:
+        """Every cell subtraction gives back from ``known``: cell -> the relation that gave it."""
+        by_cell = self._by_cell
+        have = set(known)
+        derived: dict[Cell, int] = {}
+        queue = deque(range(len(self.relations)))
+        while queue:
+            i = queue.popleft()
+            unknown = [c for c in self.relations[i][0] if c not in have]
+            if len(unknown) != 1:
+                continue
+            c = unknown[0]
+            have.add(c)
+            derived[c] = i
+            queue.extend(by_cell[c])
+        return derived
+
+    def _solve(self, have: set[Cell]) -> dict[Cell, set[Cell]]:
+        """Cells that a linear combination of relations gives back although no subtraction does (e.g. a
+        2 × 2 table from its margins and its diagonal): cell -> the known cells nearest to it."""
+        rels = {i for i, (rel, _) in enumerate(self.relations) if sum(c not in have for c in rel) > 1}
+        free = {i: [c for c in self.relations[i][0] if c not in have] for i in rels}
+        uses: dict[Cell, set[int]] = defaultdict(set)
+        for i in rels:
+            for c in free[i]:
+                uses[c].add(i)
+        # a cell in one equation only absorbs it: drop the equation (the cell is determined when the
+        # others of its equation are), until every cell left is in two or more
+        pruned: list[tuple[Cell, int]] = []
+        stack = [c for c, u in uses.items() if len(u) == 1]
+        while stack:
+            c = stack.pop()
+            if len(uses[c]) != 1:
+                continue
+            (i,) = uses[c]
+            pruned.append((c, i))
+            for x in free[i]:
+                uses[x].discard(i)
+                if len(uses[x]) == 1:
+                    stack.append(x)
+        core = sorted({i for u in uses.values() for i in u})
+        cols = sorted({c for i in core for c in free[i]})
+        if not any(self.small(self._value(c)) for c in uses):
+            return {}
+        index = {c: j for j, c in enumerate(cols)}
+        matrix = np.zeros((len(core), len(cols)))
+        for r, i in enumerate(core):
+            for c, coef in zip(*self.relations[i]):
+                if c in index:
+                    matrix[r, index[c]] += coef
+        fixed = _determined(matrix)
+        determined = {c for c, j in index.items() if fixed[j]}
+        for c, i in reversed(pruned):
+            if all(x in determined for x in free[i] if x != c):
+                determined.add(c)
+        return {c: self._near(c, have) for c in determined}
+
+    def _near(self, c: Cell, have: set[Cell]) -> set[Cell]:
+        """The known non-zero cells nearest to ``c`` in its equations (ring by ring through unknown cells)."""
+        ring, seen = {c}, {c}
+        while ring:
+            found, nxt = set(), set()
+            for x in ring:
+                for i in self._by_cell[x]:
+                    for m in self.relations[i][0]:
+                        if m in seen:
+                            continue
+                        seen.add(m)
+                        if m not in have:
+                            nxt.add(m)
+                        elif self._hideable(m):
+                            found.add(m)
+            if found:
+                return found
+            ring = nxt
+        return set()
+
+    def _hideable(self, c: Cell) -> bool:
+        """A printed count complementary suppression may withhold: not a zero, not a population total
+        (the summary and the method section print those)."""
+        return c[0] != TOTAL and bool(self._value(c))
+
+    def _value(self, c: Cell) -> float:
+        return self.values[c[0]].get(c[1], 0)
+
+    def _tier(self, c: Cell) -> int:
+        return _TIER.get(c[1], 1 if c[1] in self._shown else 0)
+
+    def _cost(self, c: Cell) -> tuple:
+        """Least important first: by tier, then by how many comparisons rest on it (a reference group's
+        count carries every comparison of its attribute), then the smallest."""
+        return self._tier(c), self._uses.get(c, 0), self._value(c), c
+
+    def _support(self, cells: Iterable[Cell], derived: dict[Cell, int], known: set[Cell]) -> set[Cell]:
+        """The printed, non-zero counts that the derivation of ``cells`` rests on."""
+        out, stack = set(), list(cells)
+        seen = set(stack)
+        while stack:
+            x = stack.pop()
+            if x not in derived:
+                if x in known and self._hideable(x):
+                    out.add(x)
+                continue
+            for m in self.relations[derived[x]][0]:
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return out
+
+    def _leaks(self, known: set[Cell], protected: set[Cell], *, linear: bool = True) -> dict[Cell, set[Cell]]:
+        """Protected cells the attacker gets back: cell -> the printed counts to withhold one of."""
+        derived = self._attack(known)
+        found = {c: self._support([c], derived, known) for c in derived if c in protected}
+        if linear and not any(found.values()):  # nothing left to repair by subtraction
+            solved = self._solve(known | set(derived))
+            found |= {c: self._support(b, derived, known) for c, b in solved.items() if c in protected}
+        return found
+
+    def _repair(self, known: set[Cell], protected: set[Cell], complementary: set[Cell]) -> None:
+        """Withhold one more count for each recovered small cell until none is recovered."""
+        for _ in range(len(self._cells) + 1):
+            added: set[Cell] = set()
+            for c, support in sorted(self._leaks(known, protected).items()):
+                if support and not support & added:
+                    added.add(min(support, key=self._cost))
+            if not added:
                 return
+            known -= added
+            complementary |= added
+
+    def _protect(self) -> None:
+        cells = self._cells = {(key, q) for key, values in self.values.items() for q in values}
+        protected = {c for c in cells if self.small(self._value(c))}
+        primary = {c for c in protected if c[1] in self.printed[c[0]]}
+        known = {c for c in cells if c[1] in self.printed[c[0]] and c not in primary}
+        known |= {c for c in cells if self._value(c) == 0}
+        complementary: set[Cell] = set()
+        self._repair(known, protected, complementary)
+        # undo what is not needed, the most important counts first (checked by subtraction, which is
+        # quick; the repair after it adds back what a linear combination would still give away)
+        exposed = set(self._leaks(known, protected, linear=False))
+        for c in sorted(complementary, key=self._cost, reverse=True):
+            if self._tier(c) and set(self._leaks(known | {c}, protected, linear=False)) <= exposed:
+                known.add(c)
+                complementary.discard(c)
+        self._repair(known, protected, complementary)
+        exposed = set(self._leaks(known, protected))
+        for c in sorted(complementary, key=self._cost, reverse=True):  # and the selection counts once more,
+            if self._tier(c) > 1 and set(self._leaks(known | {c}, protected)) <= exposed:  # fully checked
+                known.add(c)
+                complementary.discard(c)
+        for key, q in primary | complementary:
+            self.hidden[key].add(q)
+        self.primary = primary
+        self.exposed = set(self._leaks(known, protected))
 
     # questions the builders ask ------------------------------------------------------------------
 
