@@ -23,12 +23,18 @@ class Blob:
     def __init__(self, length: int) -> None:
         self.length = length
 
+    def __repr__(self) -> str:
+        return f"<{self.length:,} bytes or characters>"
+
 
 class Global:
     """The object an import would return (never imported)."""
 
     def __init__(self, module: str, name: str) -> None:
         self.key = (module, name)
+
+    def __repr__(self) -> str:
+        return ".".join(self.key)
 
 
 class Obj:
@@ -39,6 +45,11 @@ class Obj:
         self.builds: list = []
         self.attrs: dict | None = None  # set for joblib array wrappers
         self.maybe_naw = maybe_naw
+        self.pending = False  # a numpy.dtype(...) whose state (BUILD) has not come yet
+        self.made: object = None  # for a numpy.dtype(...) after its BUILD: the checked numpy dtype it stands for
+
+    def __repr__(self) -> str:
+        return f"<what {self.callee!r} returns>" if isinstance(self.callee, Global) else "<an object the file makes>"
 
 
 @dataclass

@@ -9,6 +9,14 @@ there with an unknown opcode, and an attacker can put the harmful import after
 a large array, where that reader never looks.  The walker reads the wrapper's
 shape and dtype, skips exactly the bytes joblib would read (:meth:`VM.read_array`),
 and carries on to the end of the stream.
+
+To know an array's item size the walker needs the real numpy dtype, but numpy's
+``dtype.__setstate__`` trusts its state (a datetime type without its unit crashes the
+process), so it is never called: :func:`numpy_dtype` checks the state against exactly
+what numpy writes and builds the dtype with numpy's public constructors.  A dtype used
+before its state is set (numpy never writes that; the state could then turn an array
+made in between into one of object pointers) and ``numpy.ndarray`` called directly are
+refused.  The loader (:mod:`auditkit.load._unpickle`) applies the same checks.
 """
 
 from __future__ import annotations
@@ -16,17 +24,24 @@ from __future__ import annotations
 import codecs
 import pickle
 import re
+import reprlib
 import struct
 import warnings
-from typing import Any
 
 from ._allow import NAW, resolve
 from ._pickle_stream import Blob, Cannot, Findings, Global, Obj, Reader
 
-__all__ = ["VM"]
+__all__ = ["EARLY_DTYPE", "NP_DTYPE", "NP_NDARRAY", "VM", "brief", "dtype_args", "numpy_dtype"]
 
 _SMALL = 1 << 16  # strings and bytes longer than this are kept as their length only
 _NAW_KEYS = ("subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes")
+NP_DTYPE = ("numpy", "dtype")
+NP_NDARRAY = ("numpy", "ndarray")
+_COPYREG_NEW = (("copyreg", "__newobj__"), ("copyreg", "__newobj_ex__"), ("copyreg", "_reconstructor"))
+EARLY_DTYPE = ("a numpy dtype used before the file sets its state, which numpy never writes (a crafted file "
+               "can change the type of an array made in between, and crash the program that reads it)")
+#: What numpy writes between a dtype and its state: the dtypes of its fields, and bytes (protocols 0-2)
+_IN_DTYPE_STATE = (NP_DTYPE, ("_codecs", "encode"))
 
 
 class VM:
@@ -40,6 +55,8 @@ class VM:
         self.meta: list = []
         self.memo: dict = {}
         self.proto = 0
+        self.pending = 0  # numpy.dtype(...) calls whose BUILD has not come yet
+        self.heights: dict = {}  # id -> (checked dtype, how deeply it nests others), see numpy_dtype
 
     def run(self) -> object:
         try:
@@ -88,6 +105,21 @@ class VM:
         return Global(module, name)
 
     def call(self, callee: object, args: object, how: str) -> Obj:
+        if self.pending and not (isinstance(callee, Global) and callee.key in _IN_DTYPE_STATE):
+            raise Cannot(EARLY_DTYPE)  # numpy writes nothing else between a dtype and its state
+        makes = _classes_made(callee, args)
+        if NP_NDARRAY in makes:
+            raise Cannot("numpy.ndarray called directly, which numpy never writes (it pickles arrays with "
+                         "_reconstruct or _frombuffer); called with the file's bytes it can make an array of "
+                         "object pointers read from the file, which crashes the program that reads it")
+        if NP_DTYPE in makes:
+            if not (isinstance(callee, Global) and callee.key == NP_DTYPE and how == "call"):
+                raise Cannot("a numpy dtype made in a way numpy never writes")
+            dtype_args(args)
+            obj = Obj(callee, args, how)
+            obj.pending = True
+            self.pending += 1
+            return obj
         if isinstance(callee, Global) and callee.key == ("copyreg", "_reconstructor") and _is_new_naw(args):
             callee, args, how = args[0], (), "new"  # type: ignore[index]  # protocols 0-1: object.__new__(cls)
         if isinstance(callee, Global) and callee.key == NAW:
@@ -99,6 +131,8 @@ class VM:
     def fill(self, items: list, kind: type) -> None:
         """APPEND(S), SETITEM(S), ADDITEMS: fill the container on top of the stack."""
         target = self.stack[-1]
+        if self.pending and isinstance(target, Obj):
+            raise Cannot(EARLY_DTYPE)
         if isinstance(target, Obj):  # a container object the file built: whatever goes in may come out
             target.maybe_naw |= _mentions_naw(items)
         elif kind is dict and isinstance(target, dict):
@@ -149,12 +183,23 @@ class VM:
         head = state[0] if isinstance(state, tuple) and len(state) == 2 else state
         if isinstance(head, dict) and re.match(r"\d+\.\d+[\w.+-]*\Z", str(head.get("_sklearn_version"))):
             self.found.versions["scikit-learn"] = head["_sklearn_version"]
+        if self.pending and not (isinstance(inst, Obj) and inst.pending):
+            raise Cannot(EARLY_DTYPE)  # only the dtypes in a dtype's state are built before that state is set
         if not isinstance(inst, Obj):
+            return
+        if isinstance(inst.callee, Global) and inst.callee.key == NP_DTYPE:
+            if not inst.pending:
+                raise Cannot("a numpy dtype whose state is set twice, which numpy never writes")
+            # numpy.dtype.__setstate__ trusts its state: never call it, check the state against what numpy
+            # writes and build the dtype that state describes with numpy's public constructors instead
+            budget = [1_000_000]
+            inst.made = numpy_dtype(_plain(inst.args, budget, {}), _plain(state, budget, {}), self.heights)
+            inst.pending = False
+            self.pending -= 1
+            inst.builds.append(state)
             return
         inst.builds.append(state)
         inst.maybe_naw |= _mentions_naw(state)
-        if isinstance(inst.callee, Global) and inst.callee.key == ("numpy", "dtype"):
-            _dtype(inst, 0)  # a dtype whose stored flags lie about holding objects is a crafted file
         if inst.attrs is not None:
             _naw_setstate(inst.attrs, state)
             if self.joblib:  # joblib's NumpyUnpickler.load_build swaps the wrapper for the array it reads
@@ -214,7 +259,7 @@ class VM:
         """Skip the array joblib reads here (NumpyArrayWrapper.read_array), from the file itself."""
         if "shape" not in attrs or "dtype" not in attrs:
             raise Cannot("a joblib array wrapper without shape or dtype")
-        shape, dtype = attrs["shape"], _dtype(attrs["dtype"], 0)
+        shape, dtype = attrs["shape"], _dtype(attrs["dtype"])
         if not isinstance(shape, (tuple, list)) or not all(type(x) in (int, bool) and x >= 0 for x in shape):
             raise Cannot(f"a joblib array wrapper with shape {shape!r}")
         count = 1
@@ -309,19 +354,35 @@ def _naw_setstate(attrs: dict, state: object) -> None:
         attrs.update(part)
 
 
-def _mentions_naw(value: object, budget: int = 10_000) -> bool:
+def _mentions_naw(value: object) -> bool:
     """Could a call with this value produce a joblib array wrapper (the class or one appears in it)?"""
+    return _mentions(value, _is_naw)
+
+
+def _is_naw(item: object) -> bool:
+    if isinstance(item, Global):
+        return item.key == NAW
+    return isinstance(item, Obj) and (item.maybe_naw or item.attrs is not None)
+
+
+def _classes_made(callee: object, args: object) -> set:
+    """The imported classes whose ``__new__`` a call runs: the callee, or the class copyreg's helpers make."""
+    made = {callee.key} if isinstance(callee, Global) else set()
+    if isinstance(callee, Global) and callee.key in _COPYREG_NEW and isinstance(args, tuple):
+        made.update(a.key for a in args[:2] if isinstance(a, Global))
+    return made
+
+
+def _mentions(value: object, hit, budget: int = 10_000) -> bool:
+    """Does ``hit`` hold for the value or anything in it (True too when it is too large to tell)?"""
     todo = [value]
     while todo:
         budget -= 1
         if budget < 0:
             return True
         item = todo.pop()
-        if isinstance(item, Global):
-            if item.key == NAW:
-                return True
-        elif isinstance(item, Obj):
-            if item.maybe_naw or item.attrs is not None:
+        if isinstance(item, (Global, Obj)):
+            if hit(item):
                 return True
         elif isinstance(item, (tuple, list, set, frozenset)):
             todo.extend(item)
@@ -331,42 +392,253 @@ def _mentions_naw(value: object, budget: int = 10_000) -> bool:
     return False
 
 
-def _dtype(value: object, depth: int):
-    """The numpy dtype a ``numpy.dtype(...)`` call plus BUILD in the file makes.
+def _dtype(value: object):
+    """The checked numpy dtype a ``numpy.dtype(...)`` call plus its BUILD in the file stands for."""
+    if not isinstance(value, Obj) or value.made is None:
+        raise Cannot("a joblib array whose dtype the scan cannot read")
+    return value.made
 
-    Calls ``numpy.dtype`` and ``dtype.__setstate__`` on plain strings, numbers and tuples read from the
-    file: the same calls loading would make, on an allow-listed type that cannot import or run code.
-    """
+
+def _plain(value: object, budget: list, seen: dict) -> object:
+    """A value from the file as plain Python: numbers, text, bytes, tuples, lists, dicts and checked dtypes."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    key = id(value)
+    if key in seen:
+        if seen[key] is _BUSY:
+            raise Cannot("a numpy dtype whose state holds itself")
+        return seen[key]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise Cannot("a numpy dtype whose state is too large to check")
+    seen[key] = _BUSY
+    if isinstance(value, (tuple, list)):
+        out: object = type(value)(_plain(v, budget, seen) for v in value)
+    elif isinstance(value, dict):
+        out = {_plain(k, budget, seen): _plain(v, budget, seen) for k, v in value.items()}
+    elif isinstance(value, Obj) and isinstance(value.callee, Global) and value.callee.key == NP_DTYPE:
+        if value.made is None:
+            raise Cannot(EARLY_DTYPE)
+        out = value.made
+    elif (isinstance(value, Obj) and isinstance(value.callee, Global) and value.callee.key == ("_codecs", "encode")
+          and isinstance(value.args, tuple) and len(value.args) == 2 and isinstance(value.args[0], str)
+          and value.args[1] in ("latin1", "latin-1")):
+        try:
+            out = value.args[0].encode("latin1")  # protocols 0-2 spell bytes this way
+        except UnicodeEncodeError:
+            raise Cannot("bytes written as text that is not latin-1") from None
+    else:
+        raise Cannot(f"a numpy dtype whose state holds {brief(value)}, not plain values")
+    seen[key] = out
+    return out
+
+
+_BUSY = object()
+
+# ---------------------------------------------------------------------------------------------------
+# numpy dtypes.  numpy pickles a dtype as numpy.dtype(code, False, True) followed by BUILD with the state
+# tuple of its __reduce__: (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata]).
+# dtype.__setstate__ trusts that state (a datetime type without its unit, or fields that are not dtypes,
+# crash the process), so neither the scan nor the loader ever calls it.  numpy_dtype checks the state
+# against exactly what numpy writes, builds the dtype it describes with numpy's public constructors, and
+# requires that dtype to reduce to the very same state.
+
+_TYPECODE = re.compile(r"[biufcmMOSUV][0-9]{1,10}\Z")
+_DATETIME_UNITS = frozenset("Y M W D h m s ms us ns ps fs as generic".split())
+_MAX_INT = 2**31 - 1  # numpy keeps a dtype's size, offsets and subarray dimensions in C ints
+_MAX_FIELDS = 100_000
+_MAX_NESTING = 32
+_ALIGNED_STRUCT = 0x80
+_STATE_PARTS = ("version", "byte order", "subarray", "field names", "fields", "item size", "alignment", "flags",
+                "metadata")
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel = 3
+
+
+def brief(value: object) -> str:
+    """A short description of a value from the file, for messages."""
+    try:
+        return _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a message must not fail on an odd value
+        return f"a {type(value).__name__}"
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def dtype_args(args: object) -> str:
+    """The type code in ``numpy.dtype(code, False, True)``: the only call numpy pickles a dtype with
+    (numpy 1.x wrote the flags as 0 and 1)."""
+    if (isinstance(args, tuple) and len(args) == 3 and type(args[0]) is str and _TYPECODE.match(args[0])
+            and type(args[1]) in (bool, int) and args[1] == 0 and type(args[2]) in (bool, int) and args[2] == 1):
+        return args[0]
+    raise Cannot(f"numpy.dtype called with {brief(args)}, not the (type code, False, True) numpy writes")
+
+
+def numpy_dtype(args: object, state: object, heights: dict | None = None):
+    """The numpy dtype that ``numpy.dtype(*args)`` followed by ``__setstate__(state)`` makes, built without
+    calling ``__setstate__``: ``state`` must be exactly what numpy writes for that dtype, else Cannot says
+    what is wrong.  ``args`` and ``state`` are plain values; the dtypes in them must have come from this
+    function.  ``heights`` (kept by the caller) remembers how deeply each dtype made here nests others."""
     import numpy as np
 
-    if depth > 20 or not isinstance(value, Obj) or not isinstance(value.callee, Global):
-        raise Cannot("a joblib array whose dtype the scan cannot read")
-    if value.callee.key != ("numpy", "dtype") or value.how != "call" or len(value.builds) > 1:
-        raise Cannot("a joblib array whose dtype the scan cannot read")
-    args: Any = _plain(value.args, depth)
-    state = _plain(value.builds[0], depth) if value.builds else None
+    code = dtype_args(args)
+    kind, size = code[0], int(code[1:])
+    what = f"a numpy dtype {code}"
+    if not (isinstance(state, tuple) and len(state) in (8, 9) and _is_int(state[0], len(state) - 5, len(state) - 5)):
+        raise Cannot(f"{what} whose state is {brief(state)}, not the tuple numpy writes (version 3 with 8 "
+                     "items, or version 4 with 9)")
+    endian, subarray, names, fields, elsize, alignment, flags = state[1:8]
+    if type(endian) is not str or endian not in ("<", ">", "|"):
+        raise Cannot(f"{what} with byte order {brief(endian)}")
+    if not all(_is_int(n, -2**63, 2**64) for n in (elsize, alignment, flags)):
+        raise Cannot(f"{what} whose size, alignment or flags are not whole numbers")
+    if kind in "SUV":
+        if elsize != size * (4 if kind == "U" else 1):
+            raise Cannot(f"{what} whose state says an item has {elsize} bytes")
+    elif (elsize, alignment) != (-1, -1):
+        raise Cannot(f"{what} whose state gives it a size or alignment, which only text and void types have")
+    if kind != "V" and (subarray, names, fields) != (None, None, None):
+        raise Cannot(f"{what} with fields or a subarray, which only a void type can have")
+    extra = state[8] if len(state) == 9 else None
+    kids: list = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a dtype numpy warns about is one the scan will not guess at
-            made = np.dtype(*args)
-            if value.builds:
-                made.__setstate__(state)  # type: ignore[attr-defined]  # numpy's own unpickling hook
-        clean = np.dtype(made.descr if made.fields else made.str, align=made.isalignedstruct)
+            if kind in "mM":
+                made = np.dtype(f"{endian}{code}{_datetime_unit(what, extra)}")
+            elif kind != "V":
+                made = np.dtype(endian + code)
+            elif subarray is not None:
+                made = _subarray(np, what, subarray, names, fields, elsize, kids)
+            elif names is not None or fields is not None:
+                made = _record(np, what, names, fields, elsize, _unsigned(flags), kids)
+            else:
+                made = np.dtype(code)
+            if extra is not None and kind not in "mM":
+                made = np.dtype(made, metadata=_metadata(what, extra))
+            want: tuple = made.__reduce__()[1:]  # type: ignore[assignment]
+    except Cannot:
+        raise
     except Exception as err:  # noqa: BLE001 - numpy rejects a malformed dtype in many ways
-        raise Cannot(f"a numpy dtype the scan cannot read ({type(err).__name__}: {err})") from None
-    if (made.flags, made.itemsize) != (clean.flags, clean.itemsize):
-        raise Cannot("a numpy dtype whose stored flags or size contradict its type (a crafted file)")
+        raise Cannot(f"{what} that numpy itself rejects ({type(err).__name__}: {str(err)[:200]})") from None
+    want, got = _normal(want), _normal(((code, False, True), state))
+    if want != got:
+        part = next((i for i in range(9) if want[1][i:i + 1] != got[1][i:i + 1]), 0) if want[0] == got[0] else -1
+        label = "type code" if part < 0 else _STATE_PARTS[part]
+        mine, numpys = (got[0], want[0]) if part < 0 else (got[1][part:part + 1], want[1][part:part + 1])
+        raise Cannot(f"{what} whose state has {label} {brief(mine[0] if mine else None)}, where numpy writes "
+                     f"{brief(numpys[0] if numpys else None)} for that type (a crafted or corrupt file)")
+    height = 1 + max((_height(k, heights, 1) for k in kids), default=0)
+    if height > _MAX_NESTING:
+        raise Cannot(f"{what} nested more than {_MAX_NESTING} dtypes deep")
+    if heights is not None:
+        heights[id(made)] = (made, height)
     return made
 
 
-def _plain(value: object, depth: int) -> object:
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return value
-    if isinstance(value, (tuple, list)):
-        return type(value)(_plain(v, depth) for v in value)
-    if isinstance(value, dict):
-        return {_plain(k, depth): _plain(v, depth) for k, v in value.items()}
-    if isinstance(value, Obj) and isinstance(value.callee, Global) and value.callee.key == ("_codecs", "encode"):
-        if isinstance(value.args, tuple) and len(value.args) == 2 and value.args[1] in ("latin1", "latin-1"):
-            return str(value.args[0]).encode("latin1")  # protocols 0-2 spell bytes this way
-    return _dtype(value, depth + 1)
+def _unsigned(flags: int) -> int:
+    return flags + 256 if -128 <= flags < 0 else flags  # numpy 1.x wrote the flags as a signed char
+
+
+def _normal(reduced: tuple) -> tuple:
+    """A dtype's (args, state) with what differs between numpy versions made the same: numpy 1.x wrote the
+    flags as a signed char and a datetime's empty metadata as {} where numpy 2 writes None."""
+    args, state = reduced
+    if not isinstance(state, tuple) or len(state) < 8:
+        return reduced
+    state = state[:7] + (_unsigned(state[7]) if type(state[7]) is int else state[7],) + state[8:]
+    if len(state) == 9 and isinstance(state[8], tuple) and len(state[8]) == 2 and type(state[8][0]) is dict \
+            and not state[8][0] and isinstance(args, tuple) and args and str(args[0])[:1] in ("m", "M"):
+        state = state[:8] + ((None, state[8][1]),)
+    return (tuple(bool(a) if type(a) is int else a for a in args) if isinstance(args, tuple) else args), state
+
+
+def _datetime_unit(what: str, extra: object) -> str:
+    """The ``[unit]`` of a datetime dtype from its metadata: (None or {}, (unit, count, 1, 1))."""
+    if not (isinstance(extra, tuple) and len(extra) == 2 and (extra[0] is None or type(extra[0]) is dict and not extra[0])
+            and isinstance(extra[1], tuple) and len(extra[1]) == 4):
+        raise Cannot(f"{what} without the time unit numpy writes for it")
+    unit, count, num, den = extra[1]
+    name = unit.decode("ascii", "replace") if type(unit) is bytes else None
+    if name not in _DATETIME_UNITS or not _is_int(count, 1, _MAX_INT) or not (_is_int(num, 1, 1) and
+                                                                              _is_int(den, 1, 1)):
+        raise Cannot(f"{what} with time unit {brief(extra[1])}")
+    if name == "generic":
+        if count != 1:
+            raise Cannot(f"{what} with time unit {brief(extra[1])}")
+        return ""
+    return f"[{name}]" if count == 1 else f"[{count}{name}]"
+
+
+def _subarray(np, what: str, subarray: object, names: object, fields: object, elsize: int, kids: list):
+    """A subarray dtype, (base, shape) in the state: built as numpy.dtype((base, shape))."""
+    if names is not None or fields is not None:
+        raise Cannot(f"{what} with both a subarray and fields")
+    if not (isinstance(subarray, tuple) and len(subarray) == 2 and isinstance(subarray[0], np.dtype)):
+        raise Cannot(f"{what} whose subarray is {brief(subarray)}, not (dtype, shape)")
+    base, shape = subarray
+    if not (type(shape) is tuple and 1 <= len(shape) <= 32 and all(_is_int(n, 0, _MAX_INT) for n in shape)):
+        raise Cannot(f"{what} whose subarray has shape {brief(shape)}")
+    total = base.itemsize
+    for n in shape:
+        total *= n
+    if total != elsize:
+        raise Cannot(f"{what} whose subarray of {total} bytes does not fill its {elsize} bytes")
+    kids.append(base)
+    return np.dtype((base, shape))
+
+
+def _record(np, what: str, names: object, fields: object, elsize: int, flags: int, kids: list):
+    """A record dtype: names, and fields {name: (dtype, offset[, title]), title: the same}."""
+    if not (type(names) is tuple and type(fields) is dict and 0 < len(names) <= _MAX_FIELDS
+            and all(type(n) is str for n in names) and len(set(names)) == len(names)):
+        raise Cannot(f"{what} whose field names are {brief(names)}")
+    formats, offsets, titles, keys = [], [], [], set(names)
+    for name in names:
+        entry = fields.get(name)
+        if not (type(entry) is tuple and len(entry) in (2, 3) and isinstance(entry[0], np.dtype)
+                and _is_int(entry[1], 0, _MAX_INT)):
+            raise Cannot(f"{what} whose field {brief(name)} is {brief(entry)}, not (dtype, offset[, title])")
+        title = entry[2] if len(entry) == 3 else None
+        if len(entry) == 3:
+            again = fields.get(title) if type(title) is str else None
+            if (title in keys or type(again) is not tuple or len(again) != 3 or not isinstance(again[0], np.dtype)
+                    or again != entry):
+                raise Cannot(f"{what} whose field {brief(name)} has the title {brief(title)} but no field under it")
+            keys.add(title)
+        formats.append(entry[0])
+        offsets.append(entry[1])
+        titles.append(title)
+        kids.append(entry[0])
+    if set(fields) != keys:
+        raise Cannot(f"{what} whose fields do not match its names")
+    spec = {"names": list(names), "formats": formats, "offsets": offsets, "itemsize": elsize,
+            "aligned": bool(flags & _ALIGNED_STRUCT)}
+    if any(t is not None for t in titles):
+        spec["titles"] = titles
+    return np.dtype(spec)
+
+
+def _metadata(what: str, extra: object) -> dict:
+    """A dtype's metadata dict (version 4 state): text keys, and plain scalar values."""
+    if type(extra) is not dict or len(extra) > 1000 or not all(
+            type(k) is str and (v is None or type(v) in (bool, int, float, str, bytes)) for k, v in extra.items()):
+        raise Cannot(f"{what} with metadata {brief(extra)}")
+    return extra
+
+
+def _height(dtype, heights: dict | None, level: int) -> int:
+    """How deeply a dtype nests others (1 for none), from ``heights`` where it is known."""
+    known = heights.get(id(dtype)) if heights is not None else None
+    if known is not None and known[0] is dtype:
+        return known[1]
+    if level > _MAX_NESTING:
+        raise Cannot(f"a numpy dtype nested more than {_MAX_NESTING} dtypes deep")
+    kids = [v[0] for v in dtype.fields.values()] if dtype.fields else []
+    if dtype.subdtype is not None:
+        kids.append(dtype.subdtype[0])
+    return 1 + max((_height(k, heights, level + 1) for k in kids), default=0)
