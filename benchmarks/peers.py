@@ -39,10 +39,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import measure as _run_measure  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 GROUPS = ("gender", "nationality", "age_band")
@@ -122,39 +124,13 @@ print(json.dumps({"python": platform.python_version(),
 
 
 def measure(cmd: list[str]) -> dict:
-    """Run ``cmd`` as a child: wall s, cpu s (user + system), peak MiB (ru_maxrss from os.wait4), rc, output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        j0 = _jiffies()
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        j1 = _jiffies()
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    cpu = usage.ru_utime + usage.ru_stime
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
-    others = None if j0 is None or j1 is None else max(0.0, ((j1[0] - j0[0]) / _TICK - cpu) / wall)
-    record = {"wall": wall, "cpu": cpu, "peak_mib": usage.ru_maxrss * scale / 2**20, "others": others,
-              "rc": os.waitstatus_to_exitcode(status), "stdout": stdout, "stderr": stderr}
-    lines = stdout.strip().splitlines()
+    """``run.measure`` (the one timing method of every benchmark here) as a dict, with the JSON line
+    the child prints last merged in."""
+    record = dict(vars(_run_measure(cmd)))
+    lines = record["stdout"].strip().splitlines()
     if record["rc"] == 0 and lines and lines[-1].startswith("{"):
         record.update(json.loads(lines[-1]))
     return record
-
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _jiffies() -> tuple[int, int] | None:
-    """(busy, total) jiffies of all CPUs from /proc/stat; None off Linux."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = [int(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return sum(fields[:8]) - fields[3] - (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
 
 
 def _tail(text: str, lines: int = 15) -> str:
