@@ -44,3 +44,14 @@ def _one(chunk: pa.Array, fill: float | int | None) -> np.ndarray:
     out = values.astype(np.result_type(dtype, np.min_scalar_type(fill)), copy=True)
     out[~valid] = fill
     return out
+
+
+def bool_array(mask: np.ndarray) -> pa.Array:
+    """A numpy boolean mask as an Arrow boolean array (``pa.array`` would import pandas).
+
+    >>> bool_array(np.array([True, False, True])).to_pylist()
+    [True, False, True]
+    """
+    mask = np.asarray(mask, dtype=bool)
+    bits = np.packbits(mask, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..exceptions import InputDataError
-from ._arrow import to_numpy
+from ._arrow import bool_array, to_numpy
 from .data import row_numbering
 
 __all__ = ["decide", "parse_scores"]
@@ -25,17 +25,22 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
         return to_numpy(pc.cast(array, pa.float64()), fill=math.nan).astype(np.float64)
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
-    blank = pc.fill_null(pc.equal(text, ""), True)
-    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    blank = to_numpy(pc.utf8_length(text), fill=0) == 0  # empty after trimming, or null
+    kept = text.filter(bool_array(~blank)) if blank.any() else text
     # Decimal commas ('0,73') are common in Dutch exports: accept them only when no
     # value also has a point, so that '1,234.5' is never misread.
-    if pc.any(pc.match_substring(text, ",")).as_py() and not pc.any(pc.match_substring(text, ".")).as_py():
-        text = pc.replace_substring(text, ",", ".")
+    comma = pc.any(pc.match_substring(kept, ",")).as_py() and not pc.any(pc.match_substring(kept, ".")).as_py()
+    if comma:
+        kept = pc.replace_substring(kept, ",", ".")
     try:
-        return to_numpy(pc.cast(text, pa.float64()), fill=math.nan).astype(np.float64)
+        numbers = to_numpy(pc.cast(kept, pa.float64()), fill=math.nan).astype(np.float64)
     except pa.ArrowInvalid:
         pass
-    values = text.to_pylist()
+    else:
+        out = np.full(len(blank), np.nan)
+        out[~blank] = numbers
+        return out
+    values = [None if b else (v.replace(",", ".") if comma else v) for v, b in zip(text.to_pylist(), blank)]
     first, word, counting = row_numbering(kind)
     if row_numbers is None:
         row_numbers = np.arange(len(values)) + first

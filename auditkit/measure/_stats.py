@@ -1,8 +1,9 @@
 """Interval estimates and tests for proportions and 2x2 tables.
 
 Pure numpy and the standard library (scipy is not imported: it costs a
-second and a half of start-up, more than counting ten million rows), vectorised over broadcastable array-like counts; every
-function returns float64 arrays (0-d for scalar input).  Counts may be
+second and a half of start-up, more than counting ten million rows),
+vectorised over broadcastable array-like counts; every function returns
+float64 arrays (0-d for scalar input).  Counts may be
 non-integer (they can be bounds on suppressed cells).  Nothing here raises or
 warns on degenerate input: a statistic that is undefined is NaN, and a test on
 a table with an empty row or column has p = 1 (the table carries no evidence).
@@ -15,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-
 from statistics import NormalDist
 
 import numpy as np
