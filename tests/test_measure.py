@@ -238,3 +238,19 @@ def test_compare_scalar_path_equals_vectorised_path() -> None:
             for name in ("ratio", "ratio_ci", "difference", "difference_ci", "p_value"):
                 np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-12, atol=1e-15,
                                            err_msg=f"{name} for {(k1, n1, k2, n2)}")
+
+
+def test_screening_band_is_undetermined_when_suppressed_bounds_straddle_it():
+    """A ratio known only as a range reaching both inside and outside the band is neither (None)."""
+    table = pd.DataFrame({"g": ["a", "a", "b", "b"], "d": ["1", "0", "1", "0"], "n": ["0", "300", "40", "260"]})
+    # a's selected count 0 stands for 0-9 (suppressed): a's rate 0-3%, b's 13.3%: ratio 0-0.23, outside.
+    res = auditkit.audit(table, protected=("g",), decision="d", positive="1", count_column="n",
+                         suppressed="0", suppressed_range=(0, 9), references={"g": "b"})
+    (c,) = [c for c in res.comparisons if c["metric"] == "selection_rate"]
+    assert c["ratio_bounds"][1] < 0.8 and c["screening_band"]["ratio_outside"] is True
+    table2 = pd.DataFrame({"g": ["a", "a", "b", "b"], "d": ["1", "0", "1", "0"], "n": ["0", "60", "8", "52"]})
+    res2 = auditkit.audit(table2, protected=("g",), decision="d", positive="1", count_column="n",
+                          suppressed="0", suppressed_range=(0, 9), references={"g": "b"})
+    (c2,) = [c for c in res2.comparisons if c["metric"] == "selection_rate"]
+    low, high = c2["ratio_bounds"]
+    assert low < 0.8 <= high and c2["screening_band"]["ratio_outside"] is None

@@ -124,9 +124,11 @@ def _comparison(gt: GroupTable, i: int, ref: int, metric: str, spec: AuditSpec, 
     if metric == "selection_rate":
         lo, hi = SCREENING_BAND
         ratio_lo, ratio_hi = c.ratio
+        # With suppressed cells the ratio is a range: outside only if the whole range is, inside only
+        # if the whole range is, otherwise undetermined (None), never a silent 'inside'.
+        outside = True if (ratio_hi < lo or ratio_lo > hi) else False if (lo <= ratio_lo and ratio_hi <= hi) else None
         rec["screening_band"] = {"name": "four-fifths screening band (a rule of thumb, not a test)",
-                                 "low": lo, "high": hi,
-                                 "ratio_outside": bool(ratio_hi < lo or ratio_lo > hi)}
+                                 "low": lo, "high": hi, "ratio_outside": outside}
     small = min(r.n_low[i], r.n_low[ref]) < spec.min_group_size
     if small:
         rec.update(status="insufficient_evidence",
