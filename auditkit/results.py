@@ -129,7 +129,9 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
             ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
             rci = c.get("ratio_ci") or [None, None]
             status = "reference" if g["is_reference"] else c.get("status", "")
-            lines.append(f"  {g['group'][:28]:<28} {g['n']:>9,} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
+            n_bounds = (g.get("bounds") or {}).get("n")
+            n_shown = f"{g['n']:,}" if not n_bounds or n_bounds[0] == n_bounds[1] else "{:,}–{:,}".format(*n_bounds)
+            lines.append(f"  {g['group'][:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
                          f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
         if len(groups) > max_rows:
             lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")

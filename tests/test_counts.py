@@ -126,3 +126,14 @@ def test_bootstrap_is_reproducible_and_seeded():
     c = auditkit.audit(df, protected=("g",), decision="d", bootstrap=200, seed=2).results
     assert a == b
     assert a["groups"][0]["selection_rate"]["bootstrap_ci"] != c["groups"][0]["selection_rate"]["bootstrap_ci"]
+
+
+def test_summary_shows_a_suppressed_group_size_as_its_range():
+    """The terminal summary prints n of a group with a suppressed cell as 'low–high', not the low end alone."""
+    table = pd.DataFrame({"g": ["a", "a", "b", "b"], "d": ["1", "0", "1", "0"], "n": ["0", "60", "8", "52"]})
+    res = auditkit.audit(table, protected=("g",), decision="d", positive="1", count_column="n", suppressed="0",
+                         suppressed_range=(0, 9))
+    from auditkit.results import summary_text
+
+    line = next(x for x in summary_text(res.results).splitlines() if x.strip().startswith("a "))
+    assert "60–69" in line
