@@ -420,3 +420,142 @@ def test_a_folder_that_is_not_a_bundle_names_the_missing_file(tmp_path):
         load_bundle(folder)
     with pytest.raises(InputDataError, match="not a folder"):
         load_bundle(tmp_path / "missing")
+
+
+# --- what the audit template says ------------------------------------------------------------------
+
+WELFARE = Path(__file__).resolve().parent.parent / "datasets" / "welfare" / "decisions.csv"
+
+PARTNER_TEMPLATE = """\
+auditkit_template: 1
+name: be-cpas
+extends: welfare-fraud-risk
+title:
+  en: Audit of the CPAS control selection
+  nl: Audit van de controleselectie van het OCMW
+system:
+  name: {en: CPAS control model, nl: OCMW-controlemodel}
+  agency: CPAS of an example municipality
+  country: BE
+  legal_basis: [be-riis-19]
+  register_id: BE-REG-42
+provisions:
+  be-riis-19: {jurisdiction: BE, citation: "Loi concernant le droit à l'intégration sociale, art. 19"}
+  be-antidiscrimination-4: {jurisdiction: BE, citation: "Loi tendant à lutter contre certaines formes de discrimination, art. 4"}
+  echr-14: {citation: "Convention européenne des droits de l'homme, art. 14"}
+protected:
+  gender: null
+  nationality:
+    reference: Dutch
+    grounds:
+      NL: null
+      BE: [be-antidiscrimination-4]
+report:
+  jurisdictions: [UN, CoE, EU, BE]
+"""
+
+
+def _template_bundle(folder: Path, template: str) -> Path:
+    """A bundle of the welfare example data audited with ``template`` (a name or a file)."""
+    from click.testing import CliRunner
+
+    from auditkit.cli import main
+
+    out = folder / "bundle"
+    result = CliRunner().invoke(main, ["audit", str(WELFARE), "--template", template, "--out", str(out),
+                                       "--no-report", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+@pytest.fixture(scope="module")
+def welfare_bundle(tmp_path_factory) -> Path:
+    """The welfare example audited with the shipped welfare-fraud-risk template."""
+    return _template_bundle(tmp_path_factory.mktemp("welfare"), "welfare-fraud-risk")
+
+
+@pytest.fixture(scope="module")
+def partner_bundle(tmp_path_factory) -> Path:
+    """The same data audited with a partner's copy: other title, agency, legal basis, grounds, jurisdictions."""
+    folder = tmp_path_factory.mktemp("partner")
+    path = folder / "be-cpas.yaml"
+    path.write_text(PARTNER_TEMPLATE, encoding="utf-8")
+    return _template_bundle(folder, str(path))
+
+
+def test_the_bundle_records_what_the_report_shows_of_the_template(welfare_bundle):
+    """results.json keeps name, digest and files, and adds title, system, population, grounds, provisions."""
+    record = json.loads((welfare_bundle / "results.json").read_text(encoding="utf-8"))["template"]
+    assert {"name", "digest", "files", "title", "system", "population", "protected", "provisions", "rights",
+            "jurisdictions"} <= set(record)
+    assert record["provisions"]["participatiewet-53a"] == {"jurisdiction": "NL", "citation": "Participatiewet, art. 53a"}
+    assert record["protected"]["nationality"]["grounds"]["NL"] == ["awgb-1", "grondwet-1"]
+
+
+def test_a_template_run_shows_its_title_system_citations_and_grounds(welfare_bundle):
+    """The template's title, agency, legal basis, population and grounds appear, and findings cite texts, not ids."""
+    doc = build_document(welfare_bundle, "en")
+    assert doc.title == "Welfare-fraud risk scoring"
+    assert doc.subtitle.startswith("Welfare fraud risk model: evidence report on 6,000 cases")
+    assert [s.id for s in doc.sections][:3] == ["summary", "system", "findings"]
+    html = unescape(html_of(welfare_bundle))
+    assert "<title>Welfare-fraud risk scoring</title>" in html
+    for text in ("Municipal social services", "Participatiewet, art. 53a (NL)",
+                 "Every recipient of social assistance in the period",
+                 "Grondwet (Constitution of the Netherlands), art. 1",  # a ground of nationality in NL
+                 "Convention on the Elimination of All Forms of Discrimination against Women, art. 2",  # gender, UN
+                 "European Convention on Human Rights, art. 14 (CoE)",  # a finding's provision
+                 "Equal treatment and non-discrimination"):  # a finding's right, by its title
+        assert text in html, text
+    assert "awgb-1" not in html and "non_discrimination" not in html
+    nl = unescape(html_of(welfare_bundle, "nl"))
+    for text in ("<title>Risicoscoring bijstandsfraude</title>", "Het systeem", "Risicomodel bijstandsfraude",
+                 "Alle bijstandsgerechtigden in de periode", "Gelijke behandeling en non-discriminatie",
+                 "Participatiewet, art. 53a (NL)"):
+        assert text in nl, text
+
+
+def test_a_partner_template_changes_the_report(partner_bundle):
+    """Another title, agency, legal basis, citation and jurisdiction in a copied template change the report."""
+    doc = build_document(partner_bundle, "en")
+    assert doc.title == "Audit of the CPAS control selection"
+    html = unescape(html_of(partner_bundle))
+    for text in ("CPAS of an example municipality", "BE-REG-42",
+                 "Loi concernant le droit à l'intégration sociale, art. 19 (BE)",
+                 "Loi tendant à lutter contre certaines formes de discrimination, art. 4",
+                 "Convention européenne des droits de l'homme, art. 14 (CoE)",
+                 "Provisions of NL are named in the template but not shown"):
+        assert text in html, text
+    for text in ("Welfare-fraud risk scoring", "Municipal social services", "Participatiewet",
+                 "Grondwet", "European Convention on Human Rights, art. 14",
+                 "Algemene wet gelijke behandeling"):  # NL is not among the partner's jurisdictions
+        assert text not in html, text
+    assert "<td>BE</td>" in html and "<td>NL</td>" not in html
+    assert "Audit van de controleselectie van het OCMW" in unescape(html_of(partner_bundle, "nl"))
+
+
+def test_an_id_the_template_does_not_define_is_shown_as_the_id(welfare_bundle, tmp_path):
+    """A provision or right with no entry in the template's record is named by its id; nothing breaks."""
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(welfare_bundle, copy)
+    findings = json.loads((copy / "findings.json").read_text(encoding="utf-8"))
+    findings[0]["provisions"] = ["no-such-provision", "echr-14"]
+    findings[0]["rights"] = ["no_such_right"]
+    (copy / "findings.json").write_text(json.dumps(findings), encoding="utf-8")
+    results = json.loads((copy / "results.json").read_text(encoding="utf-8"))
+    results["template"]["system"]["legal_basis"] = ["unknown-law"]
+    results["template"]["provisions"]["echr-14"] = "not a mapping"
+    (copy / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    html = unescape(html_of(copy))
+    assert "no-such-provision" in html and "no_such_right" in html and "unknown-law" in html
+    assert "echr-14" in html
+
+
+def test_a_report_without_a_template_has_no_system_section(bundle):
+    """Without a template: no 'The system' section, and findings keep the ids they name."""
+    doc = build_document(bundle, "en")
+    assert "system" not in [s.id for s in doc.sections]
+    assert doc.title.startswith("Audit of decisions in")
+    assert "ECHR art. 14" in html_of(bundle)

@@ -11,6 +11,7 @@ from ._build_checklist import checklist_section
 from ._build_extra import appendix_section, limitations_section
 from ._build_groups import analysis_sections, group_sections
 from ._build_model import histogram_blocks, model_section
+from ._build_system import legal_of, system_section, template_record
 from ._bundle import Bundle, load_bundle
 from ._context import Context, decision_text, pick
 from ._document import Block, BulletList, Document, FindingBlock, Paragraph, Section, Table
@@ -47,7 +48,7 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
                               blocks=(Paragraph(loc.t("groups.intro", level=ctx.level, k=loc.integer(k))),),
                               subsections=tuple(groups + analyses))
     limitations = limitations_section(ctx)
-    parts = [_summary_section(ctx), findings, method, results_section, model, checklist, limitations,
+    parts = [_summary_section(ctx), system_section(ctx), findings, method, results_section, model, checklist, limitations,
              appendix_section(ctx)]
     legend = loc.t("suppression.legend", k=loc.integer(k))
     sections = [_with_legends(s, legend) for s in parts if s is not None]
@@ -55,7 +56,7 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
     version = str(bundle.manifest.get("auditkit_version") or bundle.results.get("auditkit_version") or "?")
     return Document(
         lang=loc.code, direction=loc.direction, title=title,
-        subtitle=loc.t("doc.subtitle", population=_population_text(ctx)),
+        subtitle=_subtitle(ctx),
         citation=loc.t("doc.citation", title=title, version=version, sha256=bundle.manifest_sha256),
         sections=tuple(sections),
         labels={key: loc.t(f"doc.{key}") for key in ("contents", "skip")},
@@ -80,6 +81,16 @@ def _title(ctx: Context) -> str:
     if model:
         return ctx.t("doc.title_assess", model=str(model.get("file", "?")), source=src)
     return ctx.t("doc.title_audit", source=src)
+
+
+def _subtitle(ctx: Context) -> str:
+    """'Evidence report on …', after the audited system's name when the template gives one."""
+    population = _population_text(ctx)
+    system = (template_record(ctx) or {}).get("system")
+    name, _ = pick(system.get("name"), ctx.loc.code) if isinstance(system, Mapping) else ("", None)
+    if name:
+        return ctx.t("doc.subtitle_system", system=name, population=population)
+    return ctx.t("doc.subtitle", population=population)
 
 
 def _population_text(ctx: Context) -> str:
@@ -118,10 +129,20 @@ def _finding_block(ctx: Context, f: Mapping[str, Any]) -> FindingBlock:
     evidence = tuple((str(e), ctx.anchors[str(e)][0] if str(e) in ctx.anchors else None) for e in f.get("evidence", []))
     if evidence:
         details.append((t("findings.evidence"), evidence))
-    for key in ("rights", "provisions"):
-        values = tuple((ctx.loc.label("right", str(v)) if key == "rights" else str(v), None) for v in f.get(key, []))
-        if values:
-            details.append((t(f"findings.{key}"), values))
+    legal = legal_of(ctx)
+    if legal is None:  # no template: the ids as the finding names them
+        for key in ("rights", "provisions"):
+            values = tuple((ctx.loc.label("right", str(v)) if key == "rights" else str(v), None)
+                           for v in f.get(key, []))
+            if values:
+                details.append((t(f"findings.{key}"), values))
+    else:  # the template's titles and citations, restricted to its report.jurisdictions
+        rights = tuple((legal.right(str(v))[0], None) for v in f.get("rights", []))
+        if rights:
+            details.append((t("findings.rights"), rights))
+        provisions = tuple((text, None) for text in legal.cite_all(f.get("provisions", [])))
+        if provisions:
+            details.append((t("findings.provisions"), provisions))
     if f.get("screening_band"):
         details.append((t("findings.screening"), ((t("findings.screening_text"), None),)))
     kind = ctx.loc.label("finding_kind", str(f.get("kind", "")))

@@ -168,9 +168,26 @@ class Template:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self) -> dict[str, Any]:
-        """What an evidence bundle records about the template: name, files with hashes, digest."""
-        return {"name": self.name, "digest": self.digest,
-                "files": [{"file": p.name, "sha256": h} for p, h in self.files]}
+        """What an evidence bundle records about the template: name, files with hashes, digest, and what a
+        report shows of it (title, system, population, protected attributes with their legal grounds,
+        provisions with their citations, rights, the jurisdictions to report).
+
+        A report is rendered from the bundle alone, so whatever of the template it shows must be here.
+        """
+        data = self.data.get("data") or {}
+        protected = {a.name: {"column": a.column, "reference": a.reference, "label": dict(a.label),
+                              "grounds": {j: list(ids) for j, ids in a.grounds.items()}}
+                     for a in self.protected}
+        out: dict[str, Any] = {"name": self.name, "digest": self.digest,
+                               "files": [{"file": p.name, "sha256": h} for p, h in self.files],
+                               "title": _plain(self.title), "system": _plain(self.system),
+                               "population": _plain(data.get("population")) if isinstance(data, Mapping) else None,
+                               "protected": protected, "provisions": _plain(self._section("provisions")),
+                               "rights": _plain(self._section("rights"))}
+        jurisdictions = self._section("report").get("jurisdictions")
+        if jurisdictions is not None:
+            out["jurisdictions"] = [str(j) for j in jurisdictions]
+        return out
 
     def to_yaml(self) -> str:
         """The merged template as YAML (what ``auditkit templates show`` prints)."""
@@ -178,6 +195,17 @@ class Template:
 
         head = {"name": self.name, **({"abstract": True} if self.abstract else {})}
         return yaml.safe_dump({**head, **self.data}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data: mappings as dicts with string keys, sequences as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def merge_fields(template_fields: Mapping[str, Any], option_fields: Mapping[str, Any],
