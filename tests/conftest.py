@@ -69,3 +69,26 @@ def decisions_csv(tmp_path: Path) -> Path:
         selected = 1 if (i % 5 == 0 or (g == "b" and i % 3 == 0)) else 0
         lines.append(f"{g},{selected},{(i * 37 % 101) / 100},{1 if i % 4 == 0 else 0}")
     return write_text(tmp_path / "decisions.csv", "\n".join(lines) + "\n")
+
+
+def local_cluster():  # type: ignore[no-untyped-def]
+    """A local Dask cluster (2 in-process workers, 1 thread each, no dashboard) for engine tests.
+
+    On a loaded machine distributed sometimes gives up starting a cluster ("Cluster closed without
+    starting up"); that says nothing about auditkit, so the start is tried three times. distributed's
+    start-up warnings (dashboard, comms closed while the scheduler talks) are silenced while it starts.
+    """
+    import warnings
+
+    from distributed import LocalCluster
+
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=ResourceWarning)
+                warnings.filterwarnings("ignore", message=".*[Dd]ashboard.*")
+                return LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

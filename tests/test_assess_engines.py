@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, local_cluster, run_cli
 from sklearn.linear_model import LogisticRegression
 
 from auditkit import EngineError, Filter, InputDataError, UsageError
@@ -109,12 +109,7 @@ def test_the_case_exercises_what_it_claims(case):
 
 def test_dask_on_a_cluster_gives_the_same_results(case):
     """With a scheduler address the cluster reads the partitions; the results are the same."""
-    from distributed import LocalCluster
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        warnings.filterwarnings("ignore", message=".*[Dd]ashboard.*")
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = local_cluster()
     try:
         got = _results(case, "parquet", "dask", scheduler=cluster.scheduler_address)
     finally:

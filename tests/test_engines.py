@@ -26,6 +26,7 @@ import pytest
 from auditkit import AuditSpec, Filter, InputDataError, UsageError
 from auditkit.audit import measure
 from auditkit.engines import ENGINES, count_rows, input_kind, iter_batches
+from conftest import local_cluster
 
 pytest.importorskip("duckdb")
 pytest.importorskip("distributed")
@@ -36,15 +37,10 @@ N = 3000
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """Address of a local Dask cluster: 2 in-process workers, 1 thread each, no dashboard."""
-    from distributed import LocalCluster
-
     # distributed warns on shutdown when a comm or worker is closed while the scheduler still talks
     # to it, and on startup about the dashboard; neither says anything about the counts. Only those
     # warnings are silenced, and only while the cluster starts and stops.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        warnings.filterwarnings("ignore", message=".*[Dd]ashboard.*")
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = local_cluster()
     yield cluster.scheduler_address
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ResourceWarning)
