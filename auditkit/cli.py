@@ -207,7 +207,9 @@ def _findings(results: dict[str, Any], template: Any) -> list[dict]:
     from .findings import build_findings
     from .templates import load_template
 
-    return build_findings(results, (template or load_template("base")).rules)
+    chosen = template or load_template("base")
+    # The report language too, so that `report.language: de` alone builds German statements.
+    return build_findings(results, chosen.rules, languages=[chosen.language])
 
 
 def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]] | None = None,

@@ -3,10 +3,23 @@
 A rule (from the audit template) names the records it applies to
 (``comparisons`` by default, or ``selection_method``), a condition in
 auditkit's safe expression language (:mod:`auditkit.expr`), a severity, a
-statement and a recommendation in English and Dutch with placeholders, and
-the rights and provisions concerned.  Each matching record becomes a finding
+statement and a recommendation per language with placeholders, and the
+rights and provisions concerned.  Each matching record becomes a finding
 whose id is a hash of the rule and the record's identity, so the same finding
 keeps its id when the audit is re-run.
+
+Languages: findings are always written in English and Dutch (every rule must
+give both), and also in every other language a rule gives text for or the
+caller names (``languages=``, e.g. the template's ``report.language``).  In such
+a language numbers follow the ``meta`` of that language's report catalog
+(:mod:`auditkit.report._locale`: ``decimal``, ``group``, ``percent``) and the
+population sentence is the catalog's ``doc.population_rows``.  Where a finding
+has no text of its own in a requested language (the rule gives none, there is
+no catalog for the language, or a placeholder cannot be written in it), that
+part is left out for the language, readers show the English text, and the
+finding says so: ``"lang_fallback": {"de": ["statement", "population"]}``
+lists, per language, the parts that are English only.  The key is absent
+when nothing fell back, so English and Dutch-only output is unchanged.
 
 Findings never overstate: records whose status is ``insufficient_evidence``
 get their own finding kind instead of a rule's verdict; a stratified analysis
@@ -25,9 +38,12 @@ from typing import Any
 from .exceptions import TemplateError
 from .expr import parse
 
-__all__ = ["LANGUAGES", "build_findings", "finding_id"]
+__all__ = ["LANGUAGES", "build_findings", "finding_id", "findings_languages"]
 
+#: Languages every finding is written in; every rule must give text in each.
 LANGUAGES = ("en", "nl")
+#: The parts of a finding that are text per language, in the order ``lang_fallback`` lists them.
+_PARTS = ("statement", "recommendation", "population")
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
@@ -40,22 +56,50 @@ def finding_id(*parts: str) -> str:
     return "F-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8]
 
 
+# Number conventions (decimal separator, thousands separator, percent pattern).  English and Dutch are
+# fixed here so their findings never change with a partner's catalog; any other language takes the
+# ``meta`` of its report catalog, and has none (so no text of its own) without one.
+_STYLES: dict[str, tuple[str, str, str]] = {"en": (".", ",", "{}%"), "nl": (",", ".", "{}%")}
+
+
+def _catalog(lang: str) -> Any:
+    """The report catalog of ``lang`` (:class:`auditkit.report._locale.Locale`), or None when there is none."""
+    from .report._locale import LocaleError, load_locale
+
+    try:
+        return load_locale(lang)
+    except LocaleError:
+        return None
+
+
+def _style(lang: str) -> tuple[str, str, str] | None:
+    if lang in _STYLES:
+        return _STYLES[lang]
+    loc = _catalog(lang)
+    return None if loc is None else (loc.meta["decimal"], loc.meta["group"], loc.meta["percent"])
+
+
+def _swap(text: str, lang: str) -> str:
+    decimal, group, _ = _style(lang) or _STYLES["en"]
+    return text.translate({ord(","): "\0", ord("."): decimal}).replace("\0", group)
+
+
 def _number(x: float | None, lang: str, digits: int = 2) -> str:
     if x is None:
         return "?"
-    text = f"{x:,.{digits}f}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "nl" else text
+    return _swap(f"{x:,.{digits}f}", lang)
 
 
 def _count(n: int | None, lang: str) -> str:
     if n is None:
         return "?"
-    text = f"{n:,d}"
-    return text.replace(",", ".") if lang == "nl" else text
+    return _swap(f"{n:,d}", lang)
 
 
 def _pct(x: float | None, lang: str) -> str:
-    return "?" if x is None else _number(100 * x, lang, 1) + "%"
+    if x is None:
+        return "?"
+    return (_style(lang) or _STYLES["en"])[2].format(_number(100 * x, lang, 1))
 
 
 def _p(p: float | None, lang: str) -> str:
@@ -65,26 +109,29 @@ def _p(p: float | None, lang: str) -> str:
     return _number(p, lang, 4)
 
 
-def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> dict[str, str]:
-    """Placeholder values for one comparison record, formatted for ``lang``."""
+def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> dict[str, str | None]:
+    """Placeholder values for one comparison record, formatted for ``lang`` (None: not writable in it)."""
     g, r = rec.get("group_rate") or {}, rec.get("reference_rate") or {}
     ratio_ci = rec.get("ratio_ci") or [None, None]
-    between = {"en": "between {} and {}", "nl": "tussen {} en {}"}[lang]
+    between = {"en": "between {} and {}", "nl": "tussen {} en {}"}.get(lang)
+    ratio: str | None
     if rec.get("ratio") is None and rec.get("ratio_bounds"):
-        ratio = between.format(*(_number(b, lang) for b in rec["ratio_bounds"]))
+        # A bounded ratio has no wording outside English and Dutch: a text using {ratio} falls back.
+        ratio = None if between is None else between.format(*(_number(b, lang) for b in rec["ratio_bounds"]))
     else:
         ratio = _number(rec.get("ratio"), lang)
     diff = rec.get("difference")
-    level = results.get("parameters", {}).get("level", 0.95)
-    return {
+    level = f"{100 * results.get('parameters', {}).get('level', 0.95):g}"
+    values = {
         "attribute": str(rec.get("attribute", "")), "group": str(rec.get("group", "")),
         "reference": str(rec.get("reference", "")), "metric": str(rec.get("metric", "")),
         "ratio": ratio, "ratio_ci_low": _number(ratio_ci[0], lang), "ratio_ci_high": _number(ratio_ci[1], lang),
         "difference_pp": _number(None if diff is None else 100 * diff, lang, 1),
         "group_rate": _pct(g.get("value"), lang), "reference_rate": _pct(r.get("value"), lang),
         "n_group": _count(g.get("denominator"), lang), "n_reference": _count(r.get("denominator"), lang),
-        "level": f"{100 * level:g}", "p_holm": _p(rec.get("p_holm"), lang),
+        "level": level if lang in LANGUAGES else _swap(level, lang), "p_holm": _p(rec.get("p_holm"), lang),
     }
+    return values  # type: ignore[return-value]
 
 
 def _format(template: str, values: Mapping[str, str], rule: str) -> str:
@@ -100,13 +147,35 @@ def _format(template: str, values: Mapping[str, str], rule: str) -> str:
     return re.sub(r"=\s*<\s", "< ", template.format(**values))
 
 
-def _population(results: Mapping[str, Any], lang: str) -> str:
+def _population(results: Mapping[str, Any], lang: str) -> str | None:
+    """The population sentence in ``lang``; None when it cannot be written in it (no catalog message)."""
     pop = results.get("population", {})
     n = pop.get("rows_audited", pop.get("people"))
     steps = "; ".join(s["step"] for s in pop.get("filters", []))
-    text = {"en": f"{_count(n, lang)} cases in {pop.get('source')}", "nl": f"{_count(n, lang)} gevallen in "
-            f"{pop.get('source')}"}[lang]
+    if lang == "en":
+        text = f"{_count(n, lang)} cases in {pop.get('source')}"
+    elif lang == "nl":
+        text = f"{_count(n, lang)} gevallen in {pop.get('source')}"
+    else:
+        loc = _catalog(lang)
+        if loc is None or "doc.population_rows" not in loc.messages:
+            return None
+        text = loc.t("doc.population_rows", n=_count(n, lang), source=str(pop.get("source")))
     return text + (f" ({steps})" if steps else "")
+
+
+def findings_languages(rules: Sequence[Mapping[str, Any]], languages: Sequence[str] = ()) -> tuple[str, ...]:
+    """The languages findings are written in: English and Dutch, then (sorted) every other language a
+    rule's statement or recommendation gives text in or ``languages`` names.
+
+    >>> findings_languages([{"statement": {"en": "", "nl": "", "de": ""}}], ["fr", "en"])
+    ('en', 'nl', 'de', 'fr')
+    """
+    extra = {str(lang) for lang in languages}
+    for rule in rules:
+        for part in ("statement", "recommendation"):
+            extra.update(str(lang) for lang in (rule.get(part) or {}))
+    return (*LANGUAGES, *sorted(extra - set(LANGUAGES)))
 
 
 def _check_rule(rule: Mapping[str, Any]) -> None:
@@ -121,20 +190,47 @@ def _check_rule(rule: Mapping[str, Any]) -> None:
         raise TemplateError(f"Finding rule {rule['id']!r}: the statement has no {missing[0]!r} text.")
 
 
+def _text(rule: Mapping[str, Any], part: str, lang: str, values: Mapping[str, str | None] | None) -> str | None:
+    """A statement or recommendation in ``lang``; None when that part must fall back to English."""
+    texts = rule.get(part) or {}
+    if lang not in texts:
+        if lang in LANGUAGES:  # a statement without them was refused in _check_rule: only recommendations
+            return ""
+        # No recommendation at all is an empty one in every language, not a fallback.
+        return "" if part == "recommendation" and not texts.get("en") else None
+    if values is None:  # no number conventions (no catalog) for this language
+        return None
+    template = str(texts[lang])
+    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    if any(f in values and values[f] is None for f in fields):
+        return None
+    return _format(template, {k: v for k, v in values.items() if v is not None}, rule["id"])
+
+
 def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[str, Any], kind: str,
-             evidence: str) -> dict:
-    texts = {lang: _values(rec, results, lang) for lang in LANGUAGES}
+             evidence: str, languages: Sequence[str] = LANGUAGES) -> dict:
+    values = {lang: _values(rec, results, lang) if _style(lang) else None for lang in languages}
+    parts: dict[str, dict[str, str]] = {part: {} for part in _PARTS}
+    fallback: dict[str, list[str]] = {}
+    for lang in languages:
+        for part in _PARTS:
+            text = (_population(results, lang) if values[lang] is not None else None) if part == "population" \
+                else _text(rule, part, lang, values[lang])
+            if text is None:
+                fallback.setdefault(lang, []).append(part)
+            else:
+                parts[part][lang] = text
     out = {
         "id": finding_id(rule["id"], str(rec.get("attribute")), str(rec.get("group")), str(rec.get("reference")),
                          str(rec.get("metric", rule.get("applies_to", "")))),
         "rule": rule["id"], "kind": kind, "severity": rule.get("severity", "medium"),
-        "statement": {lang: _format(rule["statement"][lang], texts[lang], rule["id"]) for lang in LANGUAGES},
-        "recommendation": {lang: _format(rule.get("recommendation", {}).get(lang, ""), texts[lang], rule["id"])
-                           for lang in LANGUAGES},
-        "population": {lang: _population(results, lang) for lang in LANGUAGES},
+        "statement": parts["statement"], "recommendation": parts["recommendation"],
+        "population": parts["population"],
         "evidence": [evidence], "rights": list(rule.get("rights", [])),
         "provisions": list(rule.get("provisions", [])),
     }
+    if fallback:
+        out["lang_fallback"] = fallback
     band = rec.get("screening_band")
     if band and band.get("ratio_outside"):
         out["screening_band"] = band["name"]
@@ -155,23 +251,28 @@ def _records(results: Mapping[str, Any], applies_to: str) -> list[tuple[dict, st
     raise TemplateError(f"Finding rules apply to 'comparisons' or 'selection_method'; got {applies_to!r}.")
 
 
-def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -> list[dict]:
+def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]], *,
+                   languages: Sequence[str] = ()) -> list[dict]:
     """Findings for ``results`` from template ``rules``, plus the cautions no rule may drop.
 
     Records with ``insufficient_evidence`` never match a rule; selection-rate
     comparisons in that state get an ``insufficient_evidence`` finding.
     Reversals between crude and stratified results get a ``stratified_reversal`` finding.
+    Texts are written in :func:`findings_languages` of ``rules`` and ``languages`` (pass the
+    template's ``report.language``); see the module docstring for ``lang_fallback``.
     """
-    findings: list[dict] = []
     for rule in rules:
         _check_rule(rule)
+    langs = findings_languages(rules, languages)
+    findings: list[dict] = []
+    for rule in rules:
         condition = parse(rule["when"])
         for rec, evidence in _records(results, rule.get("applies_to", "comparisons")):
             if rec.get("status") in ("insufficient_evidence", "undefined"):
                 continue
             if condition.evaluate(rec) is True:
-                findings.append(_finding(rule, rec, results, "disparity", evidence))
-    findings += _cautions(results)
+                findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
+    findings += _cautions(results, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}
     return sorted(findings, key=lambda f: (order[f["severity"]], f["kind"], f["id"]))
 
@@ -203,15 +304,15 @@ _REVERSAL = {
 }
 
 
-def _cautions(results: Mapping[str, Any]) -> list[dict]:
+def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) -> list[dict]:
     out = []
     for c in results.get("comparisons", []):
         if c.get("status") == "insufficient_evidence" and c.get("metric") == "selection_rate":
             out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence",
-                                f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}"))
+                                f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}", languages))
     for s in results.get("stratified", []):
         if s.get("direction_reversed"):
             rec = {**s, "metric": "stratified"}
             out.append(_finding(_REVERSAL, rec, results, "stratified_reversal",
-                                f"stratified/{s['attribute']}/{s['group']}"))
+                                f"stratified/{s['attribute']}/{s['group']}", languages))
     return out
