@@ -39,7 +39,8 @@ class TemplateError(AuditkitError, ValueError):
 
 
 class UnsafeModelError(AuditkitError):
-    """A model file would import something outside the allow-list."""
+    """A model file is refused: it would import something outside the allow-list, its state fails a
+    check against what numpy or scikit-learn write, or its parser crashed in the separate probe process."""
 
 
 class EngineError(AuditkitError, RuntimeError):

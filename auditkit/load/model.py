@@ -8,6 +8,10 @@ then loaded with an unpickler that enforces the same allow-list on every
 import, from the very bytes that were scanned.  ``trust=True`` (the CLI's
 ``--trust-model``) loads a refused file anyway: it runs the file's code.
 
+Before a file whose loader runs compiled code on its contents (XGBoost, LightGBM, ONNX, a scanned pickle
+or joblib file) is opened here, it is opened once in a child process (:mod:`auditkit.load._probe`), so that
+a file that crashes or hangs its loader is refused instead of taking this process down with it.
+
 This module finds a file's format and hands the file to its loader: pickle, joblib and
 skops files to :mod:`auditkit.load._unpickle`, the other safe formats to
 :mod:`auditkit.load._formats`.  Scoring (:func:`align_features`, :func:`model_predict`)
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,6 +33,7 @@ from ..exceptions import InputDataError
 from ._formats import ASK_INSTEAD, CANNOT_OPEN, load_lightgbm, load_onnx, load_xgboost
 from ._loaded import LoadedModel, OnnxModel, n_inputs  # noqa: F401 - n_inputs: re-exported for _model_card
 from ._pickle_scan import scan_bytes
+from ._probe import PROBED, probe, probe_enabled
 from ._predict import align_features, model_predict
 from ._unpickle import load_pickle, load_skops, pickle_needs, skops_scan
 
@@ -58,7 +64,9 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> LoadedModel:
     Raises
     ------
     UnsafeModelError
-        The pickle would import something outside the allow-list (nothing was executed).
+        The pickle would import something outside the allow-list (nothing was executed), or opening the
+        file in a separate test process crashed or hung it (see :mod:`auditkit.load._probe`; XGBoost,
+        LightGBM, ONNX, pickle and joblib files are probed unless ``AUDITKIT_NO_PROBE=1``).
     InputDataError
         The file is missing, not a model, in a format auditkit cannot open, or needs other versions.
 
@@ -74,6 +82,22 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> LoadedModel:
     """
     path = _existing(path)
     kind = _kind(path)
+    probed = kind in PROBED and probe_enabled() and not _refused(path, kind, trust)
+    note = probe(path, kind, trust) if probed else None
+    model = _open(path, kind, trust)
+    return replace(model, notes=model.notes + (note,)) if note else model
+
+
+def _refused(path: Path, kind: str, trust: bool) -> bool:
+    """True for a pickle the scan refuses (without trust): refusing it runs nothing, so it needs no probe."""
+    if kind not in ("pickle", "joblib") or trust:
+        return False
+    raw = path.read_bytes()
+    return not raw or scan_bytes(raw, str(path))[0].verdict == "refused"
+
+
+def _open(path: Path, kind: str, trust: bool) -> LoadedModel:
+    """Open the file with its format's loader (also what the crash probe's child process runs)."""
     if kind in ("pickle", "joblib"):
         return load_pickle(path, trust)
     loader = {"skops": load_skops, "onnx": load_onnx, "xgboost": load_xgboost, "lightgbm": load_lightgbm}
