@@ -112,7 +112,7 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "auditkit_version": __version__,
         "engine": engine,
         "input": {"source": population.source, "kind": "count table" if spec.is_count_table else input_kind},
-        "population": _population(population, spec),
+        "population": _population(population, spec, table),
         "design": design,
         "parameters": _parameters(spec),
         "attributes": attributes,
@@ -129,11 +129,13 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     return AuditResult(table, results)
 
 
-def _population(population: Population, spec: AuditSpec) -> dict:
+def _population(population: Population, spec: AuditSpec, table: CountTable) -> dict:
     rec: dict[str, Any] = {"source": population.source, "filters": list(population.steps),
            "decision_rule": population.decision_rule, "outcome": population.outcome}
     if spec.is_count_table:
         rec.update(published_rows=population.rows_read, people=population.rows_audited)
+        if table.bounded:  # suppressed cells: 'people' is the low end; the high end is stated too
+            rec["people_bounds"] = [int(table.low.sum()), int(table.high.sum())]
     else:
         rec.update(rows_read=population.rows_read, rows_audited=population.rows_audited)
     return rec

@@ -108,7 +108,9 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
     if "rows_read" in pop:
         lines.append(f"Population: {pop['rows_read']:,} rows read, {pop['rows_audited']:,} audited.")
     else:
-        lines.append(f"Population: {pop['people']:,} people in {pop['published_rows']:,} published rows.")
+        people = "{:,}–{:,}".format(*pop["people_bounds"]) if pop.get("people_bounds") else f"{pop['people']:,}"
+        lines.append(f"Population: {people} people in {pop['published_rows']:,} published rows"
+                     f"{' (suppressed cells: a range)' if pop.get('people_bounds') else ''}.")
     lines += [f"  - {s['step']}: {s['rows_before']:,} -> {s['rows_after']:,}" for s in pop["filters"]]
     lines.append(f"Decision: {pop['decision_rule'].get('rule')}; {design['selected']:,} selected. Data: {design['kind']}.")
     if pop["decision_rule"].get("tied_at_cutoff", 0) > 1:

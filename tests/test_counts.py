@@ -137,3 +137,27 @@ def test_summary_shows_a_suppressed_group_size_as_its_range():
 
     line = next(x for x in summary_text(res.results).splitlines() if x.strip().startswith("a "))
     assert "60–69" in line
+
+
+def test_population_of_a_suppressed_count_table_is_a_range_everywhere(tmp_path):
+    """With suppressed cells the number of people is stated as a range: results, summary and report."""
+    from click.testing import CliRunner
+
+    from auditkit.cli import main
+    from auditkit.results import summary_text
+
+    table = pd.DataFrame({"g": ["a", "a", "b", "b"], "d": ["1", "0", "1", "0"], "n": ["0", "60", "8", "52"]})
+    res = auditkit.audit(table, protected=("g",), decision="d", positive="1", count_column="n", suppressed="0",
+                         suppressed_range=(0, 9))
+    pop = res.results["population"]
+    assert pop["people"] == 120 and pop["people_bounds"] == [120, 129]
+    assert "Population: 120–129 people" in summary_text(res.results)
+    exact = auditkit.audit(table.assign(n=["3", "60", "8", "52"]), protected=("g",), decision="d", positive="1",
+                           count_column="n", suppressed="0", suppressed_range=(0, 9))
+    assert "people_bounds" not in exact.results["population"]
+    table.to_csv(tmp_path / "t.csv", index=False)
+    run = CliRunner().invoke(main, ["audit", str(tmp_path / "t.csv"), "--protected", "g", "--decision", "d",
+                                    "--positive", "1", "--count-column", "n", "--suppressed", "0",
+                                    "--suppressed-range", "0-9", "--out", str(tmp_path / "b"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    assert "120–129" in (tmp_path / "b" / "report.en.html").read_text(encoding="utf-8")

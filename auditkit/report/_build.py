@@ -97,7 +97,9 @@ def _population_text(ctx: Context) -> str:
     pop, loc = ctx.results.get("population") or {}, ctx.loc
     if "rows_audited" in pop:
         return ctx.t("doc.population_rows", n=loc.integer(pop["rows_audited"]), source=str(pop.get("source", "?")))
-    return ctx.t("doc.population_people", n=loc.integer(pop.get("people")), source=str(pop.get("source", "?")))
+    bounds = pop.get("people_bounds")  # suppressed cells: the number of people is a range
+    n = loc.span(*map(loc.integer, bounds)) if bounds else loc.integer(pop.get("people"))
+    return ctx.t("doc.population_people", n=n, source=str(pop.get("source", "?")))
 
 
 def _sorted_findings(findings: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

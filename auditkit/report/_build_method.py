@@ -20,7 +20,8 @@ def _data(ctx: Context) -> Section:
                  (t("method.rows_audited"), Cell(loc.integer(pop.get("rows_audited")), numeric=True))]
     else:
         rows += [(t("method.published_rows"), Cell(loc.integer(pop.get("published_rows")), numeric=True)),
-                 (t("method.people"), Cell(loc.integer(pop.get("people")), numeric=True))]
+                 (t("method.people"), Cell(loc.span(*map(loc.integer, pop["people_bounds"])) if pop.get("people_bounds")
+                                           else loc.integer(pop.get("people")), numeric=True))]
     model = inp.get("model")
     if model:
         text = f"{model.get('file', '?')} (sha256 {model.get('sha256', '?')})"
