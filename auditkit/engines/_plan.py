@@ -29,9 +29,9 @@ from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError
 from ..load.data import row_numbering
 from ..load.rows import Population, _check_random, _positive_mask, _rows, _value_levels, _values
-from ..measure._counts import CountTable
+from ..measure._counts import CountTable, count_codes
 from ..spec import AuditSpec
-from ._reduced import Reduced, count_weighted, dimensions, outcome_codes, place
+from ._reduced import Reduced, dimensions, outcome_codes, place
 from ._source import Files
 from ._tasks import BELOW, BLANK, NOT_A_NUMBER, SELECTED, TIED, ColumnIn, ScoreRule
 
@@ -295,6 +295,6 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     outcome, outcome_info = outcome_codes(rows, spec, notes)
     dims, codes = dimensions(rows, spec, notes)
     _check_random(rows.src, spec, dims)
-    table = count_weighted(dims, codes, decision, outcome, rows.n)
+    table = count_codes(dims, codes, decision, outcome, weights=rows.n)
     population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population

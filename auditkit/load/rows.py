@@ -259,14 +259,21 @@ def _drop(src: SourceTable, drop: np.ndarray, why: str, steps: list[dict]) -> So
     return SourceTable(table, src.label, src.kind, src.columns, src.notes, _row_numbers(src)[~drop])
 
 
-def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
-    """Outcome codes 0/1/2 (2 = unknown) of ``spec.truth`` and a record of how they were read."""
+def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str],
+                   weights: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Outcome codes 0/1/2 (2 = unknown) of ``spec.truth`` and a record of how they were read.
+
+    ``weights``: the number of rows each table row stands for (the engines' reduced table of
+    distinct combinations); notes and counts are then in rows, as for the rows themselves.
+    """
+    def rows_in(mask: np.ndarray) -> int:
+        return int(mask.sum() if weights is None else weights[mask].sum())
+
     pos, missing, levels, positives = _positive_mask(src, spec.truth, spec.truth_positive, "--truth-positive")
     negatives = [lv for lv in levels if lv not in positives]
-    n = src.table.num_rows
-    unknown = np.zeros(n, dtype=bool)
+    unknown = np.zeros(src.table.num_rows, dtype=bool)
     if spec.truth_negative:
-        declared = [v.strip() for v in _values(spec.truth_negative)]
+        declared = [v.strip() for v in _values(spec.truth_negative) or ()]
         bad = [v for v in declared if v not in negatives]
         if bad:
             raise InputDataError(f"{src.label}: --truth-negative {bad[0]!r} does not occur in column "
@@ -276,7 +283,7 @@ def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple
         if other:
             _, codes = _value_levels(src, spec.truth)
             unknown = np.isin(codes, [levels.index(v) for v in other])
-            notes.append(f"{spec.truth}: {_rows(int(unknown.sum()), 'hold')} {list_values(other)}, neither "
+            notes.append(f"{spec.truth}: {_rows(rows_in(unknown), 'hold')} {list_values(other)}, neither "
                          "positive nor negative; their outcome is treated as unknown.")
         negatives = declared
     elif len(negatives) > 1:
@@ -287,20 +294,22 @@ def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple
             "outcomes), or fix the column."
         )
     if missing.any():
-        notes.append(f"{spec.truth}: {_rows(int(missing.sum()))} no outcome; they count in selection rates "
+        notes.append(f"{spec.truth}: {_rows(rows_in(missing))} no outcome; they count in selection rates "
                      "but not in rates that need the outcome.")
     outcome = np.where(pos, 1, 0).astype(np.int8)
     outcome[missing | unknown] = 2
     info = {"column": spec.truth, "positive": positives, "negative": negatives,
-            "rows_outcome_unknown": int((missing | unknown).sum())}
+            "rows_outcome_unknown": rows_in(missing | unknown)}
     return outcome, info
 
 
-def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
-    """Outcome codes 0/1/2 (2 = unknown) and a record of how they were read."""
+def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str],
+             weights: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Outcome codes 0/1/2 (2 = unknown) and a record of how they were read (``weights`` as for
+    :func:`_outcome_codes`)."""
     if not spec.truth:
         return np.full(src.table.num_rows, 2, dtype=np.int8), {"column": None}
-    return _outcome_codes(src, spec, notes)
+    return _outcome_codes(src, spec, notes, weights)
 
 
 def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],

@@ -150,11 +150,13 @@ def count_codes(
     codes: Mapping[str, np.ndarray],
     decision: np.ndarray,
     outcome: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> CountTable:
     """Count rows into a :class:`CountTable` with one ``np.bincount`` pass.
 
     ``codes[d.name]`` holds each row's level index for dimension ``d``;
-    ``decision`` is 0/1 and ``outcome`` 0/1/2 (2 = unknown).
+    ``decision`` is 0/1 and ``outcome`` 0/1/2 (2 = unknown).  ``weights``: the
+    number of rows each entry stands for (the engines' distinct combinations).
 
     >>> g = Dimension("g", "protected", ("a", "b"))
     >>> t = count_codes([g], {"g": np.array([0, 1, 1])}, np.array([1, 0, 1]), np.array([1, 2, 0]))
@@ -170,5 +172,6 @@ def count_codes(
     flat += decision
     flat *= 3
     flat += outcome
-    counts = np.bincount(flat, minlength=int(np.prod(shape))).astype(np.float64).reshape(shape)
+    w = None if weights is None else weights.astype(np.float64)
+    counts = np.bincount(flat, weights=w, minlength=int(np.prod(shape))).astype(np.float64).reshape(shape)
     return CountTable(tuple(dims), counts, counts.copy())
