@@ -91,14 +91,11 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     has_truth = population.outcome.get("has_outcome", population.outcome.get("column") is not None)
     design = design_of(table, has_truth)
     attributes, groups, comparisons, tables = measure_groups(table, spec, design)
-    references = {}
-    for subset, gt in tables.items():
-        ref_label = next(a["reference"] for a in attributes if a["attributes"] == list(subset))
-        references[subset] = [gt.label(i) for i in range(len(gt.labels))].index(ref_label) if ref_label else -1
     stratified, method, stages = [], [], []
     singles = [s for s in tables if len(s) == 1]
     for subset in singles:
-        gt, ref = tables[subset], references[subset]
+        gt, plans = tables[subset]
+        ref = int(max(plans[0][1])) if plans else -1  # a single attribute: one reference for every group
         if spec.strata and ref >= 0:
             stratified += measure_strata(table, gt, ref, spec)
         if spec.selection_method:
@@ -125,7 +122,7 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "notes": list(table.notes),
     }
     if spec.bootstrap:
-        _add_bootstrap(results, table, tables, references, spec, design)
+        _add_bootstrap(results, table, tables, spec, design)
     return AuditResult(table, results)
 
 
@@ -151,16 +148,15 @@ def _parameters(spec: AuditSpec) -> dict:
     return params
 
 
-def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: dict, spec: AuditSpec,
-                   design: dict) -> None:
+def _add_bootstrap(results: dict, table: CountTable, tables: dict, spec: AuditSpec, design: dict) -> None:
     if table.bounded:
         results["bootstrap"] = {"replicates": 0, "reason": "not computed: the table has suppressed cells"}
         return
     metrics = [m for m in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "fdr", "for",
                            "accuracy") if m not in design["undefined_metrics"]]
-    intervals = bootstrap_intervals(table, tables, references, metrics, spec.bootstrap, spec.seed, spec.level)
+    intervals = bootstrap_intervals(table, tables, metrics, spec.bootstrap, spec.seed, spec.level)
     index = {}
-    for subset, gt in tables.items():
+    for subset, (gt, _) in tables.items():
         for i in range(len(gt.labels)):
             index[(gt.name, gt.label(i))] = (subset, i)
     for g in results["groups"]:
@@ -171,9 +167,10 @@ def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: d
     for c in results["comparisons"]:
         subset, i = index[(c["attribute"], c["group"])]
         entry = intervals.get((subset, c["metric"]))
-        if entry and "ratio" in entry:
-            c["ratio_bootstrap_ci"] = [_num(entry["ratio"][0][i]), _num(entry["ratio"][1][i])]
-            c["difference_bootstrap_ci"] = [_num(entry["difference"][0][i]), _num(entry["difference"][1][i])]
+        if entry and ("ratio", c["varies"]) in entry:
+            ratio, diff = entry[("ratio", c["varies"])], entry[("difference", c["varies"])]
+            c["ratio_bootstrap_ci"] = [_num(ratio[0][i]), _num(ratio[1][i])]
+            c["difference_bootstrap_ci"] = [_num(diff[0][i]), _num(diff[1][i])]
     results["bootstrap"] = {"replicates": spec.bootstrap, "seed": spec.seed, "interval": "percentile",
                             "method": "multinomial resampling of the count table (equivalent to a row bootstrap)"}
 

@@ -38,7 +38,7 @@ from typing import Any
 from .exceptions import TemplateError
 from .expr import parse
 
-__all__ = ["LANGUAGES", "build_findings", "finding_id", "findings_languages"]
+__all__ = ["LANGUAGES", "build_findings", "comparison_path", "finding_id", "findings_languages"]
 
 #: Languages every finding is written in; every rule must give text in each.
 LANGUAGES = ("en", "nl")
@@ -237,9 +237,25 @@ def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[s
     return out
 
 
+def comparison_path(c: Mapping[str, Any]) -> str:
+    """The evidence path of a comparison record, unique in its results.
+
+    An intersection compared within the other attributes' levels has one comparison per
+    attribute, so its path names the reference too.
+
+    >>> comparison_path({"attribute": "g", "group": "b", "metric": "selection_rate"})
+    'comparisons/g/b/selection_rate'
+    >>> comparison_path({"attribute": "n × s", "group": "x × F", "reference": "y × F", "held": {"s": "F"},
+    ...                  "metric": "ppv"})
+    'comparisons/n × s/x × F/ppv/vs/y × F'
+    """
+    path = f"comparisons/{c.get('attribute')}/{c.get('group')}/{c.get('metric')}"
+    return path + f"/vs/{c.get('reference')}" if c.get("held") else path
+
+
 def _records(results: Mapping[str, Any], applies_to: str) -> list[tuple[dict, str]]:
     if applies_to == "comparisons":
-        return [(c, f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}") for c in results.get("comparisons", [])]
+        return [(c, comparison_path(c)) for c in results.get("comparisons", [])]
     if applies_to == "selection_method":
         out = []
         for m in results.get("selection_method", []):
@@ -308,8 +324,7 @@ def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) 
     out = []
     for c in results.get("comparisons", []):
         if c.get("status") == "insufficient_evidence" and c.get("metric") == "selection_rate":
-            out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence",
-                                f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}", languages))
+            out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence", comparison_path(c), languages))
     for s in results.get("stratified", []):
         if s.get("direction_reversed"):
             rec = {**s, "metric": "stratified"}

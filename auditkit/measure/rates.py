@@ -89,6 +89,11 @@ def rate(name: str, k_low: np.ndarray, c_low: np.ndarray, k_high: np.ndarray, c_
     """Rate ``k / (k + c)`` with suppression bounds and a Wilson interval covering both corners."""
     lo_k, lo_n = k_low, k_low + c_high
     hi_k, hi_n = k_high, k_high + c_low
+    # A low corner with denominator 0 (numerator and complement both published as possibly 0) has no
+    # rate; the smallest rate a table with a positive denominator allows is then 1/1 (the complement
+    # is 0 in every such table), so the bounds and the interval describe the rate wherever it exists.
+    empty_low = (lo_n == 0) & (hi_n > 0)
+    lo_k, lo_n = np.where(empty_low, 1.0, lo_k), np.where(empty_low, 1.0, lo_n)
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = np.where(lo_n > 0, lo_k / np.where(lo_n > 0, lo_n, 1), np.nan)
         upper = np.where(hi_n > 0, hi_k / np.where(hi_n > 0, hi_n, 1), np.nan)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..findings import comparison_path
 from ._context import Context, anchor_for, nice_ticks, reference_rule_text, short_number
 from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section, Table, TableRow
 
@@ -36,12 +37,12 @@ def _p(ctx: Context, c: Mapping[str, Any], ok: bool) -> Cell:
 
 
 def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str, Any]],
-                  comps: dict[str, Mapping[str, Any]]) -> Table:
+                  comps: dict[str, Mapping[str, Any]], split: str = "") -> Table:
     t, loc = ctx.t, ctx.loc
     rows = []
     for g in groups:
         name, rec = str(g["group"]), g.get(metric) or {}
-        where = f"groups/{attr}/{name}/{metric}"
+        where = f"groups/{attr}/{name}/{metric}" + (f"/within/{split}" if split else "")
         rate_ok = ctx.sup.group_rate_ok(attr, name, metric, rec)
         c = comps.get(name)
         bounds = g.get("bounds") or {}
@@ -50,20 +51,22 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         num_bounds = bounds.get("selected") if metric == "selection_rate" else None
         num_cell = ctx.masked_count(rec.get("numerator"), ctx.sup.count_hidden(attr, name, metric, "num"),
                                     where + "/numerator", num_bounds)
-        label = name + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
+        # Within an intersection's split, a cell at the split attribute's reference level is a reference.
+        is_ref = split in (g.get("reference_for") or []) if split else bool(g.get("is_reference"))
+        label = name + (f" ({t('groups.reference')})" if is_ref else "")
         cells = [Cell(label), n_cell, num_cell, ctx.rate(rec, rate_ok, where)]
-        if g.get("is_reference") or c is None:
+        if is_ref or c is None:
             cells += [Cell("—", numeric=True), Cell("—", numeric=True), Cell("—", numeric=True),
-                      Cell(t("groups.reference") if g.get("is_reference") else loc.label("status", "undefined"))]
+                      Cell(t("groups.reference") if is_ref else loc.label("status", "undefined"))]
         else:
             ok = ctx.sup.comparison_ok(c)
             cells += [ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
                       _p(ctx, c, ok), _status(ctx, c)]
-        anchor = anchor_for(f"comparisons/{attr}/{name}/{metric}" if c is not None else where)
+        anchor = anchor_for(comparison_path(c) if c is not None else where)
         if c is not None:
-            ctx.anchors[f"comparisons/{attr}/{name}/{metric}"] = (anchor, not ctx.sup.comparison_ok(c))
+            ctx.anchors[comparison_path(c)] = (anchor, not ctx.sup.comparison_ok(c))
         ctx.anchors[where] = (anchor, not rate_ok)
-        rows.append(TableRow(tuple(cells), anchor=anchor, emphasis=bool(g.get("is_reference"))))
+        rows.append(TableRow(tuple(cells), anchor=anchor, emphasis=is_ref))
     header = (t("groups.col.group"), loc.label("metric_denominator", metric), loc.label("metric_numerator", metric),
               t("groups.col.rate", level=ctx.level), t("groups.col.ratio", level=ctx.level),
               t("groups.col.difference", level=ctx.level), t("groups.col.p"), t("groups.col.status"))
@@ -118,12 +121,12 @@ def _log_domain(values: list[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]]) -> Chart | None:
+def _ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], within: str = "") -> Chart | None:
     t, loc = ctx.t, ctx.loc
     rows, values, described = [], [], []
-    reference = ""
+    reference = within
     for c in comps:
-        reference = str(c.get("reference"))
+        reference = within or str(c.get("reference"))
         ok = ctx.sup.comparison_ok(c)
         ratio, ci = c.get("ratio"), c.get("ratio_ci") or [None, None]
         if ok and ratio is not None:
@@ -144,7 +147,7 @@ def _ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]]) -> Cha
     lo, hi = _log_domain(values)
     wanted = sorted({*_LOG_TICKS, *(_BAND_TICKS if hi / lo <= 8 else ())})
     ticks = tuple((v, short_number(loc, v)) for v in wanted if lo <= v <= hi)
-    return Chart(id=anchor_for(f"chart/ratio/{attr}"),
+    return Chart(id=anchor_for(f"chart/ratio/{attr}" + (f"/within/{comps[0].get('varies')}" if within else "")),
                  title=t("chart.ratio_title", attribute=attr, reference=reference, level=ctx.level),
                  description=t("chart.ratio_desc", attribute=attr, reference=reference, level=ctx.level,
                                items="; ".join(described)),
@@ -169,13 +172,39 @@ def group_sections(ctx: Context) -> list[Section]:
         for metric in _metrics(results, attr):
             comps = [c for c in results.get("comparisons", []) if c.get("attribute") == attr
                      and c.get("metric") == metric]
-            by_group = {str(c["group"]): c for c in comps}
             if metric == "selection_rate":
-                blocks += [ch for ch in (_rate_chart(ctx, attr, metric, groups), _ratio_chart(ctx, attr, comps)) if ch]
-            blocks.append(_metric_table(ctx, attr, metric, groups, by_group))
+                chart = _rate_chart(ctx, attr, metric, groups)
+                blocks += [chart] if chart else []
+            blocks += _comparison_blocks(ctx, a, metric, groups, comps)
         out.append(Section(id=anchor_for(f"attribute/{attr}"), title=t("groups.attribute_title", attribute=attr),
                            blocks=tuple(blocks)))
     return out
+
+
+def _comparison_blocks(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
+                       comps: list[Mapping[str, Any]]) -> list[Any]:
+    """The ratio chart and table of one rate; an intersection compared within the other attributes'
+    levels has one of each per attribute (a cell has one comparison per attribute)."""
+    attr = str(a.get("attribute"))
+    splits: dict[Any, list[Mapping[str, Any]]] = {}
+    for c in comps:
+        splits.setdefault(c.get("varies"), []).append(c)
+    within = bool(comps) and any(c.get("held") for c in comps)
+    blocks: list[Any] = []
+    for varies, part in (splits.items() if within else [(None, comps)]):
+        label = ""
+        if within:
+            level = str((a.get("reference_levels") or {}).get(varies))
+            others = ", ".join(x for x in a.get("attributes", []) if x != varies)
+            label = f"{level} ({varies})"
+            blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level,
+                                          others=others)))
+        if metric == "selection_rate":
+            chart = _ratio_chart(ctx, attr, part, label)
+            blocks += [chart] if chart else []
+        blocks.append(_metric_table(ctx, attr, metric, groups, {str(c["group"]): c for c in part},
+                                    str(varies) if within else ""))
+    return blocks
 
 
 def analysis_sections(ctx: Context) -> list[Section]:
