@@ -136,7 +136,7 @@ class Budget:
     >>> parse("1 + 2 + 3 + 4 + 5").evaluate({}, budget=Budget(5))
     Traceback (most recent call last):
     ...
-    auditkit.expr.ExpressionBudgetError: the expression '1 + 2 + 3 + 4 + 5' needs more than 5 evaluation steps (the budget: 1,000,000, plus 1,000 for each element of a list it goes through and for each record it is checked against); nested loops over lists multiply the work. Simplify it, or check that this is the template or instrument you meant to use.
+    auditkit.expr.ExpressionBudgetError: the expression '1 + 2 + 3 + 4 + 5' needs more than 5 evaluation steps (the budget: 500,000, plus 1,000 for each element of a list it goes through and for each record it is checked against); nested loops over lists multiply the work. Simplify it, or check that this is the template or instrument you meant to use.
     """
 
     def __init__(self, steps: int = MAX_STEPS):
@@ -211,7 +211,10 @@ def _number(text: str) -> int | float:
     # build unbounded integers or hit Python's int-to-string limit.
     if text.isdigit() and len(text) <= 15:
         return int(text)
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ExpressionError(f"the number {text} is too large: expected a finite number (JSON has no infinity)")
+    return value
 
 
 # --------------------------------------------------------------------- nodes
@@ -573,14 +576,21 @@ def _arithmetic(op: str, left: Any, right: Any, column: int) -> Any:
         )
     try:
         if op == "+":
-            return left + right
-        if op == "-":
-            return left - right
-        if op == "*":
-            return left * right
-        return None if right == 0 else left / right
+            result = left + right
+        elif op == "-":
+            result = left - right
+        elif op == "*":
+            result = left * right
+        else:
+            result = None if right == 0 else left / right
     except OverflowError as err:
         raise ExpressionError(f"'{op}' at column {column}: the result is too large", column) from err
+    # Floats overflow to infinity silently and integers grow without end; JSON output has neither.
+    if (isinstance(result, float) and math.isinf(result) and not any(
+            isinstance(x, float) and math.isinf(x) for x in (left, right))) or (
+            isinstance(result, int) and abs(result) > 10**300):
+        raise ExpressionError(f"'{op}' at column {column}: the result is too large", column)
+    return result
 
 
 def _compare(op: str, left: Any, right: Any, column: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -12,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from .._yaml import YamlLimitError, load_yaml
+from .._json import parse_json
 from .._text import did_you_mean, list_values
+from .._yaml import YamlLimitError, load_yaml
 from ..exceptions import TemplateError
 
 __all__ = ["ENV_VAR", "instrument_paths", "read_json", "read_yaml", "sha256_of", "write_text_atomic"]
@@ -95,7 +95,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file (an audit results document), with a TemplateError on bad syntax."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TemplateError(f"{path}: file not found.") from None
     except (ValueError, OSError) as err:
