@@ -14,7 +14,8 @@ import auditkit
 from auditkit.cli import main
 
 # auditkit.audit is also the name of the function; the modules are taken by their full names.
-_AUDIT, _ASSESS, _RESULTS = (importlib.import_module(f"auditkit.{m}") for m in ("audit", "assess", "results"))
+_AUDIT, _ASSESS, _RESULTS, _JSON = (importlib.import_module(f"auditkit.{m}")
+                                   for m in ("audit", "assess", "results", "_json"))
 
 _SCHEMA = Path(auditkit.__file__).parent / "schemas" / "results.schema.json"
 
@@ -39,7 +40,7 @@ def check_results(results: dict) -> None:
 @pytest.fixture(autouse=True)
 def _every_results_document_matches_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every results document a test produces (each AuditResult built, each one serialised) is validated."""
-    real_result, real_clean = _AUDIT.AuditResult, _RESULTS._clean
+    real_result, real_clean = _AUDIT.AuditResult, _JSON.finite
 
     def checked_result(counts, results):  # type: ignore[no-untyped-def]
         check_results(results)
@@ -55,7 +56,7 @@ def _every_results_document_matches_the_schema(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(_AUDIT, "AuditResult", checked_result)
     monkeypatch.setattr(_ASSESS, "AuditResult", checked_result)
-    monkeypatch.setattr(_RESULTS, "_clean", checked_clean)
+    monkeypatch.setattr(_JSON, "finite", checked_clean)  # every JSON writer goes through it
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -> Path:
