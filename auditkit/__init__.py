@@ -13,6 +13,7 @@ from .exceptions import (
     UsageError,
 )
 from .measure._counts import CountTable, Dimension
+from .measure.power import minimum_detectable_ratio, sample_size
 from .spec import METRICS, AuditSpec, Filter
 
 __all__ = [
@@ -32,4 +33,6 @@ __all__ = [
     "__version__",
     "audit",
     "measure",
+    "minimum_detectable_ratio",
+    "sample_size",
 ]

@@ -69,7 +69,7 @@ def _range(text: str) -> tuple[int, int]:
 class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
-    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "report": "cli_report",
+    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "power": "cli_power", "report": "cli_report",
             "templates": "cli_templates"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102

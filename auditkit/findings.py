@@ -130,6 +130,7 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
         "group_rate": _pct(g.get("value"), lang), "reference_rate": _pct(r.get("value"), lang),
         "n_group": _count(g.get("denominator"), lang), "n_reference": _count(r.get("denominator"), lang),
         "level": level if lang in LANGUAGES else _swap(level, lang), "p_holm": _p(rec.get("p_holm"), lang),
+        "min_detectable_ratio": _number(rec.get("min_detectable_ratio"), lang),
     }
     return values  # type: ignore[return-value]
 
@@ -207,6 +208,39 @@ def _text(rule: Mapping[str, Any], part: str, lang: str, values: Mapping[str, st
     return _format(template, {k: v for k, v in values.items() if v is not None}, rule["id"])
 
 
+# What a "no difference detected" finding must add: what the comparison could have detected at all.
+_POWER_NOTES = {
+    "en": {"range": "With these group sizes, a true ratio between {below} and {above} would be detected less than "
+                    "80% of the time (two-sided test at alpha {alpha}): not finding a difference does not show "
+                    "there is none.",
+           "above": "With these group sizes, a true ratio below {above} would be detected less than 80% of the time "
+                    "(two-sided test at alpha {alpha}): not finding a difference does not show there is none.",
+           "none": "These group sizes are too small to detect any ratio 80% of the time (two-sided test at alpha "
+                   "{alpha}): not finding a difference does not show there is none."},
+    "nl": {"range": "Met deze groepsgroottes wordt een werkelijke verhouding tussen {below} en {above} in minder dan "
+                    "80% van de gevallen ontdekt (tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, "
+                    "toont niet aan dat er geen is.",
+           "above": "Met deze groepsgroottes wordt een werkelijke verhouding onder {above} in minder dan 80% van de "
+                    "gevallen ontdekt (tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, toont "
+                    "niet aan dat er geen is.",
+           "none": "Deze groepen zijn te klein om welke verhouding ook in 80% van de gevallen te ontdekken "
+                   "(tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, toont niet aan dat er "
+                   "geen is."},
+}
+
+
+def _power_note(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> str | None:
+    """The sentence on the comparison's minimum detectable ratios; None outside English and Dutch
+    (the statement then falls back to English rather than drop the caution)."""
+    notes = _POWER_NOTES.get(lang)
+    if notes is None:
+        return None
+    above, below = rec.get("min_detectable_ratio"), rec.get("min_detectable_ratio_below")
+    alpha = _number((rec.get("power") or {}).get("alpha", results.get("parameters", {}).get("alpha", 0.05)), lang)
+    key = "range" if above is not None and below is not None else "above" if above is not None else "none"
+    return notes[key].format(above=_number(above, lang), below=_number(below, lang), alpha=alpha)
+
+
 def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[str, Any], kind: str,
              evidence: str, languages: Sequence[str] = LANGUAGES) -> dict:
     values = {lang: _values(rec, results, lang) if _style(lang) else None for lang in languages}
@@ -216,6 +250,10 @@ def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[s
         for part in _PARTS:
             text = (_population(results, lang) if values[lang] is not None else None) if part == "population" \
                 else _text(rule, part, lang, values[lang])
+            if part == "statement" and text is not None and rec.get("status") == "no_difference_detected" \
+                    and "min_detectable_ratio" in rec:
+                note = _power_note(rec, results, lang)
+                text = None if note is None else f"{text} {note}"
             if text is None:
                 fallback.setdefault(lang, []).append(part)
             else:
