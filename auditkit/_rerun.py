@@ -66,7 +66,7 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
     """Run the manifest's recorded command again on ``data`` (and ``model``), writing the bundle into ``out``.
 
     The command is parsed exactly as the command line was; only what says where files are changes: the
-    data (and model) given here, the output folder, no report, no printing.  A Dask run is repeated on a
+    data (and model) given here, the output folder, no printing.  A Dask run is repeated on a
     local cluster (the original scheduler may be gone).  The new manifest records the same command.
     """
     import click
@@ -88,7 +88,7 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
                 raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to "
                                      "re-run it.")
             p["model"], p["data"] = Path(model), Path(data)
-    p.update(out_dir=out, no_report=True, quiet=True, json_path=None, csv_dir=None, scheduler=None)
+    p.update(out_dir=out, quiet=True, json_path=None, csv_dir=None, scheduler=None)
     if "progress" in p:
         p["progress"] = False
     ctx.meta["auditkit.argv"] = list(args)
@@ -124,6 +124,7 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
             rebuild(manifest, data, model, out)
         except Exception as err:  # noqa: BLE001 - a run that cannot be repeated is a failed check, with its reason
             report.problems.append(f"The recorded command could not be run again: {err}")
+            report.rerun = False
             return
         _compare(bundle, manifest, out, report)
 
@@ -132,7 +133,10 @@ def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -
     from .bundle import MANIFEST_FILE
 
     new_manifest = json.loads((fresh / MANIFEST_FILE).read_text(encoding="utf-8"))
+    # Reports added after the run (auditkit report) are not the run's; each report's bytes are compared
+    # below and every report was rendered again from the bundle already.
     old_manifest = {k: v for k, v in manifest.items() if k != "reports"}
+    new_reports = new_manifest.pop("reports", [])
     for key in ("auditkit_version", "dependencies"):
         if old_manifest.get(key) != new_manifest.get(key):
             report.notes.append(f"The re-run used other versions ({key}): bundle {_short(old_manifest.get(key))}, "
@@ -140,12 +144,16 @@ def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -
         old_manifest.pop(key, None)
         new_manifest.pop(key, None)
     report.differences += _diff(old_manifest, new_manifest, MANIFEST_FILE)
-    for entry in new_manifest.get("files", []):
+    for entry in new_manifest.get("files", []) + new_reports:
         name = entry["path"]
         old_path = bundle / name
         new = (fresh / name).read_bytes()
         old = old_path.read_bytes() if old_path.is_file() and not old_path.is_symlink() else None
         if old == new:
+            continue
+        if not name.endswith(".json"):
+            report.differences.append({"path": name, "bundle": "(other bytes)" if old is not None else "(missing)",
+                                       "rerun": "(other bytes)"})
             continue
         try:
             a, b = json.loads(old.decode("utf-8")) if old is not None else None, json.loads(new.decode("utf-8"))

@@ -93,12 +93,12 @@ def findings_difference(old: Sequence[Any], new: Sequence[dict]) -> str | None:
         want = by_id[fid(f)]
         if not isinstance(f, dict):
             return f"findings.json: {fid(f)} is not a finding (an object)."
+        said = _statement_difference(fid(f), f.get("statement"), want.get("statement"))
         if f.get("severity") != want.get("severity"):
             return (f"finding {fid(f)} has severity {f.get('severity')!r}; the results and template give "
-                    f"{want.get('severity')!r}.")
-        said = _statement_difference(fid(f), f.get("statement"), want.get("statement"))
+                    f"{want.get('severity')!r}." + (f" And {said}" if said else ""))
         if said:
-            return said
+            return said[0].upper() + said[1:]
         if f != want:
             return json_difference(f, want, f"finding {fid(f)}", "findings.json says", "the results give")
     if old_ids != new_ids or len(old) != len(new):

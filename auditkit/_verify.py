@@ -83,6 +83,8 @@ def _structure(manifest: dict[str, Any], report: VerifyReport) -> dict[str, dict
             p.append(f"manifest.json: '{key}' should be a {_KIND[kind]}; found {_what(manifest.get(key))}.")
     if not isinstance(manifest.get("command"), (str, type(None))):
         p.append(f"manifest.json: 'command' should be text; found {_what(manifest.get('command'))}.")
+    if not isinstance(manifest.get("audit_reports", []), list):
+        p.append(f"manifest.json: 'audit_reports' should be a list; found {_what(manifest.get('audit_reports'))}.")
     if not isinstance(manifest.get("reports", []), list):
         p.append(f"manifest.json: 'reports' should be a list; found {_what(manifest.get('reports'))}.")
     for i, entry in enumerate(manifest.get("inputs") if isinstance(manifest.get("inputs"), list) else []):
@@ -100,6 +102,10 @@ def _structure(manifest: dict[str, Any], report: VerifyReport) -> dict[str, dict
                 p.append(f"manifest.json: {entry['path']} is listed twice (or under a reserved name).")
             else:
                 listed[entry["path"]] = {**entry, "report": key == "reports"}
+    for name in manifest.get("audit_reports") if isinstance(manifest.get("audit_reports"), list) else []:
+        if not (isinstance(name, str) and name in listed and listed[name]["report"]):
+            p.append(f"The audit rendered {_what(name) if not isinstance(name, str) else name}, but the manifest "
+                     "does not list it among its reports: a report was removed.")
     return listed
 
 
@@ -216,15 +222,18 @@ def _metadata(manifest: dict, results: dict, template: Any, report: VerifyReport
             report.problems.append(f"results.json: the template digest is not the digest of {TEMPLATE_FILE}.")
 
 
+def _bindings(listed: dict[str, dict], cited: str, report: VerifyReport) -> None:
+    for rel, entry in sorted(listed.items()):
+        if entry["report"] and entry["manifest_sha256"] != cited:
+            report.problems.append(f"{rel} was rendered from another manifest: it cites {entry['manifest_sha256']}, "
+                                   f"but this bundle's manifest hash is {cited}.")
+
+
 def _reports(bundle: Path, listed: dict[str, dict], cited: str, report: VerifyReport) -> None:
     from .report import render_report
 
     for rel, entry in sorted(listed.items()):
-        if not entry["report"] or rel in report.missing:
-            continue
-        if entry["manifest_sha256"] != cited:
-            report.problems.append(f"{rel} was rendered from another manifest: it cites {entry['manifest_sha256']}, "
-                                   f"but this bundle's manifest hash is {cited}.")
+        if not entry["report"] or rel in report.missing or entry["manifest_sha256"] != cited:
             continue
         try:
             with tempfile.TemporaryDirectory(prefix="auditkit-verify-") as out:
@@ -254,13 +263,14 @@ def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | 
         report.problems.append("manifest.json is not in the form auditkit writes it: it was changed by something "
                                "other than auditkit, so the hash its reports cite cannot be trusted.")
     _files(bundle, listed, report)
+    _bindings(listed, report.manifest_sha256, report)
     if signer is not None or os.path.lexists(bundle / SIGNATURE_FILE):
         from ._sign import check_signature
 
         check_signature(bundle, raw, signer, report)
-    damaged = set(report.edited) | set(report.missing) | {l.split(" ")[0] for l in report.links}
+    damaged = set(report.edited) | set(report.missing) | {link.split(" ")[0] for link in report.links}
     needed = ("results.json", "findings.json", TEMPLATE_FILE)
-    if report.problems or any(n in damaged or n not in listed for n in needed):
+    if any(n in damaged or n not in listed for n in needed):
         if not any(n in damaged for n in needed) and any(n not in listed for n in needed):
             report.problems.append(f"The bundle does not list {', '.join(n for n in needed if n not in listed)}, "
                                    "so nothing derived in it can be re-derived.")
@@ -285,9 +295,10 @@ def _rederive(bundle: Path, manifest: dict, listed: dict[str, dict], report: Ver
     except Exception as err:  # noqa: BLE001
         report.problems.append(str(err))
         return
+    before = len(report.problems)
     _findings(results, template, findings, report)
     _metadata(manifest, results, template, report)
-    if not report.problems:
+    if len(report.problems) == before:
         _reports(bundle, listed, report.manifest_sha256 or "", report)
     elif any(e["report"] for e in listed.values()):
         report.notes.append("The reports were not rendered again: the evidence they show already fails.")

@@ -182,24 +182,34 @@ def _list_reports(folder: Path, manifest: dict[str, Any], written: Sequence[Path
     write_bytes(folder / MANIFEST_FILE, manifest_text(manifest).encode("utf-8"))
 
 
-def _finish(folder: Path, manifest: dict[str, Any], render: Callable[[Path], Sequence[Path]] | None) -> None:
-    """Write the manifest, render the reports into ``folder``, and list them in the manifest."""
+def _finish(folder: Path, manifest: dict[str, Any], render: Callable[[Path], Sequence[Path]] | None,
+            report_names: Sequence[str]) -> None:
+    """Write the manifest, render the reports into ``folder``, and list them in the manifest.
+
+    ``report_names`` are the reports the run renders; they are recorded in the hashed part of the
+    manifest (``audit_reports``), so that removing one of them, with its entry, is detected.
+    """
+    manifest["audit_reports"] = list(report_names)
     text = manifest_text(manifest)
     write_bytes(folder / MANIFEST_FILE, text.encode("utf-8"))
     if render is not None:
-        _list_reports(folder, manifest, render(folder), manifest_hash(text.encode("utf-8")))
+        written = render(folder)
+        if sorted(Path(p).name for p in written) != sorted(report_names):
+            raise ValueError(f"The run rendered {[Path(p).name for p in written]}, not {list(report_names)}.")
+        _list_reports(folder, manifest, written, manifest_hash(text.encode("utf-8")))
 
 
 def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tuple[str, str | os.PathLike]],
                  command: str | None, findings: list[dict] | None = None, checklist: dict | None = None,
                  extra: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None,
                  files: Mapping[str, bytes] | None = None,
-                 render: Callable[[Path], Sequence[Path]] | None = None) -> Path:
+                 render: Callable[[Path], Sequence[Path]] | None = None, report_names: Sequence[str] = ()) -> Path:
     """Write the bundle folder ``out`` whole and return the manifest's path.
 
     ``inputs`` are (role, path) pairs: ("data", ...), ("model", ...), ("template", ...), ("answers", ...).
     ``files`` are further evidence files (name -> bytes) a step adds; they are hashed like the rest.
-    ``render(folder)`` renders reports into the unfinished bundle and returns their paths; they are listed.
+    ``render(folder)`` renders the reports ``report_names`` into the unfinished bundle and returns their
+    paths; they are listed, and their names recorded under the manifest hash (``audit_reports``).
     The bundle is built in a temporary folder next to ``out`` and moved into place when complete: an
     existing bundle at ``out`` is replaced whole; a non-empty folder that is not a bundle is refused.
     """
@@ -229,7 +239,7 @@ def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tupl
     try:
         for name, data in contents.items():
             write_bytes(tmp / name, data)
-        _finish(tmp, manifest, render)
+        _finish(tmp, manifest, render, report_names if render is not None else ())
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -291,18 +291,19 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     from ._derive import TEMPLATE_FILE, parameters_for, template_document
     from .bundle import write_bundle
 
-    render = None
+    render, names = None, []
     if not o.get("no_report"):
         from .report import render_report
 
         lang = getattr(template, "language", None) or "en"
+        names = [f"report.{lang}.html"]
 
         def render(folder: Path) -> list[Path]:
             return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
 
     write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
                  checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
-                 files={TEMPLATE_FILE: template_document(template)}, render=render)
+                 files={TEMPLATE_FILE: template_document(template)}, render=render, report_names=names)
 
 
 @main.command()

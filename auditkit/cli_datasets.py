@@ -83,7 +83,7 @@ def generate(name: str, out: Path, rows: int | None, seed: int | None, no_plante
     from ._output import open_output, write_text
 
     parquet = out.suffix.lower() in (".parquet", ".pq")
-    with open_output(out, "wb" if parquet else "w", newline="") as fh:
+    with open_output(out, "wb") if parquet else open_output(out, "w", newline="") as fh:
         if parquet:
             data.frame.to_parquet(fh, index=False)
         else:
