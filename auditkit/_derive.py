@@ -7,7 +7,6 @@ is written and when `auditkit verify` re-derives them from the bundle's ``result
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ DEFAULT_SUPPRESSION = 10
 
 def template_document(template: Any) -> bytes:
     """The bytes of ``template.json``: the template's name and its merged content."""
-    doc = {"name": template.name, "data": template.data}
-    return (json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    from ._json import json_text
+
+    return json_text({"name": template.name, "data": template.data}).encode("utf-8")
 
 
 def template_from_document(doc: Any, where: str = TEMPLATE_FILE) -> Any:

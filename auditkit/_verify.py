@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._json import parse_json
 from ._derive import TEMPLATE_FILE, findings_for, parameters_for, template_from_document
 from ._text_diff import first_difference, json_difference
 from .bundle import (BUNDLE_VERSION, MANIFEST_FILE, SIGNATURE_FILE, _REPORT_NAME, bundle_files, manifest_hash,
@@ -113,7 +114,10 @@ _KIND = {str: "text", list: "list", dict: "object"}
 
 
 def _what(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        text = repr(type(value))
     return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
@@ -174,7 +178,7 @@ def _files(bundle: Path, listed: dict[str, dict], report: VerifyReport) -> None:
 
 def _load(bundle: Path, name: str, kind: type, report: VerifyReport) -> Any:
     try:
-        value = json.loads((bundle / name).read_bytes().decode("utf-8"))
+        value = parse_json((bundle / name).read_bytes().decode("utf-8"))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError) as err:
         report.problems.append(f"{name} cannot be read as UTF-8 JSON ({type(err).__name__}: {str(err)[:120]}).")
         return None

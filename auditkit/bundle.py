@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ._output import OutputError, replace_dir, temp_dir_for, write_bytes
+from ._json import json_text, parse_json
 from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
@@ -81,7 +82,7 @@ def _dependencies() -> dict[str, str]:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json_text(obj)
 
 
 def manifest_text(manifest: Mapping[str, Any]) -> str:
@@ -103,7 +104,7 @@ def manifest_hash(raw: bytes) -> str:
     """
     try:
         parsed = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict) or "reports" not in parsed:
         return hashlib.sha256(raw).hexdigest()
@@ -257,8 +258,8 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
         raise InputDataError(f"{str(bundle)!r} is not an evidence bundle: it has no {MANIFEST_FILE}. Give the "
                              "folder that `auditkit audit --out` or `auditkit assess --out` wrote.")
     try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
+        manifest = parse_json(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise InputDataError(f"{path}: {MANIFEST_FILE} is not valid JSON ({err}); the bundle was damaged.") from err
     if not isinstance(manifest, dict):
         raise InputDataError(f"{path}: expected a JSON object; got {type(manifest).__name__}. The bundle was "
