@@ -188,10 +188,10 @@ def test_checklist_shows_what_it_holds_whatever_its_shape(bundle):
 
 
 def test_report_has_every_part_in_order(bundle):
-    """Summary, findings, method, results, checklist, limitations and appendix, in that order."""
+    """Summary, findings, right of reply, method, results, checklist, limitations, finding cards and appendix."""
     doc = build_document(bundle, "en")
-    assert [s.id for s in doc.sections] == ["summary", "findings", "method", "results", "checklist", "limitations", "finding-cards",
-                                            "appendix"]
+    assert [s.id for s in doc.sections] == ["summary", "findings", "reply", "method", "results", "checklist",
+                                            "limitations", "finding-cards", "appendix"]
     html = html_of(bundle)
     for text in ("This report examines 731 cases in", "People counted as selected are those whose value in the "
                  "column d is 1.", "No rows were left out", "Fisher's exact test", "Holm's method",
