@@ -85,7 +85,9 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    from ._output import open_output
+
+    with open_output(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=[_safe_cell(c) for c in columns], lineterminator="\n",
                                 quoting=csv.QUOTE_ALL)
         writer.writeheader()
