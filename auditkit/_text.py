@@ -117,6 +117,11 @@ class TerminalText(io.TextIOBase):
     def writable(self) -> bool:  # noqa: D102
         return True
 
+    @property
+    def buffer(self) -> Any:
+        """The binary stream underneath, unfiltered: files written to '-' (JSON escapes controls itself)."""
+        return self.unfiltered.buffer
+
     def flush(self) -> None:  # noqa: D102
         self.unfiltered.flush()
 
