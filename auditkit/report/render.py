@@ -20,8 +20,10 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
                   out_dir: str | os.PathLike, min_count: int | None = None) -> list[Path]:
     """Render the report of the bundle in ``bundle_dir`` and return the files written.
 
-    Files are named ``report.<lang>.<format>`` in ``out_dir``; ``brief`` writes the one-page brief as
-    ``brief.<lang>.pdf`` and ``brief.<lang>.png``.  Only the bundle is read: no data, no model.
+    Files are named ``report.<lang>.<format>`` in ``out_dir``, written by :mod:`auditkit._output` (whole,
+    never through a link); ``brief`` writes the one-page brief as ``brief.<lang>.pdf`` and ``brief.<lang>.png``.
+    Only the bundle is read: no data, no model.  To render into the bundle itself and list the reports in
+    its manifest, use :func:`auditkit.bundle.add_reports`.
     ``min_count`` overrides the bundle's minimum publishable count (``suppression_threshold``, default 10).
 
     >>> render_report("no-such-folder", out_dir="out")
@@ -36,8 +38,9 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
                          f"Formats: {list_values(FORMATS)}.")
     bundle = load_bundle(bundle_dir)
     doc = build_document(bundle, lang, min_count=min_count)
+    from .._output import write_bytes
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     html = None
     if "brief" in wanted:
@@ -50,15 +53,15 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
     for fmt in wanted:
         path = out / f"report.{doc.lang}.{fmt}"
         if fmt == "html":
-            path.write_bytes(str(html).encode("utf-8"))
+            write_bytes(path, str(html).encode("utf-8"))
         elif fmt == "pdf":
             from ._pdf import render_pdf
 
-            path.write_bytes(render_pdf(str(html)))
+            write_bytes(path, render_pdf(str(html)))
         else:
             from ._markdown import render_markdown
 
-            path.write_bytes(render_markdown(doc).encode("utf-8"))
+            write_bytes(path, render_markdown(doc).encode("utf-8"))
         written.append(path)
     return written
 
@@ -69,6 +72,8 @@ def _write_brief(bundle: Bundle, lang: str, out: Path, min_count: int | None) ->
 
     pdf = render_pdf(brief_html(build_brief(bundle, lang, min_count=min_count)))
     paths = [out / f"brief.{lang}.pdf", out / f"brief.{lang}.png"]
-    paths[0].write_bytes(pdf)
-    paths[1].write_bytes(brief_png(pdf))
+    from .._output import write_bytes
+
+    write_bytes(paths[0], pdf)
+    write_bytes(paths[1], brief_png(pdf))
     return paths
