@@ -105,7 +105,10 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
 
     report.rerun = True
     given = {"data": data, "model": model}
-    for entry in manifest.get("inputs") or []:
+    inputs = manifest.get("inputs")
+    # An edited manifest may hold anything here; only a list of records names inputs (the hash check has
+    # already reported the edit).
+    for entry in inputs if isinstance(inputs, list) else []:
         path = given.get(entry.get("role")) if isinstance(entry, dict) else None
         if path is None:
             continue
