@@ -77,7 +77,8 @@ def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas"
         check_engine(engine, scheduler)
         table, population = count_rows(data, spec, engine, scheduler=scheduler)
         return measure(table, population, spec, input_kind=input_kind(data), engine=engine)
-    src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter)
+    src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter,
+                       sheet=spec.sheet, header_row=spec.header_row)
     if spec.is_count_table:
         table, population = counts_to_table(src, spec)
     else:
@@ -146,8 +147,8 @@ def _parameters(spec: AuditSpec) -> dict:
     params["references"] = dict(spec.references)
     params["cells"] = dict(spec.cells)
     params["filters"] = [asdict(f) for f in spec.filters]
-    params.pop("encoding", None)
-    params.pop("delimiter", None)
+    for how_read in ("encoding", "delimiter", "sheet", "header_row"):  # the input's description, not the audit
+        params.pop(how_read, None)
     return params
 
 

@@ -147,8 +147,20 @@ _AUDIT_OPTIONS = [
                  help="Adjusted p-value that sets each status (both are reported)."),
     click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
     click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--all-selected", is_flag=True,
+                 help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
+    click.option("--keep-row", multiple=True, metavar="LABEL",
+                 help="Count table: keep a row labelled LABEL (e.g. Totaal) that would be dropped as a total."),
+    click.option("--decimal", type=click.Choice([",", "."]), help="Decimal mark of text scores, when a column "
+                 "cannot tell by itself (e.g. '1,234')."),
+    click.option("--thousands", type=click.Choice([",", ".", " ", "'", "_"]),
+                 help="Thousands separator of text scores, when a column cannot tell by itself."),
     click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1."),
     click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
+    click.option("--sheet", metavar="NAME|N", help="Spreadsheet: the sheet to read, by name or number from 1 "
+                 "(default: the first with values)."),
+    click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                 help="Spreadsheet: the header's row number (default: detected; title rows above it are skipped)."),
     click.option("--engine", type=click.Choice(["pandas", "duckdb", "dask"]), default="pandas", show_default=True,
                  help="How rows are counted: in memory, DuckDB out of core, or a Dask cluster."),
     click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to connect to (with --engine dask)."),
@@ -186,7 +198,9 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         missing_values=tuple(o["missing_value"]), min_group_size=o["min_group_size"], max_depth=o["max_depth"],
         metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
-        delimiter=o["delimiter"])
+        delimiter=o["delimiter"], sheet=o.get("sheet"), header_row=o.get("header_row"),
+        keep_rows=_split(o.get("keep_row", ())) or (), decimal=o.get("decimal"), thousands=o.get("thousands"),
+        all_selected=o.get("all_selected", False))
     return fields
 
 

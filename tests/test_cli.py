@@ -30,7 +30,7 @@ def test_misspelt_column_says_did_you_mean(decisions_csv):
 @pytest.mark.parametrize(("name", "content", "fragments"), [
     ("empty.csv", b"", ("'empty.csv' is empty",)),
     ("header.csv", b"group,decision\n", ("'header.csv' has a header but no rows",)),
-    ("table.xlsx", b"PK\x03\x04", ("'table.xlsx' is a spreadsheet", "Save the sheet as CSV")),
+    ("table.xlsx", b"PK\x03\x04", ("'table.xlsx' could not be opened as a .xlsx spreadsheet", "save the sheet as CSV")),
     ("table.sav", b"$FL2", ("'table.sav'", "'.sav'", "expected .csv")),
     ("dup.csv", b"group,decision,group\na,1,b\n", ("dup.csv", "duplicate column names 'group'")),
     ("latin.csv", "group,decision\nBelgë,1\n".encode("latin-1"), ("latin.csv", "line 2", "--encoding latin-1")),

@@ -59,8 +59,8 @@ def test_misspelt_column_suggests_the_near_column(decisions_csv):
     ("empty.csv", b"", "is empty"),
     ("blank.csv", b"\n\n  \n", "is empty"),
     ("header.csv", b"g,d\n", "has a header but no rows"),
-    ("sheet.xlsx", b"PK\x03\x04", "is a spreadsheet.*Save the sheet as CSV"),
-    ("sheet.ods", b"PK\x03\x04", "is a spreadsheet"),
+    ("sheet.xlsx", b"PK\x03\x04", "could not be opened as a .xlsx spreadsheet.*save the sheet as CSV"),
+    ("sheet.ods", b"PK\x03\x04", "could not be opened as a .ods spreadsheet"),
     ("data.json", b"[]", r"Cannot tell the format.*'\.json'.*expected \.csv"),
     ("data.parquet", b"g,d\na,1\n", "could not be opened as Parquet"),
 ])

@@ -19,11 +19,13 @@ import pyarrow as pa
 
 from .._text import did_you_mean
 from ..exceptions import InputDataError
+from ..load._spreadsheet import SPREADSHEET_SUFFIXES
 from ..load.data import (
     _CSV_SUFFIXES,
     _PARQUET_SUFFIXES,
     _check_delimiter,
     _check_encoding,
+    check_file_kind,
     _decode_head,
     _ragged,
     _resolve,
@@ -33,7 +35,6 @@ from ..load.data import (
 __all__ = ["Files", "csv_read_error", "open_files", "source_kind"]
 
 _GLOB_CHARS = "*?["
-_SPREADSHEETS = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}
 
 
 @dataclass(frozen=True)
@@ -65,21 +66,26 @@ class Files:
 
 
 def source_kind(source: str | os.PathLike) -> str:
-    """'csv' or 'parquet': how :func:`open_files` will read ``source``."""
+    """'csv', 'parquet' or 'spreadsheet': how :func:`open_files` will read ``source``."""
     path = Path(source)
     if not path.exists() and any(c in str(source) for c in _GLOB_CHARS):
         matches = sorted(glob.glob(str(source), recursive=True))
         path = Path(matches[0]) if matches else path
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES and not path.is_dir():
+        return "spreadsheet"
     return "csv" if path.suffix.lower() in _CSV_SUFFIXES and not path.is_dir() else "parquet"
 
 
 def open_files(source: str | os.PathLike, wanted: Sequence[str] | None, *, encoding: str | None = None,
-               delimiter: str | None = None) -> Files:
+               delimiter: str | None = None, sheet: str | int | None = None,
+               header_row: int | None = None) -> Files:
     """Find the files of ``source`` (a file, a folder of Parquet files or a glob) and resolve ``wanted``.
 
     Raises the same :class:`~auditkit.exceptions.InputDataError` as
-    :func:`auditkit.load.data.read_columns` for a missing file, a spreadsheet,
-    an unknown extension, a misspelt or duplicate column.
+    :func:`auditkit.load.data.read_columns` for a missing file, an unknown
+    extension, a misspelt or duplicate column.  A spreadsheet is read once
+    (:func:`auditkit.load._spreadsheet.read_sheet`) and its table handed on as a
+    temporary CSV file, which the engines count like any other.
     """
     text = os.fspath(source)
     path = Path(text)
@@ -100,19 +106,23 @@ def open_files(source: str | os.PathLike, wanted: Sequence[str] | None, *, encod
         hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*")]) if path.parent.exists() else ""
         raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
     suffix = path.suffix.lower()
+    check_file_kind(path, sheet, header_row)
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
         return _parquet(str(path), path.name, wanted)
-    if suffix in _SPREADSHEETS:
-        raise InputDataError(
-            f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
-            "CSV (UTF-8) from the spreadsheet program and pass that file."
-        )
-    if suffix not in _CSV_SUFFIXES:
-        raise InputDataError(
-            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
-            "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
-        )
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _sheet(path, wanted, sheet, header_row)
     return _csv((str(path),), path.name, wanted, encoding, delimiter)
+
+
+def _sheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None, header_row: int | None) -> Files:
+    """A spreadsheet's table as a temporary CSV file: the same text and header checks as the in-memory reader."""
+    from ._sheet_cache import sheet_as_csv
+
+    csv_path, label, sheet_notes = sheet_as_csv(path, sheet, header_row)
+    codec, delim, header = read_csv_header(csv_path, "utf-8", ",")
+    mapping, notes = _resolve(label, header, wanted)
+    return Files("csv", (str(csv_path),), label, mapping, sheet_notes + tuple(notes), tuple(header),
+                 delimiter=delim, encoding=codec)
 
 
 def _parquet(where: str | list[str], label: str, wanted: Sequence[str] | None) -> Files:

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+import numpy as np
 import pyarrow as pa
 
 from .._text import did_you_mean, list_values, normalise_name
 from ..exceptions import InputDataError, UsageError
+from ._spreadsheet import SPREADSHEET_SUFFIXES, UNREADABLE_SUFFIXES, read_sheet
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 __all__ = ["Source", "SourceTable", "read_columns", "row_numbering"]
@@ -33,6 +34,7 @@ __all__ = ["Source", "SourceTable", "read_columns", "row_numbering"]
 Source = Union[str, os.PathLike, "pd.DataFrame"]
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_SHEET_NUMBERING = (1, "row", "Row numbers are the spreadsheet's own.")
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 
 
@@ -55,6 +57,7 @@ _ROW_NUMBERING = {
     "csv": (2, "row", "Row numbers count the header as row 1."),
     "parquet": (1, "row", "Row numbers count from 1."),
     "dataframe": (0, "position", "Positions count from 0, as in DataFrame.iloc."),
+    "spreadsheet": _SHEET_NUMBERING,
 }
 
 
@@ -70,6 +73,8 @@ def read_columns(
     encoding: str | None = None,
     delimiter: str | None = None,
     infer_types: bool = False,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
 ) -> SourceTable:
     """Read the ``wanted`` columns of ``source`` as a pyarrow Table.
 
@@ -77,6 +82,9 @@ def read_columns(
     header's trailing space or double inner space is matched, and noted).
     ``wanted=None`` reads every column.  CSV values are read as text unless
     ``infer_types`` (model inputs need numbers); blank text stays ``""``.
+    A spreadsheet's ``sheet`` (name or 1-based number) and ``header_row`` (its
+    own row number) are as in :func:`auditkit.load._spreadsheet.read_sheet`;
+    the table found there is read exactly as the same table saved as CSV.
     """
     wanted = None if wanted is None else list(dict.fromkeys(wanted))
     if not isinstance(source, (str, os.PathLike)):
@@ -86,19 +94,35 @@ def read_columns(
         hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*")]) if path.parent.exists() else ""
         raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
     suffix = path.suffix.lower()
+    check_file_kind(path, sheet, header_row)
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path, wanted, as_levels=not infer_types)
-    if suffix in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}:
-        raise InputDataError(
-            f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
-            "CSV (UTF-8) from the spreadsheet program and pass that file."
-        )
-    if suffix not in _CSV_SUFFIXES:
-        raise InputDataError(
-            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
-            "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
-        )
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _read_spreadsheet(path, wanted, sheet, header_row, infer_types)
     return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter), infer_types)
+
+
+def check_file_kind(path: Path, sheet: str | int | None = None, header_row: int | None = None) -> None:
+    """Refuse, with what to do instead, a path that is not a data file auditkit reads.
+
+    ``path`` exists.  A spreadsheet option on a file that is not a spreadsheet is a usage error.
+    """
+    suffix = path.suffix.lower()
+    if suffix in UNREADABLE_SUFFIXES:
+        raise InputDataError(f"{path.name!r} is an Apple Numbers file, which no maintained Python reader opens. "
+                             "Export it from Numbers as .xlsx or CSV (File > Export To) and pass that file.")
+    if (sheet is not None or header_row is not None) and suffix not in SPREADSHEET_SUFFIXES:
+        option = "--sheet" if sheet is not None else "--header-row"
+        raise UsageError(f"{option} applies to spreadsheets (.xlsx, .xls, .ods); {path.name!r} is not one.")
+    if not path.is_dir() and suffix not in _CSV_SUFFIXES | _PARQUET_SUFFIXES | SPREADSHEET_SUFFIXES:
+        raise InputDataError(
+            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: expected .csv, .tsv, .txt, "
+            ".parquet, .xlsx, .xls or .ods (or a folder of Parquet files). Rename the file if its extension is "
+            "wrong."
+        )
+    if not path.is_dir() and not os.access(path, os.R_OK):
+        raise InputDataError(f"Data file {str(path)!r} cannot be read: permission denied. Give yourself read "
+                             "access (chmod u+r) or copy the file somewhere you can read it.")
 
 
 def _check_encoding(encoding: str) -> str:
@@ -191,16 +215,36 @@ def read_csv_header(path: Path, encoding: str, delimiter: str | None) -> tuple[s
     return codec, delim, next(csv.reader(io.StringIO(head), delimiter=delim), [])
 
 
+def _read_spreadsheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None,
+                      header_row: int | None, infer_types: bool) -> SourceTable:
+    """The table of one sheet, read as its CSV export would be (same text, same types)."""
+    found = read_sheet(path, sheet, header_row)
+    label = path.name if found.sheets == 1 else f"{path.name} (sheet {found.name!r})"
+    mapping, notes = _resolve(label, found.header, wanted)
+    table = _parse_csv(io.BytesIO(found.to_csv()), label, mapping, "utf-8-sig", ",", infer_types,
+                       len(found.header))
+    return SourceTable(table, label, "spreadsheet", mapping, found.notes + tuple(notes),
+                       np.asarray(found.row_numbers, dtype=np.int64))
+
+
 def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
               infer_types: bool = False) -> SourceTable:
-    import pyarrow.csv as pacsv
-
     codec, delim, header = read_csv_header(path, encoding, delimiter)
     mapping, notes = _resolve(path.name, header, wanted)
+    table = _parse_csv(path, path.name, mapping, codec, delim, infer_types, len(header))
+    return SourceTable(table, path.name, "csv", mapping, tuple(notes))
+
+
+def _parse_csv(source: "Path | io.BytesIO", label: str, mapping: dict[str, str], codec: str, delim: str,
+               infer_types: bool, width: int) -> pa.Table:
+    """The mapped columns of a CSV file (or its bytes) as text, or with types inferred."""
+    import pyarrow.csv as pacsv
+
     cols = list(dict.fromkeys(mapping.values()))
+    path = source if isinstance(source, Path) else None
     try:
         table = pacsv.read_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(encoding="utf8" if codec == "utf-8-sig" else codec),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
@@ -211,19 +255,19 @@ def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
-        if "UTF8" in str(err) or isinstance(err, UnicodeDecodeError):
+        if path is not None and ("UTF8" in str(err) or isinstance(err, UnicodeDecodeError)):
             _decode_head(path, path.read_bytes(), codec)
-        if "Expected" in str(err) and "columns" in str(err):
-            _ragged(path, codec, delim, len(header))
+        if path is not None and "Expected" in str(err) and "columns" in str(err):
+            _ragged(path, codec, delim, width)
         raise InputDataError(
-            f"{path.name}: could not be read as CSV ({err}). Check that the delimiter ({delim!r}) and the "
+            f"{label}: could not be read as CSV ({err}). Check that the delimiter ({delim!r}) and the "
             "quoting are consistent, or pass --delimiter."
         ) from err
     if table.num_rows == 0:
-        raise InputDataError(f"Data file {path.name!r} has a header but no rows.")
+        raise InputDataError(f"Data file {label!r} has a header but no rows.")
     if codec == "utf-8-sig" and table.column_names and table.column_names[0].startswith("\ufeff"):
         table = table.rename_columns([table.column_names[0][1:]] + table.column_names[1:])
-    return SourceTable(table, path.name, "csv", mapping, tuple(notes))
+    return table
 
 
 #: Bytes read to find the header and check the encoding before the full read.
