@@ -12,7 +12,7 @@ Languages: findings are always written in English and Dutch (every rule must
 give both), and also in every other language a rule gives text for or the
 caller names (``languages=``, e.g. the template's ``report.language``).  In such
 a language numbers follow the ``meta`` of that language's report catalog
-(:mod:`auditkit.report._locale`: ``decimal``, ``group``, ``percent``) and the
+(:mod:`auditkit.locale`: ``decimal``, ``group``, ``percent``) and the
 population sentence is the catalog's ``doc.population_rows``.  Where a finding
 has no text of its own in a requested language (the rule gives none, there is
 no catalog for the language, or a placeholder cannot be written in it), that
@@ -63,8 +63,8 @@ _STYLES: dict[str, tuple[str, str, str]] = {"en": (".", ",", "{}%"), "nl": (",",
 
 
 def _catalog(lang: str) -> Any:
-    """The report catalog of ``lang`` (:class:`auditkit.report._locale.Locale`), or None when there is none."""
-    from .report._locale import LocaleError, load_locale
+    """The report catalog of ``lang`` (:class:`auditkit.locale.Locale`), or None when there is none."""
+    from .locale import LocaleError, load_locale
 
     try:
         return load_locale(lang)

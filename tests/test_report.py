@@ -16,7 +16,7 @@ from auditkit.exceptions import InputDataError
 from auditkit.report import (
     LOCALES_ENV, LocaleError, available_languages, build_document, load_bundle, load_locale, render_report,
 )
-from auditkit.report._locale import locale_dirs
+from auditkit.locale import locale_dirs
 from auditkit.report._markdown import escape_markdown
 from auditkit.report._palette import CONTRAST_PAIRS, contrast_ratio
 from auditkit.report._suppress import Suppressor
@@ -563,3 +563,19 @@ def test_a_report_without_a_template_has_no_system_section(bundle):
     assert "system" not in [s.id for s in doc.sections]
     assert doc.title.startswith("Audit of decisions in")
     assert "ECHR art. 14" in html_of(bundle)
+
+
+def test_locale_catalog_is_its_own_room():
+    """Findings read the language catalog without loading the report package (DESIGN: the catalog
+    belongs to neither), and the report package re-exports the same objects."""
+    import subprocess
+    import sys
+
+    code = ("import sys, auditkit.findings as f; f._catalog('nl'); "
+            "print(sorted(m for m in sys.modules if m.startswith('auditkit.report')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    import auditkit.locale as room
+    import auditkit.report as report
+
+    assert report.load_locale is room.load_locale and report.LocaleError is room.LocaleError

@@ -15,7 +15,7 @@ from ._build_system import legal_of, system_section, template_record
 from ._bundle import Bundle, load_bundle
 from ._context import Context, decision_text, pick
 from ._document import Block, BulletList, Document, FindingBlock, Paragraph, Section, Table
-from ._locale import load_locale
+from ..locale import load_locale
 from ._suppress import Suppressor
 
 __all__ = ["SEVERITIES", "build_document"]

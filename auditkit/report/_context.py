@@ -11,7 +11,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._document import Cell
-from ._locale import Locale
+from ..locale import Locale
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
