@@ -32,7 +32,7 @@ def test_misspelt_column_says_did_you_mean(decisions_csv):
     ("header.csv", b"group,decision\n", ("'header.csv' has a header but no rows",)),
     ("table.xlsx", b"PK\x03\x04", ("'table.xlsx' could not be opened as a .xlsx spreadsheet", "save the sheet as CSV")),
     ("table.sav", b"$FL2", ("'table.sav'", "'.sav'", "expected .csv")),
-    ("dup.csv", b"group,decision,group\na,1,b\n", ("dup.csv", "duplicate column names 'group'")),
+    ("dup.csv", b"group,decision,group\na,1,b\n", ("dup.csv", "'group' appears 2 times", "'group#1', 'group#2'")),
     ("latin.csv", "group,decision\nBelgë,1\n".encode("latin-1"), ("latin.csv", "line 2", "--encoding latin-1")),
     ("ragged.csv", b"group,decision\na,1\nb,0,extra\n", ("ragged.csv", "row 3", "3 fields")),
 ])

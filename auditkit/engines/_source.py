@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .._text import did_you_mean
 from ..exceptions import InputDataError
+from ..load._header import resolve_header
 from ..load._spreadsheet import SPREADSHEET_SUFFIXES
 from ..load.data import (
     _CSV_SUFFIXES,
@@ -119,8 +120,8 @@ def _sheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None, he
     from ._sheet_cache import sheet_as_csv
 
     csv_path, label, sheet_notes = sheet_as_csv(path, sheet, header_row)
-    codec, delim, header = read_csv_header(csv_path, "utf-8", ",")
-    mapping, notes = _resolve(label, header, wanted)
+    codec, delim, raw = read_csv_header(csv_path, "utf-8", ",")
+    header, mapping, notes = resolve_header(label, raw, wanted, csv_path, codec, delim, _resolve)
     return Files("csv", (str(csv_path),), label, mapping, sheet_notes + tuple(notes), tuple(header),
                  delimiter=delim, encoding=codec)
 
@@ -147,9 +148,10 @@ def _csv(paths: tuple[str, ...], label: str, wanted: Sequence[str] | None, encod
     encoding = _check_encoding(encoding or "utf-8")
     delimiter = _check_delimiter(delimiter)
     first = Path(paths[0])
-    codec, delim, header = read_csv_header(first, encoding, delimiter)
-    mapping, notes = _resolve(first.name if len(paths) == 1 else label, header, wanted)
-    return Files("csv", paths, first.name if len(paths) == 1 else label, mapping, tuple(notes), tuple(header),
+    codec, delim, raw = read_csv_header(first, encoding, delimiter)
+    name = first.name if len(paths) == 1 else label
+    header, mapping, notes = resolve_header(name, raw, wanted, first, codec, delim, _resolve)
+    return Files("csv", paths, name, mapping, tuple(notes), tuple(header),
                  delimiter=delim, encoding=codec)
 
 

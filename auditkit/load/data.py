@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from .._text import did_you_mean, list_values, normalise_name
 from ..exceptions import InputDataError, UsageError
+from ._header import resolve_header
 from ._spreadsheet import SPREADSHEET_SUFFIXES, UNREADABLE_SUFFIXES, read_sheet
 
 if TYPE_CHECKING:
@@ -220,32 +221,36 @@ def _read_spreadsheet(path: Path, wanted: Sequence[str] | None, sheet: str | int
     """The table of one sheet, read as its CSV export would be (same text, same types)."""
     found = read_sheet(path, sheet, header_row)
     label = path.name if found.sheets == 1 else f"{path.name} (sheet {found.name!r})"
-    mapping, notes = _resolve(label, found.header, wanted)
-    table = _parse_csv(io.BytesIO(found.to_csv()), label, mapping, "utf-8-sig", ",", infer_types,
-                       len(found.header))
+    data = found.to_csv()
+    header, mapping, notes = resolve_header(label, found.header, wanted, data, "utf-8-sig", ",", _resolve)
+    table = _parse_csv(io.BytesIO(data), label, mapping, "utf-8-sig", ",", infer_types, header,
+                       header != found.header)
     return SourceTable(table, label, "spreadsheet", mapping, found.notes + tuple(notes),
                        np.asarray(found.row_numbers, dtype=np.int64))
 
 
 def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
               infer_types: bool = False) -> SourceTable:
-    codec, delim, header = read_csv_header(path, encoding, delimiter)
-    mapping, notes = _resolve(path.name, header, wanted)
-    table = _parse_csv(path, path.name, mapping, codec, delim, infer_types, len(header))
+    codec, delim, raw = read_csv_header(path, encoding, delimiter)
+    header, mapping, notes = resolve_header(path.name, raw, wanted, path, codec, delim, _resolve)
+    table = _parse_csv(path, path.name, mapping, codec, delim, infer_types, header, header != raw)
     return SourceTable(table, path.name, "csv", mapping, tuple(notes))
 
 
 def _parse_csv(source: "Path | io.BytesIO", label: str, mapping: dict[str, str], codec: str, delim: str,
-               infer_types: bool, width: int) -> pa.Table:
-    """The mapped columns of a CSV file (or its bytes) as text, or with types inferred."""
+               infer_types: bool, header: list[str], renamed: bool) -> pa.Table:
+    """The mapped columns of a CSV file (or its bytes) as text, or with types inferred; ``renamed``:
+    the columns are read under ``header``'s names (repeated names made unique), not the file's."""
     import pyarrow.csv as pacsv
 
     cols = list(dict.fromkeys(mapping.values()))
     path = source if isinstance(source, Path) else None
+    width = len(header)
+    names = {"column_names": header, "skip_rows": 1} if renamed else {}
     try:
         table = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(encoding="utf8" if codec == "utf-8-sig" else codec),
+            read_options=pacsv.ReadOptions(encoding="utf8" if codec == "utf-8-sig" else codec, **names),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=cols,
