@@ -147,6 +147,10 @@ def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None =
     """Check every hash in the bundle's manifest; with ``data`` (and ``model``) re-run and compare figures."""
     bundle = Path(bundle)
     manifest = _manifest(bundle)
+    if data is not None:  # a missing, unreadable or non-regular file is named before its hash is taken
+        from .load._filecheck import check_data_path
+
+        check_data_path(Path(data))
     report = VerifyReport(str(bundle))
     listed = {f["path"]: f["sha256"] for f in manifest.get("files", [])}
     if (bundle / REPORTS_FILE).is_file():

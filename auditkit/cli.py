@@ -58,6 +58,24 @@ def _filters(keep: tuple[str, ...], drop: tuple[str, ...]) -> tuple[Filter, ...]
     return tuple(filters)
 
 
+def _json_target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--json FILE: refused at once (exit 1) when FILE is a folder, before any work is done."""
+    if value is not None and str(value) != "-" and Path(value).is_dir():
+        raise click.ClickException(f"--json {value}: {str(value)!r} is a folder; give a file name for the JSON, "
+                                   f"e.g. --json {Path(value) / 'results.json'}.")
+    return value
+
+
+def _write_text(path: Path, text: str, option: str) -> None:
+    """Write an output file; a path that cannot be written is a message (exit 1), not a traceback."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise click.ClickException(f"{option} {path}: cannot write {str(path)!r} ({err.strerror or err}). Give "
+                                   "a file in a folder you can write to.") from None
+
+
 def _range(text: str) -> tuple[int, int]:
     lo, sep, hi = text.partition("-")
     try:
@@ -164,7 +182,8 @@ _AUDIT_OPTIONS = [
     click.option("--engine", type=click.Choice(["pandas", "duckdb", "dask"]), default="pandas", show_default=True,
                  help="How rows are counted: in memory, DuckDB out of core, or a Dask cluster."),
     click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to connect to (with --engine dask)."),
-    click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
+    click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+                 help="Write the results JSON here ('-' for stdout)."),
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
@@ -263,8 +282,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if json_path is not None and str(json_path) == "-":
         sys.stdout.write(text)
     elif json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(text, encoding="utf-8")
+        _write_text(json_path, text, "--json")
     if csv_dir is not None:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
         write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
@@ -278,7 +296,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
 
 @main.command()
-@click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(dir_okay=True, readable=False, path_type=Path))
 @audit_options
 @template_option
 @example_option
@@ -314,7 +332,7 @@ def _echo_next(example: Any, o: dict[str, Any]) -> None:
 
 @main.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data", type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", type=click.Path(dir_okay=True, readable=False, path_type=Path),
               help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
 @audit_options
 @template_option
@@ -376,7 +394,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON ('-' for stdout).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+              help="Write the report as JSON ('-' for stdout).")
 def inspect(model: Path, json_path: Path | None) -> None:
     """Show what MODEL would import, and whether auditkit will open it, without loading it."""
     from .load.model import inspect_model
@@ -388,7 +407,7 @@ def inspect(model: Path, json_path: Path | None) -> None:
         if str(json_path) == "-":
             sys.stdout.write(text)
             return
-        Path(json_path).write_text(text, encoding="utf-8")
+        _write_text(json_path, text, "--json")
     click.echo(_inspect_text(report))
     if report.get("verdict") == "refused":
         sys.exit(1)
@@ -412,9 +431,10 @@ def _inspect_text(report: dict[str, Any]) -> str:
 
 @main.command()
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), help="Re-run the audit on this data and compare every figure.")
+@click.option("--data", type=click.Path(readable=False, path_type=Path), help="Re-run the audit on this data and compare every figure.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="The model file, for a model assessment.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verification report as JSON.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+              help="Write the verification report as JSON.")
 def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path | None) -> None:
     """Check every hash in BUNDLE's manifest; with --data, re-run and report any figure that differs."""
     from .bundle import verify_bundle
@@ -422,7 +442,7 @@ def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path 
 
     report = verify_bundle(bundle, data=data, model=model)
     if json_path is not None:
-        Path(json_path).write_text(to_json({**dataclasses.asdict(report), "ok": report.ok}), encoding="utf-8")
+        _write_text(json_path, to_json({**dataclasses.asdict(report), "ok": report.ok}), "--json")
     lines = [f"{report.checked} file hashes checked in {bundle}."]
     lines += [f"EDITED: {p} does not match its hash in the manifest" for p in report.edited]
     lines += [f"MISSING: {p} is listed in the manifest but not in the bundle" for p in report.missing]

@@ -28,6 +28,7 @@ from ..load.data import (
     _check_encoding,
     check_file_kind,
     _decode_head,
+    _not_parquet,
     _ragged,
     _resolve,
     read_csv_header,
@@ -133,7 +134,8 @@ def _parquet(where: str | list[str], label: str, wanted: Sequence[str] | None) -
         dataset = ds.dataset(where, format="parquet")
         rows = tuple(fragment.metadata.num_rows for fragment in dataset.get_fragments())
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputDataError(f"{label!r} could not be opened as Parquet: {err}") from err
+        advice = _not_parquet(Path(where)) if isinstance(where, str) else ""
+        raise InputDataError(f"{label!r} could not be opened as Parquet: {str(err).rstrip('.')}.{advice}") from err
     mapping, notes = _resolve(label, dataset.schema.names, wanted)
     if sum(rows) == 0:
         raise InputDataError(f"Parquet data {label!r} has no rows.")

@@ -24,19 +24,20 @@ import pyarrow as pa
 
 from .._text import did_you_mean, list_values, normalise_name
 from ..exceptions import InputDataError, UsageError
+from ._filecheck import CSV_SUFFIXES, PARQUET_SUFFIXES, check_file_kind
 from ._header import resolve_header
-from ._spreadsheet import SPREADSHEET_SUFFIXES, UNREADABLE_SUFFIXES, read_sheet
+from ._spreadsheet import SPREADSHEET_SUFFIXES, read_sheet
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Source", "SourceTable", "read_columns", "row_numbering"]
+__all__ = ["Source", "SourceTable", "check_file_kind", "read_columns", "row_numbering"]
 
 Source = Union[str, os.PathLike, "pd.DataFrame"]
 
-_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_CSV_SUFFIXES = set(CSV_SUFFIXES)
 _SHEET_NUMBERING = (1, "row", "Row numbers are the spreadsheet's own.")
-_PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+_PARQUET_SUFFIXES = set(PARQUET_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -101,29 +102,6 @@ def read_columns(
     if suffix in SPREADSHEET_SUFFIXES:
         return _read_spreadsheet(path, wanted, sheet, header_row, infer_types)
     return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter), infer_types)
-
-
-def check_file_kind(path: Path, sheet: str | int | None = None, header_row: int | None = None) -> None:
-    """Refuse, with what to do instead, a path that is not a data file auditkit reads.
-
-    ``path`` exists.  A spreadsheet option on a file that is not a spreadsheet is a usage error.
-    """
-    suffix = path.suffix.lower()
-    if suffix in UNREADABLE_SUFFIXES:
-        raise InputDataError(f"{path.name!r} is an Apple Numbers file, which no maintained Python reader opens. "
-                             "Export it from Numbers as .xlsx or CSV (File > Export To) and pass that file.")
-    if (sheet is not None or header_row is not None) and suffix not in SPREADSHEET_SUFFIXES:
-        option = "--sheet" if sheet is not None else "--header-row"
-        raise UsageError(f"{option} applies to spreadsheets (.xlsx, .xls, .ods); {path.name!r} is not one.")
-    if not path.is_dir() and suffix not in _CSV_SUFFIXES | _PARQUET_SUFFIXES | SPREADSHEET_SUFFIXES:
-        raise InputDataError(
-            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: expected .csv, .tsv, .txt, "
-            ".parquet, .xlsx, .xls or .ods (or a folder of Parquet files). Rename the file if its extension is "
-            "wrong."
-        )
-    if not path.is_dir() and not os.access(path, os.R_OK):
-        raise InputDataError(f"Data file {str(path)!r} cannot be read: permission denied. Give yourself read "
-                             "access (chmod u+r) or copy the file somewhere you can read it.")
 
 
 def _check_encoding(encoding: str) -> str:
@@ -211,9 +189,10 @@ def read_csv_header(path: Path, encoding: str, delimiter: str | None) -> tuple[s
     head = _decode_head(path, raw, codec, final=not truncated)
     if not head.strip():
         raise InputDataError(f"Data file {path.name!r} is empty: it has no header and no rows.")
-    first_line = head.splitlines()[0] if head.splitlines() else ""
+    first_line = head.splitlines()[0] if head.splitlines() else ""  # splitlines knows CR, LF and CRLF
     delim = delimiter or max(",;\t|", key=first_line.count)
-    return codec, delim, next(csv.reader(io.StringIO(head), delimiter=delim), [])
+    # newline=None: old-Mac files end their lines with a lone CR, which the csv module would refuse.
+    return codec, delim, next(csv.reader(io.StringIO(head, newline=None), delimiter=delim), [])
 
 
 def _read_spreadsheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None,
@@ -354,10 +333,23 @@ def _read_parquet(path: Path, wanted: Sequence[str] | None, *, as_levels: bool =
             handle = open_parquet(text)
         table = read(handle, columns)
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputDataError(f"{path.name!r} could not be opened as Parquet: {err}") from err
+        raise InputDataError(f"{path.name!r} could not be opened as Parquet: {str(err).rstrip('.')}.{_not_parquet(path)}") from err
     if table.num_rows == 0:
         raise InputDataError(f"Parquet data {path.name!r} has no rows.")
     return SourceTable(table, path.name, "parquet", mapping, tuple(notes))
+
+
+def _not_parquet(path: Path) -> str:
+    """Advice when a file named as Parquet is not one."""
+    if path.is_dir():
+        return ""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == b"PAR1":
+        return " The file starts as Parquet but is cut short or damaged: ask for it again."
+    if head.startswith(b"PK"):
+        return " It is a zip archive (an .xlsx or .ods spreadsheet?): rename it to .xlsx and run again."
+    return " If it is a CSV file, rename it to .csv and run again."
 
 
 def _from_frame(frame: "pd.DataFrame", wanted: Sequence[str] | None) -> SourceTable:
