@@ -62,9 +62,9 @@ def test_truth_negative_notes_the_unknown_value(tmp_path):
 
 
 def test_positive_value_not_in_column_lists_values(decisions_csv):
-    """--positive Ja on a 0/1 column exits 1 naming the column and its values."""
-    assert_user_error(run_cli("audit", decisions_csv, *BASE, "--positive", "Ja"), 1,
-                      "--positive 'Ja' does not occur in column 'decision'", "'0', '1'")
+    """--positive 2 on a 0/1 column exits 1 naming the column and its values ('Ja' would mean 1 there)."""
+    assert_user_error(run_cli("audit", decisions_csv, *BASE, "--positive", "2"), 1,
+                      "--positive '2' does not occur in column 'decision'", "'0', '1'")
 
 
 def test_decision_without_positive_on_text_values(tmp_path):

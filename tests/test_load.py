@@ -182,9 +182,9 @@ def test_truth_negative_makes_the_third_value_unknown_and_notes_it(tmp_path):
 
 
 def test_declared_positive_that_does_not_occur_lists_the_values(decisions_csv):
-    """--positive 'yes' on a 0/1 column names the column and the values found."""
-    with pytest.raises(InputDataError, match=r"--positive 'yes' does not occur in column 'decision'.*'0', '1'"):
-        auditkit.audit(decisions_csv, protected=("group",), decision="decision", positive=("yes",))
+    """--positive 'maybe' on a 0/1 column names the column and the values found ('yes' would mean 1)."""
+    with pytest.raises(InputDataError, match=r"--positive 'maybe' does not occur in column 'decision'.*'0', '1'"):
+        auditkit.audit(decisions_csv, protected=("group",), decision="decision", positive=("maybe",))
 
 
 def test_decision_values_other_than_0_1_need_positive(tmp_path):

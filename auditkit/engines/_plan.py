@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError
 from ..load.data import row_numbering
-from ..load.rows import Population, _check_random, _positive_mask, _rows, _value_levels, _values
+from ..load._values import match_values
+from ..load.rows import Population, all_selected_rule, _check_random, _positive_mask, _rows, _value_levels, _values
 from ..measure._counts import CountTable, count_codes
 from ..spec import AuditSpec
 from ._reduced import Reduced, dimensions, outcome_codes, place
@@ -81,15 +82,9 @@ def _filters(rows: Reduced, spec: AuditSpec, steps: list[dict], check: bool = Tr
         levels, codes = _value_levels(rows.where(keep).src, f.column)
         option = "--filter" if f.keep else "--exclude"
         given = _values(f.values) or ()
-        values = [v.strip() for v in given]
-        unknown = [v for v in values if v not in levels]
-        if unknown:
-            raise InputDataError(
-                f"{rows.files.label}: {option} {f.column}={','.join(given)}: value {unknown[0]!r} does not "
-                f"occur in column {f.column!r}{' (after the filters before it)' if steps else ''}, which holds "
-                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the values exactly as written "
-                "in the column."
-            )
+        values = match_values(levels, [v.strip() for v in given], label=rows.files.label, column=f.column,
+                              option=f"{option} {f.column}={','.join(given)}:",
+                              after=" (after the filters before it)" if steps else "")
         all_levels, all_codes = _value_levels(rows.src, f.column)
         hit = np.isin(all_codes, [all_levels.index(v) for v in values])
         passes = hit if f.keep else ~hit
@@ -279,7 +274,10 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     steps: list[dict] = []
     notes = list(files.notes)
     rows, conds = _filters(rows, spec, steps)
-    if spec.decision:
+    if spec.all_selected:
+        decision = np.ones(len(rows.n), dtype=np.int8)
+        record = all_selected_rule(rows.total())
+    elif spec.decision:
         rows, decision, record = _decision_column(rows, spec, scan, conds, steps, notes)
     else:
         assert rule is not None
