@@ -181,6 +181,10 @@ def _parameters(spec: AuditSpec) -> dict:
     params["filters"] = [asdict(f) for f in spec.filters]
     for how_read in ("encoding", "delimiter", "sheet", "header_row"):  # the input's description, not the audit
         params.pop(how_read, None)
+    # Settings for real-world files are recorded when used (results of audits without them stay as they were).
+    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False)):
+        if params.get(name) in (default, list(default) if isinstance(default, tuple) else default):
+            params.pop(name, None)
     return params
 
 

@@ -34,7 +34,7 @@ from ..load.data import (
     read_csv_header,
 )
 
-__all__ = ["Files", "csv_read_error", "open_files", "source_kind"]
+__all__ = ["Files", "column_format", "csv_read_error", "open_files", "source_kind"]
 
 _GLOB_CHARS = "*?["
 
@@ -204,3 +204,40 @@ def _shift(err: InputDataError, lines: int, offset: int) -> InputDataError:
     text = re.sub(r"on line (\d+)", lambda m: f"on line {int(m.group(1)) + lines}", text, count=1)
     text = re.sub(r"\(offset (\d+)\)", lambda m: f"(offset {int(m.group(1)) + offset})", text, count=1)
     return InputDataError(text)
+
+
+def column_format(files: Files, spec: object) -> object:
+    """The number format of ``spec.score`` in ``files``, decided on the whole column as the in-memory
+    reader decides it (:func:`auditkit.load.rows.score_format`): the column alone is streamed."""
+    from ..load._numbers import detect_format, distinct_texts
+
+    column = files.columns[spec.score]  # type: ignore[attr-defined]
+    return detect_format(distinct_texts(_column_batches(files, column)), label=files.label,
+                         column=spec.score, decimal=spec.decimal, thousands=spec.thousands)  # type: ignore[attr-defined]
+
+
+def _column_batches(files: Files, column: str):  # type: ignore[no-untyped-def]
+    """Batches of one column of every file, read with bounded memory."""
+    if files.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for name in files.paths:
+            with pq.ParquetFile(name) as handle:
+                for batch in handle.iter_batches(columns=[column]):
+                    yield batch.column(0)
+        return
+    import pyarrow.csv as pacsv
+
+    for name in files.paths:
+        try:
+            stream = pacsv.open_csv(
+                name,
+                read_options=pacsv.ReadOptions(encoding="utf8" if files.encoding == "utf-8-sig" else files.encoding,
+                                               column_names=list(files.header), skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=files.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}),
+            )
+            for batch in stream:
+                yield batch.column(0)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            raise csv_read_error(files, err) from None

@@ -20,6 +20,7 @@ from ..exceptions import InputDataError, UsageError
 from ..measure._counts import MISSING, CountTable, Dimension, count_codes
 from ..spec import AuditSpec
 from ._arrow import to_numpy
+from ._numbers import NumberFormat, detect_format, distinct_texts
 from ._values import match_values
 from .data import SourceTable, row_numbering
 
@@ -317,8 +318,8 @@ def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str],
     return _outcome_codes(src, spec, notes, weights)
 
 
-def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
-              notes: list[str]) -> tuple[SourceTable, np.ndarray, dict]:
+def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict], notes: list[str],
+              number_format: NumberFormat | None = None) -> tuple[SourceTable, np.ndarray, dict]:
     from .decide import decide, parse_scores
 
     if spec.all_selected:
@@ -341,7 +342,7 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
         return src, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
                                           "rule": f"{spec.decision} in {chosen}", "selected": int(pos.sum())}
     scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score,
-                          row_numbers=_row_numbers(src), kind=src.kind)
+                          row_numbers=_row_numbers(src), kind=src.kind, number_format=number_format)
     blank = np.isnan(scores)
     if blank.any():
         if not spec.drop_missing:
@@ -354,7 +355,20 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
         scores = scores[~blank]
     decision, rule = decide(scores, threshold=spec.threshold, top=spec.top, top_n=spec.top_n)
     rule["column"] = spec.score
+    if number_format is not None and number_format.record():
+        rule["number_format"] = number_format.record()
     return src, decision, rule
+
+
+def score_format(src: SourceTable, spec: AuditSpec) -> NumberFormat | None:
+    """The number format of a text score column, decided on the whole column (before any filter)."""
+    if not spec.score or spec.all_selected:
+        return None
+    column = src.table.column(src.columns[spec.score])
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type):
+        return None
+    return detect_format(distinct_texts([column]), label=src.label, column=spec.score, decimal=spec.decimal,
+                         thousands=spec.thousands)
 
 
 def all_selected_rule(selected: int) -> dict:
@@ -392,8 +406,9 @@ def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popul
     rows_read = src.table.num_rows
     steps: list[dict] = []
     notes = list(src.notes)
+    number_format = score_format(src, spec)
     src = _apply_filters(src, spec, steps)
-    src, decision, rule = _decision(src, spec, steps, notes)
+    src, decision, rule = _decision(src, spec, steps, notes, number_format)
     outcome, outcome_info = _outcome(src, spec, notes)
     roles = _roles(spec)
     dims, codes = [], {}
