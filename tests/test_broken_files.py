@@ -117,7 +117,7 @@ def test_json_pointing_at_a_folder_is_refused_before_the_run(tmp_path):
 def test_json_that_cannot_be_written_is_a_message(tmp_path):
     path = write_text(tmp_path / "d.csv", "g,d\na,1\nb,0\n")
     blocker = write_text(tmp_path / "file", "x")
-    assert_user_error(run_cli("audit", path, *AUDIT, "--json", blocker / "r.json"), 1, "--json", "cannot write")
+    assert_user_error(run_cli("audit", path, *AUDIT, "--json", blocker / "r.json"), 1, "cannot write", "not a folder")
 
 
 def test_verify_with_a_broken_data_file_is_a_message(tmp_path):

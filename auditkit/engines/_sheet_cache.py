@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .._output import write_bytes
 from ..load._spreadsheet import read_sheet
 
 __all__ = ["sheet_as_csv"]
@@ -37,7 +38,7 @@ def sheet_as_csv(path: Path, sheet: str | int | None, header_row: int | None) ->
     if key not in _DONE or not _DONE[key][0].exists():
         found = read_sheet(Path(path), sheet, header_row)
         target = _folder() / f"sheet-{len(_DONE)}.csv"
-        target.write_bytes(found.to_csv())
+        write_bytes(target, found.to_csv())
         label = path.name if found.sheets == 1 else f"{path.name} (sheet {found.name!r})"
         _DONE[key] = (target, label, found.notes)
     return _DONE[key]
