@@ -73,7 +73,9 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    from ._output import open_output
+
+    with open_output(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for row in rows:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._text import did_you_mean
+from .._text import did_you_mean, placeholder_in
 from ._problems import Problem, key_path
 from ._resolve import origin
 from ._yaml import TemplateFile
@@ -222,12 +222,27 @@ def _check_when(text: str, names: tuple[str, ...], path: tuple, out: _Collector)
             out.add(path, f"uses the unknown name {name!r}.", did_you_mean(name, names) + f" Names: {', '.join(names)}.")
 
 
+def _check_placeholders(system: dict, out: _Collector) -> None:
+    """Required system fields must not keep the text a template author was meant to replace."""
+    for key in ("name", "agency", "purpose", "decision"):
+        value = system.get(key)
+        texts = value.items() if isinstance(value, dict) else [(None, value)]
+        for lang, text in texts:
+            found = placeholder_in(text)
+            if found:
+                path = ("system", key) if lang is None else ("system", key, lang)
+                out.add(path, f"still holds the placeholder {found!r} ({text!r}).",
+                        f"Write the real {key} of the audited system; a report prints it as the {key}.")
+
+
 def _check_concrete(data: dict, out: _Collector) -> None:
     system = data.get("system", {})
     for key in ("agency", "purpose", "decision"):
         if key not in system:
             out.add(("system", key), f"a template that is not abstract must say the system's {key}.",
                     f"Add system.{key}, or 'abstract: true' if the template only exists to be extended.", missing=True)
+    if isinstance(system, dict):
+        _check_placeholders(system, out)
     if not data.get("protected"):
         out.add(("protected",), "names no protected attribute.", "Add protected: {COLUMN: {reference: VALUE}}.",
                 missing=True)
