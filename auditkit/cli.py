@@ -295,11 +295,14 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if not o.get("no_report"):
         from .report import render_report
 
+        from .report._build_many import needs_table_file
+
         lang = getattr(template, "language", None) or "en"
-        names = [f"report.{lang}.html"]
+        formats = ("html", "csv") if needs_table_file(results) else ("html",)  # many groups: the full table
+        names = [f"report.{lang}.{fmt}" for fmt in formats]
 
         def render(folder: Path) -> list[Path]:
-            return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
+            return render_report(folder, lang=lang, formats=formats, out_dir=folder)
 
     write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
                  checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
