@@ -19,7 +19,7 @@ from typing import Any
 from ._context import Context, anchor_for, short_number
 from ._document import Cell, Chart, Histogram, Paragraph, Series, Table, TableRow
 
-__all__ = ["LARGEST", "MANY", "many_groups", "needs_table_file", "table_file_rows"]
+__all__ = ["LARGEST", "MANY", "many_groups", "needs_table_file", "supported", "table_file_rows"]
 
 #: An attribute with more groups than this gets the condensed section.
 MANY = 40
@@ -34,7 +34,7 @@ def needs_table_file(results: Mapping[str, Any]) -> bool:
     return any(n > MANY for n in counts.values())
 
 
-def _supported(c: Mapping[str, Any]) -> float:
+def supported(c: Mapping[str, Any]) -> float:
     """How far from 1 the ratio's interval keeps it, in |log|: 0 when the interval includes 1."""
     lo, hi = (c.get("ratio_ci") or [None, None])[:2]
     if lo is None or hi is None or not (lo > 0 and hi > 0):
@@ -105,11 +105,11 @@ def many_groups(ctx: Context, attr: str, metric: str, groups: list[Mapping[str, 
 
     t, loc = ctx.t, ctx.loc
     by_group = {str(c["group"]): c for c in comps}
-    shown = sorted((c for c in comps if ctx.sup.comparison_ok(c) and _supported(c) > 0),
-                   key=lambda c: (-_supported(c), str(c["group"])))[:LARGEST]
+    shown = sorted((c for c in comps if ctx.sup.comparison_ok(c) and supported(c) > 0),
+                   key=lambda c: (-supported(c), str(c["group"])))[:LARGEST]
     wanted = {str(c["group"]) for c in shown}
     largest = [g for g in groups if g.get("is_reference")]
-    largest += sorted((g for g in groups if str(g["group"]) in wanted), key=lambda g: -_supported(by_group[str(g["group"])]))
+    largest += sorted((g for g in groups if str(g["group"]) in wanted), key=lambda g: -supported(by_group[str(g["group"])]))
     blocks: list[Any] = [Paragraph(t("many.intro", groups=loc.integer(len(groups)), attribute=ctx.attr_label(attr),
                                      metric=loc.label("metric", metric), largest=loc.integer(len(shown)),
                                      file=f"report.{loc.code}.csv"))]
