@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .assess import EXPLAIN_SAMPLE
+from ._text import terminal_safe
 from .exceptions import AuditkitError
 from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
@@ -89,11 +90,13 @@ class _Group(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):  # noqa: D102 - maps library errors to messages and exit codes
-        try:
-            return super().invoke(ctx)
-        except AuditkitError as err:
-            click.echo(f"Error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        # Everything printed shows control characters as escapes: data and templates come from others.
+        with terminal_safe():
+            try:
+                return super().invoke(ctx)
+            except AuditkitError as err:
+                click.echo(f"Error: {err}", err=True)
+                ctx.exit(err.exit_code)
 
 
 @click.group(cls=_Group)
