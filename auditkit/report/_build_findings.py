@@ -127,7 +127,8 @@ def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[
         cells = (Cell(ctx.group_label(attr, str(c.get("group")))),
                  ctx.ratio(c, ok, key + "/ratio"), ctx.difference(c, ok, key + "/difference"),
                  Cell(loc.p_value(p) if ok else t("suppression.withheld"), suppressed=not ok, numeric=True),
-                 Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") else "—"),
+                 Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") and ok
+                      else t("suppression.withheld") if not ok else "—", suppressed=not ok),
                  Cell(" ".join(found) or "—", code=bool(found)))
         rows.append(TableRow(cells, emphasis=bool(found)))
     reference = next((str(c.get("reference")) for c in ctx.results.get("comparisons", [])

@@ -59,7 +59,7 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         else:
             ok = ctx.sup.comparison_ok(c)
             cells += [ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
-                      _p(ctx, c, ok), _status(ctx, c)]
+                      _p(ctx, c, ok), _status(ctx, c) if ok else Cell(t("suppression.withheld"), suppressed=True)]
         anchor = anchor_for(f"comparisons/{attr}/{name}/{metric}" if c is not None else where)
         if c is not None:
             ctx.anchors[f"comparisons/{attr}/{name}/{metric}"] = (anchor, not ctx.sup.comparison_ok(c))

@@ -251,6 +251,7 @@ class Suppressor:
             for same in by_value.values():  # equal counts of the decision, the random sample and the
                 out += [(((key, a), (key, b)), (1, -1)) for a, b in itertools.combinations(same, 2)
                         if _source(a) != _source(b)]  # model's selection may be the same people
+            out += self._split(key, values)
         for whole, members in sets:
             if not members:
                 continue
@@ -260,6 +261,22 @@ class Suppressor:
                     count[q] += 1
             for q in sorted(q for q, c in count.items() if c > 1):
                 out.append((((whole, q), *((m, q) for m in members)), (1, *itertools.repeat(-1, len(members)))))
+        return out
+
+    def _split(self, key: Key, values: Mapping[str, float]) -> list[tuple[tuple[Cell, ...], tuple[int, ...]]]:
+        """A count of the decisions that is the sum of the random sample's and the model selection's
+        counts of the same name (selected = random sample + model's picks, when the sampled cases are
+        selected too), in this group and in the population alike: the attacker takes them to be the
+        same people, as it does equal counts."""
+        totals, out = self.values.get(TOTAL, {}), []
+        for a in (q for q in values if q.startswith("random_")):
+            b = "model_" + a[len("random_"):]
+            if b not in values:
+                continue
+            for q in (q for q in values if not _source(q)):
+                if (values[q] and values[q] == values[a] + values[b] and q in totals and a in totals
+                        and b in totals and totals[q] == totals[a] + totals[b]):
+                    out.append((((key, q), (key, a), (key, b)), (1, -1, -1)))
         return out
 
     # the repair ----------------------------------------------------------------------------------
