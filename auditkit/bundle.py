@@ -96,8 +96,8 @@ def manifest_text(manifest: Mapping[str, Any]) -> str:
 def manifest_hash(raw: bytes) -> str:
     """The manifest hash a report cites, from the bytes of ``manifest.json``.
 
-    The sha256 of the manifest without its ``reports`` member, in the form auditkit writes; for a
-    manifest without reports, the sha256 of the file itself.
+    The sha256 of the manifest without its ``reports`` and ``annexes`` members (both are listed after the
+    run), in the form auditkit writes; for a manifest without either, the sha256 of the file itself.
 
     >>> manifest_hash(b'{"files": []}') == hashlib.sha256(b'{"files": []}').hexdigest()
     True
@@ -106,10 +106,15 @@ def manifest_hash(raw: bytes) -> str:
         parsed = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
-    if not isinstance(parsed, dict) or "reports" not in parsed:
+    if not isinstance(parsed, dict) or not {"reports", "annexes"} & set(parsed):
         return hashlib.sha256(raw).hexdigest()
-    body = {k: v for k, v in parsed.items() if k != "reports"}
+    body = {k: v for k, v in parsed.items() if k not in ("reports", "annexes")}
     return hashlib.sha256(_dump(body).encode("utf-8")).hexdigest()
+
+
+#: Files the auditors add to a bundle after the run (docs/reports.md, "The agency's side"); rendering
+#: reports into the bundle lists them under ``annexes``.
+ANNEX_FILES = ("response.yaml", "corrections.yaml")
 
 
 def _entry(path: str, data: bytes) -> dict[str, Any]:
@@ -130,8 +135,9 @@ def bundle_files(folder: Path) -> Iterable[tuple[str, os.stat_result]]:
                 yield rel, st
 
 
-def _replaceable(out: Path) -> None:
-    """Refuse an --out that is a link, a file, or a non-empty folder that is not an auditkit bundle."""
+def _replaceable(out: Path, keep: Sequence[str] = ()) -> None:
+    """Refuse an --out that is a link, a file, or a non-empty folder that is not an auditkit bundle (or that
+    holds files it does not list, other than ``keep``, which the caller carries over)."""
     if not os.path.lexists(out):
         return
     st = os.lstat(out)
@@ -152,7 +158,7 @@ def _replaceable(out: Path) -> None:
         raise OutputError(f"--out {out} is not empty and is not an auditkit evidence bundle (no readable "
                           f"{MANIFEST_FILE}); auditkit replaces a bundle folder whole, so it will not write there. "
                           "Give a new or empty folder.")
-    others = sorted(n for n in names - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE}
+    others = sorted(n for n in names - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE, *keep}
                     if not any(other.startswith(n + "/") for other in listed))
     if others:
         raise OutputError(f"--out {out} is an evidence bundle that also holds files it does not list "
@@ -161,7 +167,7 @@ def _replaceable(out: Path) -> None:
 
 
 def _listed(manifest: Any) -> list[str]:
-    return [f["path"] for key in ("files", "reports") for f in manifest.get(key, [])]
+    return [f["path"] for key in ("files", "reports", "annexes") for f in manifest.get(key, [])]
 
 
 def _report_entry(folder: Path, path: Path, manifest_sha256: str) -> dict[str, Any]:
@@ -180,6 +186,10 @@ def _list_reports(folder: Path, manifest: dict[str, Any], written: Sequence[Path
         entry = _report_entry(folder, Path(path), cited)
         entries[entry["path"]] = entry
     manifest["reports"] = [entries[k] for k in sorted(entries)]
+    # The agency's side and the corrections log, which the reports print: listed (and hashed) with them.
+    annexes = [_entry(name, (folder / name).read_bytes()) for name in ANNEX_FILES if (folder / name).is_file()]
+    if annexes or "annexes" in manifest:
+        manifest["annexes"] = annexes
     write_bytes(folder / MANIFEST_FILE, manifest_text(manifest).encode("utf-8"))
 
 
@@ -277,7 +287,7 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
     """
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
-    _replaceable(bundle)
+    _replaceable(bundle, keep=ANNEX_FILES)  # copied over, then listed with the reports
     for rel, st in bundle_files(bundle):
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
             raise OutputError(f"{bundle / rel} is a link or a device inside the bundle; auditkit will not copy it. "

@@ -19,7 +19,8 @@ from ._context import Context, anchor_for, pick
 from ._document import Block, Cell, FindingBlock, KeyValues, Paragraph, Section, Table, TableRow
 from ._headline import comparison_key
 
-__all__ = ["SEVERITIES", "block_key", "finding_block", "findings_appendix", "findings_section", "sorted_findings", "statement"]
+__all__ = ["SEVERITIES", "block_key", "finding_block", "findings_appendix", "findings_section", "legal_details",
+           "sorted_findings", "statement"]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 #: Ids listed under a block, and finding cards in the appendix, at most (the rest are in findings.json).
@@ -43,7 +44,8 @@ def statement(ctx: Context, f: Mapping[str, Any]) -> tuple[str, str | None, bool
     return ctx.t("findings.withheld", k=ctx.loc.integer(ctx.k)), None, True
 
 
-def _legal_details(ctx: Context, rights: list[str], provisions: list[str]) -> list[tuple[str, tuple]]:
+def legal_details(ctx: Context, rights: list[str], provisions: list[str]) -> list[tuple[str, tuple]]:
+    """(label, ((text, None), ...)) rows for rights by title and provisions by citation (ids without a template)."""
     t, details = ctx.t, []
     legal = legal_of(ctx)
     if legal is None:  # no template: the ids as the finding names them
@@ -76,7 +78,7 @@ def finding_block(ctx: Context, f: Mapping[str, Any]) -> FindingBlock:
     evidence = tuple((str(e), ctx.anchors[str(e)][0] if str(e) in ctx.anchors else None) for e in f.get("evidence", []))
     if evidence:
         details.append((t("findings.evidence"), evidence))
-    details += _legal_details(ctx, [str(v) for v in f.get("rights", [])], [str(v) for v in f.get("provisions", [])])
+    details += legal_details(ctx, [str(v) for v in f.get("rights", [])], [str(v) for v in f.get("provisions", [])])
     if f.get("screening_band"):
         details.append((t("findings.screening"), ((t("findings.screening_text"), None),)))
     kind = ctx.loc.label("finding_kind", str(f.get("kind", "")))
@@ -160,7 +162,7 @@ def _once(ctx: Context, findings: list[Mapping[str, Any]]) -> KeyValues | None:
     rights = list(dict.fromkeys(str(r) for f in findings for r in f.get("rights", [])))
     provisions = list(dict.fromkeys(str(p) for f in findings for p in f.get("provisions", [])))
     rows = [(ctx.t("findings.recommendation"), Cell(r)) for r in recs]
-    for label, values in _legal_details(ctx, rights, provisions):
+    for label, values in legal_details(ctx, rights, provisions):
         rows.append((label, Cell("; ".join(text for text, _ in values))))
     if any(f.get("screening_band") for f in findings):
         rows.append((ctx.t("findings.screening"), Cell(ctx.t("findings.screening_text"))))
