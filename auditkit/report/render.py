@@ -13,11 +13,7 @@ from ._bundle import Bundle, load_bundle
 
 __all__ = ["FORMATS", "render_report"]
 
-<<<<<<< HEAD
-FORMATS = ("html", "pdf", "md", "csv")
-=======
-FORMATS = ("html", "pdf", "md", "brief")
->>>>>>> main
+FORMATS = ("html", "pdf", "md", "csv", "brief")
 
 
 def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: Sequence[str] = ("html",),
