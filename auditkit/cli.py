@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .assess import EXPLAIN_SAMPLE
-from ._text import terminal_safe
+from ._text import bootstrap_progress, terminal_safe
 from .exceptions import AuditkitError
 from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
@@ -156,7 +156,8 @@ _AUDIT_OPTIONS = [
     click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True),
     click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
                  help="Adjusted p-value that sets each status (both are reported)."),
-    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
+    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N",
+                 help="Bootstrap replicates (at most 100,000; progress on stderr from 10,000)."),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--all-selected", is_flag=True,
                  help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
@@ -323,7 +324,8 @@ def audit(data: Path | None, **o: Any) -> None:
     if example is not None:
         data, o["out_dir"] = example.data, example.out
     fields, template = apply_template(ctx, fields_from_options(o))
-    result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
     write_outputs(result.results, o, [("data", data)], _run_record("audit", fields, o), template)
     if example is not None:
         _echo_next(example, o)
@@ -354,11 +356,14 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if not o.get("no_report"):
         from .report import render_report
 
+        from .report._build_many import needs_table_file
+
         lang = getattr(template, "language", None) or "en"
-        names = [f"report.{lang}.html"]
+        formats = ("html", "csv") if needs_table_file(results) else ("html",)  # many groups: the full table
+        names = [f"report.{lang}.{fmt}" for fmt in formats]
 
         def render(folder: Path) -> list[Path]:
-            return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
+            return render_report(folder, lang=lang, formats=formats, out_dir=folder)
 
     write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
                  checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
@@ -419,7 +424,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
         link=o["link"], **explain)
-    result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
