@@ -59,6 +59,14 @@ def _filters(keep: tuple[str, ...], drop: tuple[str, ...]) -> tuple[Filter, ...]
     return tuple(filters)
 
 
+def _json_target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--json FILE: refused at once (exit 1) when FILE is a folder, before any work is done."""
+    if value is not None and str(value) != "-" and Path(value).is_dir():
+        raise click.ClickException(f"--json {value}: {str(value)!r} is a folder; give a file name for the JSON, "
+                                   f"e.g. --json {Path(value) / 'results.json'}.")
+    return value
+
+
 def _range(text: str) -> tuple[int, int]:
     lo, sep, hi = text.partition("-")
     try:
@@ -150,12 +158,25 @@ _AUDIT_OPTIONS = [
                  help="Adjusted p-value that sets each status (both are reported)."),
     click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
     click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--all-selected", is_flag=True,
+                 help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
+    click.option("--keep-row", multiple=True, metavar="LABEL",
+                 help="Count table: keep a row labelled LABEL (e.g. Totaal) that would be dropped as a total."),
+    click.option("--decimal", type=click.Choice([",", "."]), help="Decimal mark of text scores, when a column "
+                 "cannot tell by itself (e.g. '1,234')."),
+    click.option("--thousands", type=click.Choice([",", ".", " ", "'", "_"]),
+                 help="Thousands separator of text scores, when a column cannot tell by itself."),
     click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1."),
     click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
+    click.option("--sheet", metavar="NAME|N", help="Spreadsheet: the sheet to read, by name or number from 1 "
+                 "(default: the first with values)."),
+    click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                 help="Spreadsheet: the header's row number (default: detected; title rows above it are skipped)."),
     click.option("--engine", type=click.Choice(["pandas", "duckdb", "dask"]), default="pandas", show_default=True,
                  help="How rows are counted: in memory, DuckDB out of core, or a Dask cluster."),
     click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to connect to (with --engine dask)."),
-    click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
+    click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+                 help="Write the results JSON here ('-' for stdout)."),
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
@@ -189,7 +210,9 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         missing_values=tuple(o["missing_value"]), min_group_size=o["min_group_size"], max_depth=o["max_depth"],
         metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
-        delimiter=o["delimiter"])
+        delimiter=o["delimiter"], sheet=o.get("sheet"), header_row=o.get("header_row"),
+        keep_rows=_split(o.get("keep_row", ())) or (), decimal=o.get("decimal"), thousands=o.get("thousands"),
+        all_selected=o.get("all_selected", False))
     return fields
 
 
@@ -254,7 +277,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
 
 @main.command()
-@click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(dir_okay=True, readable=False, path_type=Path))
 @audit_options
 @template_option
 @example_option
@@ -311,7 +334,7 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
 @main.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data", type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", type=click.Path(dir_okay=True, readable=False, path_type=Path),
               help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
 @audit_options
 @template_option
@@ -375,7 +398,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON ('-' for stdout).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+              help="Write the report as JSON ('-' for stdout).")
 def inspect(model: Path, json_path: Path | None) -> None:
     """Show what MODEL would import, and whether auditkit will open it, without loading it."""
     from .load.model import inspect_model
