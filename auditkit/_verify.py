@@ -103,6 +103,10 @@ def _structure(manifest: dict[str, Any], report: VerifyReport) -> dict[str, dict
                 p.append(f"manifest.json: {entry['path']} is listed twice (or under a reserved name).")
             else:
                 listed[entry["path"]] = {**entry, "report": key == "reports"}
+    attached = manifest.get("attachments", [])
+    if not isinstance(attached, list) or not all(isinstance(a, str) and a in listed and not listed[a]["report"]
+                                                 for a in attached):
+        p.append(f"manifest.json: 'attachments' should list attached files of the bundle; found {_what(attached)}.")
     for name in manifest.get("audit_reports") if isinstance(manifest.get("audit_reports"), list) else []:
         if not (isinstance(name, str) and name in listed and listed[name]["report"]):
             p.append(f"The audit rendered {_what(name) if not isinstance(name, str) else name}, but the manifest "

@@ -40,7 +40,8 @@ from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
 
-__all__ = ["BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports", "bundle_files",
+__all__ = ["BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports", "attach_files",
+           "bundle_files",
            "file_sha256", "manifest_hash", "manifest_text", "verify_bundle", "write_bundle"]
 
 BUNDLE_VERSION = "2"
@@ -267,16 +268,8 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]]) -> tuple[list[Path], bool]:
-    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
-
-    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
-    moved into place.  The manifest hash does not change.  A signature no longer matches the manifest
-    once a report is listed, so it is removed: the second value says whether one was.  Returns the
-    reports' final paths and that flag.
-    """
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
+def _copy_bundle(bundle: Path) -> Path:
+    """A copy of ``bundle`` (its signature left out) in a new temporary folder next to it."""
     _replaceable(bundle)
     for rel, st in bundle_files(bundle):
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
@@ -289,6 +282,24 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
                 (tmp / rel).mkdir(exist_ok=True)
             elif rel != SIGNATURE_FILE:
                 shutil.copyfile(bundle / rel, tmp / rel, follow_symlinks=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]]) -> tuple[list[Path], bool]:
+    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
+
+    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
+    moved into place.  The manifest hash does not change.  A signature no longer matches the manifest
+    once a report is listed, so it is removed: the second value says whether one was.  Returns the
+    reports' final paths and that flag.
+    """
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    tmp = _copy_bundle(bundle)
+    try:
         written = list(render(tmp))
         _list_reports(tmp, manifest, written, manifest_hash((tmp / MANIFEST_FILE).read_bytes()))
         signed = os.path.lexists(bundle / SIGNATURE_FILE)
@@ -297,6 +308,70 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return [bundle / Path(p).name for p in written], signed
+
+
+#: Files a run writes; an attachment may not take their names.
+_RUN_FILES = ("results.json", "findings.json", "checklist.json", "template.json", MANIFEST_FILE, SIGNATURE_FILE)
+
+
+def _check_attachment(path: Path, manifest: Mapping[str, Any]) -> str:
+    name = path.name
+    attached = manifest.get("attachments") or []
+    own = {f.get("path") for f in manifest.get("files") or [] if isinstance(f, dict)} - set(attached)
+    if name in own or name in _RUN_FILES:
+        raise OutputError(f"{name!r} cannot be attached: the run wrote a file of that name. Rename the file.")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or _REPORT_NAME.fullmatch(name):
+        raise OutputError(f"{name!r} cannot be attached: use a plain file name (letters, digits, '.', '_', '-') "
+                          "that is not a report's (report.LANG.FORMAT).")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise OutputError(f"{path} does not exist.") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(f"{path} is not a regular file (a link, folder or device); attach the file itself.")
+    return name
+
+
+def attach_files(bundle: str | os.PathLike, paths: Sequence[str | os.PathLike],
+                 render: Callable[[Path, str, Sequence[str]], Sequence[Path]]) -> tuple[list[str], list[str], bool]:
+    """Copy ``paths`` into ``bundle`` as attachments (e.g. the agency's ``response.yaml``) and list them.
+
+    Attachments are evidence the auditors add after the run; they are hashed in ``files`` and named in
+    ``attachments``.  The manifest hash changes, so every report of the bundle is rendered again
+    (``render(folder, lang, formats)``) and listed with the new hash; a signature is removed.  The
+    bundle is replaced whole.  Returns the attached names, the re-rendered reports and whether a
+    signature was removed.
+    """
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    names = [_check_attachment(Path(p), manifest) for p in paths]
+    if len(set(names)) != len(names):
+        raise OutputError("Two files to attach have the same name; a bundle holds one file per name.")
+    tmp = _copy_bundle(bundle)
+    try:
+        entries = {f["path"]: f for f in manifest.get("files") or []}
+        for path, name in zip(paths, names):
+            data = Path(path).read_bytes()
+            write_bytes(tmp / name, data)
+            entries[name] = _entry(name, data)
+        manifest["files"] = [entries[k] for k in sorted(entries)]
+        manifest["attachments"] = sorted(set(manifest.get("attachments") or []) | set(names))
+        reports = [r for r in manifest.pop("reports", []) if isinstance(r, dict)]
+        for r in reports:
+            (tmp / r["path"]).unlink(missing_ok=True)
+        text = manifest_text(manifest)
+        write_bytes(tmp / MANIFEST_FILE, text.encode("utf-8"))
+        by_lang: dict[str, list[str]] = {}
+        for r in reports:
+            by_lang.setdefault(r["lang"], []).append(r["format"])
+        written = [p for lang, formats in sorted(by_lang.items()) for p in render(tmp, lang, formats)]
+        _list_reports(tmp, manifest, written, manifest_hash(text.encode("utf-8")))
+        signed = os.path.lexists(bundle / SIGNATURE_FILE)
+        replace_dir(tmp, bundle)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return names, sorted(Path(p).name for p in written), signed
 
 
 def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None = None,
