@@ -134,17 +134,16 @@ def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -
     from .bundle import MANIFEST_FILE
 
     new_manifest = json.loads((fresh / MANIFEST_FILE).read_text(encoding="utf-8"))
-    # Attachments (the agency's response.yaml, corrections.yaml) were added after the run, and the reports
+    # The annexes (the agency's response.yaml, corrections.yaml) were added after the run and the reports
     # rendered again with them; reports added later (auditkit report) are not the run's either. Both were
     # checked without the data (hashes; every report rendered again from the bundle and compared).
-    attached = set(manifest.get("attachments") or [])
+    annexes = sorted(a.get("path") for a in manifest.get("annexes") or [] if isinstance(a, dict))
     new_reports = new_manifest.pop("reports", [])
-    if attached:
-        report.notes.append(f"The reports were rendered with the attachments ({', '.join(sorted(attached))}), so "
+    if annexes:
+        report.notes.append(f"The reports show the annexes ({', '.join(map(str, annexes))}), added after the run, so "
                             "they were checked by rendering them again from the bundle, not against the re-run.")
         new_reports = []
-    old_names = sorted(f.get("path") for f in manifest.get("files") or []
-                       if isinstance(f, dict) and f.get("path") not in attached)
+    old_names = sorted(str(f.get("path")) for f in manifest.get("files") or [] if isinstance(f, dict))
     new_files = sorted(new_manifest.get("files", []), key=lambda e: (e["path"] != "results.json",
                                                                       e["path"] != "findings.json", e["path"]))
     for entry in new_files + new_reports:
@@ -152,7 +151,7 @@ def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -
     if old_names != [e["path"] for e in sorted(new_files, key=lambda e: e["path"])]:
         report.differences.append({"path": f"{MANIFEST_FILE}/files", "bundle": old_names,
                                    "rerun": sorted(e["path"] for e in new_files)})
-    old_manifest = {k: v for k, v in manifest.items() if k not in ("reports", "attachments", "files")}
+    old_manifest = {k: v for k, v in manifest.items() if k not in ("reports", "annexes", "files")}
     new_manifest.pop("files", None)
     for key in ("auditkit_version", "dependencies"):
         if old_manifest.get(key) != new_manifest.get(key):

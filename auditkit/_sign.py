@@ -130,7 +130,7 @@ def sign_bundle(bundle: str | os.PathLike, key_path: str | os.PathLike) -> tuple
            "public_key": base64.b64encode(raw).decode(), "key_fingerprint": fingerprint(raw),
            "signature": base64.b64encode(key.sign(manifest)).decode()}
     path = bundle / SIGNATURE_FILE
-    write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode())
+    write_bytes(path, (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())
     return path, doc["key_fingerprint"]
 
 

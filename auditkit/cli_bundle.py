@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["attach", "keygen", "sign", "verify"]
+__all__ = ["keygen", "sign", "verify"]
 
 
 def _lines(report, bundle: Path) -> list[str]:
@@ -34,7 +34,7 @@ def _lines(report, bundle: Path) -> list[str]:
 
 @click.command()
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), help="Re-run the recorded command on this data and "
+@click.option("--data", type=click.Path(readable=False, path_type=Path), help="Re-run the recorded command on this data and "
               "compare everything: every figure, file and manifest entry.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="The model file, for a model assessment.")
 @click.option("--signer", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE.pub",
@@ -92,22 +92,3 @@ def sign(bundle: Path, key: Path) -> None:
     click.echo(f"Signed {bundle}/manifest.json with key {fp}: {path}\n"
                f"Check it: auditkit verify {bundle} --signer {key}.pub")
 
-
-@click.command()
-@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def attach(bundle: Path, files: tuple[Path, ...]) -> None:
-    """Add FILES written after the run (the agency's response.yaml, a corrections.yaml) to BUNDLE.
-
-    They are copied in, hashed in the manifest and named as attachments; the bundle's reports are rendered
-    again (they show them) and the bundle is replaced whole. A signature is removed: sign again."""
-    from .bundle import attach_files
-    from .report import render_report
-
-    names, reports, unsigned = attach_files(
-        bundle, files, lambda folder, lang, formats: render_report(folder, lang=lang, formats=formats, out_dir=folder))
-    click.echo(f"Attached to {bundle}: {', '.join(names)}" + (f"; rendered again: {', '.join(reports)}" if reports
-                                                              else ""))
-    if unsigned:
-        click.echo(f"Note: {bundle}/signature.json was removed (the manifest changed). Sign again: auditkit sign "
-                   f"{bundle} --key KEYFILE", err=True)

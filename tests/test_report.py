@@ -338,7 +338,7 @@ def test_text_from_the_bundle_is_escaped(bundle):
     (md,) = render_report(bundle, formats=("md",), out_dir=bundle.parent / "md")
     text = md.read_text(encoding="utf-8")
     assert SCRIPT not in text and r"\<script\>alert(1)\</script\>" in text
-    assert r"\*Check\* \[this\](http://example.org)." in text
+    assert r"\*Check\* \[this\](http\://example.org)." in text  # no link, not even an autolink
     assert escape_markdown("a_b _c_ # x | 6.1%") == r"a_b \_c\_ # x \| 6.1%"
     assert escape_markdown("# h", block_start=True) == r"\# h"
     assert escape_markdown("12. May", block_start=True) == r"12\. May"

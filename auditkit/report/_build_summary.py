@@ -16,7 +16,8 @@ from ._context import Context, anchor_for, decision_text
 from ._document import Block, BulletList, Chart, Paragraph, Section
 from ._headline import Headline, choose_headline
 
-__all__ = ["headline_blocks", "headline_of", "headline_sentence", "population_text", "summary_section"]
+__all__ = ["headline_blocks", "headline_chart", "headline_of", "headline_sentence", "population_text",
+           "summary_section"]
 
 #: Findings per attribute listed in the summary; the rest are counted.
 _PER_ATTRIBUTE = 3
@@ -52,7 +53,8 @@ def headline_sentence(ctx: Context, h: Headline) -> str:
     return ctx.t(key, **values)
 
 
-def _headline_chart(ctx: Context, h: Headline) -> Chart | None:
+def headline_chart(ctx: Context, h: Headline) -> Chart | None:
+    """The ratio chart of the headline's attribute with the headline group in bold (selection rates only)."""
     c = h.comparison
     attr, metric = str(c.get("attribute")), str(c.get("metric"))
     if metric != "selection_rate":
@@ -77,7 +79,7 @@ def headline_blocks(ctx: Context) -> list[Block]:
         source = ctx.t("summary.headline_finding", id=str(h.finding.get("id")), source=source)
     blocks: list[Block] = [Paragraph(headline_sentence(ctx, h), style="headline"),
                            Paragraph(source, style="headline-source")]
-    chart = _headline_chart(ctx, h)
+    chart = headline_chart(ctx, h)
     if chart is not None:
         blocks.append(chart)
     blocks.append(Paragraph(ctx.t("summary.headline_rule"), style="headline-rule"))

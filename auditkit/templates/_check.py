@@ -8,7 +8,6 @@ key or value ("Did you mean ...?").
 from __future__ import annotations
 
 import json
-import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from .._text import did_you_mean, placeholder_in
 from ._problems import Problem, key_path
 from ._resolve import origin
+from .._placeholders import fields, spec_problem
 from ._yaml import TemplateFile
 
 __all__ = ["PLACEHOLDERS", "RULE_NAMES", "check", "expressions_checked", "schema"]
@@ -166,7 +166,7 @@ def _check_instrument(data: dict, out: _Collector) -> None:
 
 
 def _placeholders(text: str) -> list[str]:
-    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    return [field for field, _, _ in fields(text)]
 
 
 def _check_findings(data: dict, out: _Collector) -> None:
@@ -197,14 +197,16 @@ def _check_findings(data: dict, out: _Collector) -> None:
 
 def _check_text(body: str, path: tuple, out: _Collector) -> None:
     try:
-        fields = _placeholders(body)
+        found = fields(body)
     except ValueError as err:
         out.add(path, f"has an unmatched brace ({err}).", "Write {{ and }} for a literal brace.")
         return
-    for field in fields:
+    for field, conversion, spec in found:
         if field not in PLACEHOLDERS:
             out.add(path, f"uses the unknown placeholder {{{field}}}.",
                     did_you_mean(field, PLACEHOLDERS) + f" Placeholders: {', '.join(PLACEHOLDERS)}.")
+        elif problem := spec_problem(field, conversion, spec):
+            out.add(path, f"uses a placeholder auditkit refuses: {problem}", f"Write {{{field}}}, or pad it as {{{field}:>12}}.")
 
 
 def _check_when(text: str, names: tuple[str, ...], path: tuple, out: _Collector) -> None:
