@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..findings import comparison_path
+from ._build_many import MANY, many_groups
 from ._context import Context, anchor_for, nice_ticks, reference_rule_text, short_number
 from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section, Table, TableRow
 
@@ -61,7 +62,7 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         else:
             ok = ctx.sup.comparison_ok(c)
             cells += [ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
-                      _p(ctx, c, ok), _status(ctx, c)]
+                      _p(ctx, c, ok), _status(ctx, c) if ok else Cell(t("suppression.withheld"), suppressed=True)]
         anchor = anchor_for(comparison_path(c) if c is not None else where)
         if c is not None:
             ctx.anchors[comparison_path(c)] = (anchor, not ctx.sup.comparison_ok(c))
@@ -193,6 +194,9 @@ def group_sections(ctx: Context) -> list[Section]:
         for metric in _metrics(results, attr):
             comps = [c for c in results.get("comparisons", []) if c.get("attribute") == attr
                      and c.get("metric") == metric]
+            if len(groups) > MANY:
+                blocks += _many(ctx, a, metric, groups, comps)
+                continue
             if metric == "selection_rate":
                 chart = _rate_chart(ctx, attr, metric, groups)
                 blocks += [chart] if chart else []
@@ -200,6 +204,24 @@ def group_sections(ctx: Context) -> list[Section]:
         out.append(Section(id=anchor_for(f"attribute/{attr}"), title=t("groups.attribute_title", attribute=ctx.attr_label(attr)),
                            blocks=tuple(blocks)))
     return out
+
+
+def _many(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
+          comps: list[Mapping[str, Any]]) -> list[Any]:
+    """The condensed section of an attribute with many groups, once per attribute compared within an intersection."""
+    from dataclasses import replace
+
+    attr = str(a.get("attribute"))
+    if not any(c.get("held") for c in comps):
+        return many_groups(ctx, attr, metric, groups, comps)
+    blocks: list[Any] = []
+    for varies in dict.fromkeys(c.get("varies") for c in comps):
+        level = str((a.get("reference_levels") or {}).get(varies))
+        others = ", ".join(x for x in a.get("attributes", []) if x != varies)
+        blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level, others=others)))
+        part = many_groups(ctx, attr, metric, groups, [c for c in comps if c.get("varies") == varies])
+        blocks += [replace(b, id=f"{b.id}-{anchor_for(str(varies))}") if isinstance(b, Chart) else b for b in part]
+    return blocks
 
 
 def _comparison_blocks(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
