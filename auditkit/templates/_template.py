@@ -24,7 +24,7 @@ FIELD_GROUPS = (
     ("decision", "positive", "score", "threshold", "top", "top_n", "count_column", "cell_column", "cells"),
     ("truth", "truth_positive", "truth_negative"),
     ("selection_method", "random"),
-    ("stage", "stage_order"),
+    ("stage", "stage_order", "person"),
     ("suppressed", "suppressed_range"),
 )
 
