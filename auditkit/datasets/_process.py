@@ -134,6 +134,7 @@ def student_finance_reached(students: int = 4000, seed: int = SEED, *, planted: 
                           "stage_reached": np.asarray(STAGES, dtype=object)[reached], "selected": ja(final)})
     audit = dict(protected=("migration_background", "gender"), references=_REFS, decision="selected",
                  positive=("Ja",), stage="stage_reached", stage_order=STAGES)
+    # Per-step figures are per attribute (the results' 'stages'): the intersections' ratios are left out.
     truth = tuple(PlantedDisparity(**{**p.__dict__, "where": (("stage_reached", dict(p.where)["stage"]),)})
-                  for p in truth)
+                  for p in truth if " × " not in p.attribute)
     return SyntheticData("student-finance-reached", frame, truth, audit, seed, params)

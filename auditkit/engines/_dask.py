@@ -176,8 +176,7 @@ class DaskScan(Scan):
         frame = dd.from_delayed(parts, meta=meta, verify_meta=False)
         per = frame.groupby(["_blank", "__p"]).agg(_AGG, split_out=max(1, len(parts) // 8)).reset_index()
         if example is not None:
-            dup = per["_rows"] > per["_mask"].map_partitions(_bit_count, meta=("_mask", np.int64))
-            hit = per[~per["_blank"] & (dup if example == "duplicate" else per["_gmin"] != per["_gmax"])]
+            hit = per.map_partitions(_kind, example, meta=per._meta)
             found = sorted(str(p) for p in self.compute(hit["__p"]).tolist())[:3]
             return pa.table({"_p": pa.array(found, pa.string())})
         columns = ["_blank", *_AGG]
@@ -201,14 +200,18 @@ class DaskScan(Scan):
 _AGG = {"_rows": "sum", "_key": "max", "_mask": "sum", "_unsel": "max", "_gmin": "min", "_gmax": "max"}
 
 
-def _bit_count(values: Any) -> Any:
-    """Set bits of each value of a pandas Series of non-negative int64."""
-    out = values * 0
-    rest = values.copy()
-    while bool((rest > 0).any()):
-        out += rest & 1
-        rest = rest >> 1
-    return out
+def _kind(per: Any, example: str) -> Any:
+    """The people of one partition of per-person aggregates who are of kind ``example``."""
+    if example == "duplicate":
+        bits = per["_mask"].to_numpy(dtype=np.int64).copy()
+        count = np.zeros(len(per), dtype=np.int64)
+        while bits.any():
+            count += bits & 1
+            bits >>= 1
+        wrong = per["_rows"].to_numpy() > count
+    else:
+        wrong = per["_gmin"].to_numpy() != per["_gmax"].to_numpy()
+    return per[wrong & ~per["_blank"].to_numpy(dtype=bool)]
 
 
 def _connect(address: str) -> Any:
