@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ._json import json_text
 from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
@@ -60,7 +61,7 @@ def _dependencies() -> dict[str, str]:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json_text(obj)
 
 
 def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tuple[str, str | os.PathLike]],

@@ -311,6 +311,8 @@ def _echo_next(example: Any, o: dict[str, Any]) -> None:
 @click.option("--model-decision", is_flag=True, help="Decide by the model's own prediction instead of a rule on scores.")
 @click.option("--trust-model", is_flag=True,
               help="Load a pickle the scan refused. This RUNS THE FILE'S CODE: only for files whose maker you trust.")
+@click.option("--link", type=click.Choice(["logistic", "identity"]),
+              help="MODEL is a published table of weights (CSV term,weight): how the weighted sum becomes the score.")
 @click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
 @click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
 @click.option("--explain-sample", type=click.IntRange(min=1), metavar="N",
@@ -352,7 +354,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        **explain)
+        link=o["link"], **explain)
     result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),

@@ -29,6 +29,7 @@ from .checklist import (
     score_assessment,
     set_answer,
 )
+from ._json import json_text
 from .checklist._files import read_yaml, sha256_of, write_text_atomic
 from .checklist._model import items_of, questions_of
 from .checklist._render import render_score
@@ -175,7 +176,7 @@ def score_command(assessment: Path, results: Path | None, json_out: str | None, 
     instrument, answers = load_assessment(assessment, instrument_file)
     report = score_assessment(instrument, answers, load_results(results) if results else None)
     if json_out:
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        text = json_text(report)
         if json_out == "-":
             click.echo(text, nl=False)
         else:

@@ -6,12 +6,12 @@ and only when it is run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from ._json import json_text
 from .cli_templates import ErrorExitGroup
 
 __all__ = ["datasets"]
@@ -89,7 +89,7 @@ def generate(name: str, out: Path, rows: int | None, seed: int | None, no_plante
         record = {"generator": data.name, "seed": data.seed, "rows": len(data.frame), "parameters": data.parameters,
                   "audit": {k: list(v) if isinstance(v, tuple) else v for k, v in data.audit.items()},
                   "planted": [asdict(p) for p in data.planted]}
-        truth_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        truth_path.write_text(json_text(record), encoding="utf-8")
     planted = sum(p.planted for p in data.planted)
     click.echo(f"Wrote {len(data.frame):,} rows to {out} ({name}, seed {data.seed}; {planted} planted disparities, "
                f"{len(data.planted) - planted} true ratios of 1).")

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .exceptions import TemplateError
-from .expr import parse
+from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
 
 __all__ = ["LANGUAGES", "build_findings", "finding_id", "findings_languages"]
 
@@ -273,10 +273,17 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
     findings: list[dict] = []
     for rule in rules:
         condition = parse(rule["when"])
-        for rec, evidence in _records(results, rule.get("applies_to", "comparisons")):
+        records = _records(results, rule.get("applies_to", "comparisons"))
+        budget = Budget()  # one budget for the rule, earning steps per record like any outer loop
+        budget.grant(STEPS_PER_ELEMENT * len(records))
+        for rec, evidence in records:
             if rec.get("status") in ("insufficient_evidence", "undefined"):
                 continue
-            if condition.evaluate(rec) is True:
+            try:
+                holds = condition.evaluate(rec, budget) is True
+            except ExpressionBudgetError as err:
+                raise ExpressionBudgetError(f"Finding rule {rule.get('id')!r}, 'when': {err}") from None
+            if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}

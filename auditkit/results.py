@@ -5,11 +5,10 @@ Renderers only format what :func:`auditkit.audit` computed; they never compute.
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
+from ._json import finite, json_text
 from .spec import METRICS
 
 __all__ = ["comparison_rows", "group_rows", "summary_text", "to_json", "write_csv"]
@@ -18,21 +17,9 @@ _RATE_COLUMNS = ("share_of_population", "share_of_selected", *METRICS)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        return _clean(value.item())
-    return value
-
-
 def to_json(results: dict) -> str:
     """The results document as JSON text: UTF-8, indented, no NaN (null instead), same bytes each run."""
-    return json.dumps(_clean(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(results)
 
 
 def group_rows(results: dict) -> list[dict]:
@@ -90,7 +77,7 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _safe_cell(_clean(v)) for k, v in row.items()})
+            writer.writerow({k: _safe_cell(finite(v)) for k, v in row.items()})
 
 
 def _pct(x: float | None) -> str:

@@ -79,6 +79,10 @@ def _describe(est: Any, names: list[str]) -> dict:
     kind = type(est).__name__
     if isinstance(est, OnnxModel):
         return _onnx(est)
+    if getattr(est, "auditkit_spec_", None) is not None:
+        from ._spec_card import published_card
+
+        return published_card(est)
     if hasattr(est, "steps") and isinstance(est.steps, list):
         return _pipeline(est, names)
     if type(est).__module__.startswith(("xgboost", "lightgbm")):

@@ -35,6 +35,7 @@ from ._loaded import LoadedModel, OnnxModel, n_inputs  # noqa: F401 - n_inputs: 
 from ._pickle_scan import scan_bytes
 from ._probe import PROBED, probe, probe_enabled
 from ._predict import align_features, model_predict
+from ._spec import is_spec_file
 from ._unpickle import load_pickle, load_skops, pickle_needs, skops_scan
 
 __all__ = ["MODEL_SUFFIXES", "LoadedModel", "OnnxModel", "align_features", "inspect_model", "load_model",
@@ -50,7 +51,7 @@ MODEL_SUFFIXES = MappingProxyType({
 })
 
 
-def load_model(path: str | os.PathLike, *, trust: bool = False) -> LoadedModel:
+def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None = None) -> LoadedModel:
     """Open a model file; refuse pickles that would import anything off the allow-list.
 
     Parameters
@@ -60,6 +61,9 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> LoadedModel:
     trust
         Load a pickle the scan refused anyway.  This runs the file's code: only for files from someone
         you trust, in a throwaway virtual machine or container.
+    link
+        For a published specification given as a CSV table of weights (``term,weight``): 'logistic' or
+        'identity' (:mod:`auditkit.load._spec`).
 
     Raises
     ------
@@ -82,6 +86,11 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> LoadedModel:
     """
     path = _existing(path)
     kind = _kind(path)
+    if kind == "spec":
+        return load_spec(path, link)
+    if link is not None:
+        raise InputDataError(f"--link applies to a published specification (a CSV or YAML file of weights); "
+                             f"{path.name!r} is a {kind} model file, whose link is its own. Drop --link.")
     probed = kind in PROBED and probe_enabled() and not _refused(path, kind, trust)
     note = probe(path, kind, trust) if probed else None
     model = _open(path, kind, trust)
@@ -116,6 +125,8 @@ def inspect_model(path: str | os.PathLike) -> dict:
     """
     path = _existing(path)
     kind = _kind(path)
+    if kind == "spec":
+        return _inspect_spec(path)
     raw = path.read_bytes()
     info: dict[str, Any] = {"file": str(path), "format": kind, "size_bytes": len(raw),
                             "sha256": hashlib.sha256(raw).hexdigest(), "protocol": None, "verdict": "allowed",
@@ -135,6 +146,35 @@ def inspect_model(path: str | os.PathLike) -> dict:
         if kind in ("pickle", "joblib"):
             info["needs"] = pickle_needs(scan)
             info["notes"].append("Input names are not shown for pickles: reading them means loading the file.")
+    return info
+
+
+def load_spec(path: Path, link: str | None = None) -> LoadedModel:
+    """A published specification (CSV of weights, YAML scorecard or rule list) as a model auditkit can score.
+
+    A specification is data: reading it runs nothing from the file, so it needs neither scan nor probe.
+    """
+    from ._spec import read_spec
+    from ._spec_model import build_estimator
+
+    spec = read_spec(path, link)
+    raw = path.read_bytes()
+    return LoadedModel(build_estimator(spec), "specification", str(path), hashlib.sha256(raw).hexdigest(), None,
+                       False, feature_names=spec.variables, notes=spec.notes)
+
+
+def _inspect_spec(path: Path) -> dict:
+    raw = path.read_bytes()
+    info: dict[str, Any] = {"file": str(path), "format": "specification", "size_bytes": len(raw),
+                            "sha256": hashlib.sha256(raw).hexdigest(), "protocol": None, "verdict": "allowed",
+                            "imports": [], "problems": [], "inputs": None, "needs": {},
+                            "notes": ["A published specification is read as data: nothing in it is executed."]}
+    try:
+        model = load_spec(path, "identity" if path.suffix.lower() == ".csv" else None)
+    except InputDataError as err:
+        info.update(verdict="refused", problems=[str(err)])
+        return info
+    info.update(inputs=list(model.feature_names or ()), notes=info["notes"] + list(model.notes))
     return info
 
 
@@ -178,6 +218,8 @@ def _kind(path: Path) -> str:
                              f"'version=v'). Save the model with booster.save_model('model.txt'). {ASK_INSTEAD}")
     if kind == "skops" and not zipfile.is_zipfile(path):
         raise InputDataError(f"{path.name!r} is not a skops file (a skops file is a zip archive).")
+    if kind is None and is_spec_file(path):
+        return "spec"
     if kind is None:
         raise InputDataError(
             f"Cannot tell the format of model file {path.name!r} from its extension {path.suffix!r}: expected "

@@ -63,14 +63,14 @@ def available_languages() -> list[str]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            from .._yaml import load_yaml
 
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise LocaleError(f"{path}: reading YAML catalogs needs PyYAML: pip install 'auditkit[report]'.") from err
     except Exception as err:  # noqa: BLE001 - any parse error becomes one message naming the file

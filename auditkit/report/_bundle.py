@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._json import parse_json
 from ..exceptions import InputDataError
 
 __all__ = ["DEFAULT_MIN_COUNT", "REQUIRED_FILES", "Bundle", "load_bundle"]
@@ -41,8 +41,8 @@ class Bundle:
 
 def _json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return parse_json(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
         raise InputDataError(f"{path}: {path.name} is not valid UTF-8 JSON ({err}); the bundle is damaged. "
                              "Check it with `auditkit verify`.") from err
 

@@ -164,7 +164,7 @@ class Template:
     @property
     def digest(self) -> str:
         """SHA-256 of the merged template as canonical JSON: equal digests, equal audits."""
-        text = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self) -> dict[str, Any]:
