@@ -112,7 +112,7 @@ def _check_keys(node: Any) -> None:
             seen[key_node.value] = line
 
 
-def _check_graph(root: Any, loader: Any, duplicates: bool) -> None:
+def _check_graph(root: Any, loader: Any, duplicates: bool, aliases: bool = True) -> None:
     """Refuse deep nesting, alias bombs, non-finite numbers (and duplicate keys): one pass, no recursion."""
     import yaml
 
@@ -134,6 +134,10 @@ def _check_graph(root: Any, loader: Any, duplicates: bool) -> None:
             continue
         if key in size:
             shared.append(node)  # reached again through an alias
+            if not aliases:
+                raise YamlLimitError("YAML anchors and aliases (&name, *name) are not accepted in this file; the "
+                                     f"value anchored on line {node.start_mark.line + 1} is used again.",
+                                     node.start_mark.line + 1, "Write the values out.")
             continue
         written += 1
         if isinstance(node, yaml.ScalarNode):
@@ -154,11 +158,12 @@ def _check_graph(root: Any, loader: Any, duplicates: bool) -> None:
             "Write the repeated parts out, or check that this is the file you meant to use.")
 
 
-def compose_yaml(text: str, *, duplicates: bool = True) -> tuple[Any, Any]:
+def compose_yaml(text: str, *, duplicates: bool = True, aliases: bool = True) -> tuple[Any, Any]:
     """(node graph or None, loader) for ``text`` after every check; call ``loader.dispose()`` when done.
 
     Raises :class:`YamlLimitError` for a refused document and ``yaml.YAMLError`` for a syntax error.
-    ``duplicates=False`` leaves duplicate keys to the caller (the template reader reports all of them).
+    ``duplicates=False`` leaves duplicate keys to the caller (the template reader reports all of them);
+    ``aliases=False`` refuses every alias (files that never need one, such as model specifications).
     """
     if len(text) > MAX_CHARS:
         raise YamlLimitError(f"the text is {len(text):,} characters long; at most {MAX_CHARS:,} are read.",
@@ -175,7 +180,7 @@ def compose_yaml(text: str, *, duplicates: bool = True) -> tuple[Any, Any]:
         raise
     if node is not None:
         try:
-            _check_graph(node, loader, duplicates)
+            _check_graph(node, loader, duplicates, aliases)
         except BaseException:
             loader.dispose()
             raise
@@ -192,13 +197,13 @@ def construct(node: Any, loader: Any) -> Any:
         raise YamlLimitError(f"a value cannot be read ({err}).", None, "Put it in quotes.") from err
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str, *, aliases: bool = True) -> Any:
     """Parse one YAML document from ``text`` under the rules in the module docstring.
 
     Raises :class:`YamlLimitError` (with ``line``) for a refused document and ``yaml.YAMLError`` for a
-    syntax error.
+    syntax error.  ``aliases=False`` refuses any alias at all.
     """
-    node, loader = compose_yaml(text)
+    node, loader = compose_yaml(text, aliases=aliases)
     try:
         return construct(node, loader)
     finally:

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
 from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
 
@@ -137,8 +137,15 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
 
 
 def _format(template: str, values: Mapping[str, str], rule: str) -> str:
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-    unknown = sorted(fields - set(values))
+    try:
+        found = fields(template)
+    except ValueError as err:
+        raise TemplateError(f"Finding rule {rule!r}: the text {template!r} has an unmatched brace ({err}); write "
+                            "{{ and }} for a literal brace.") from None
+    for field, conversion, spec in found:
+        if problem := spec_problem(field, conversion, spec):
+            raise TemplateError(f"Finding rule {rule!r}: {problem} Write the placeholder as {{{field}}}.")
+    unknown = sorted({f for f, _, _ in found} - set(values))
     if unknown:
         from ._text import did_you_mean
 
@@ -203,8 +210,11 @@ def _text(rule: Mapping[str, Any], part: str, lang: str, values: Mapping[str, st
     if values is None:  # no number conventions (no catalog) for this language
         return None
     template = str(texts[lang])
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-    if any(f in values and values[f] is None for f in fields):
+    try:
+        names = {f for f, _, _ in fields(template)}
+    except ValueError:
+        names = set()  # _format names the unmatched brace
+    if any(f in values and values[f] is None for f in names):
         return None
     return _format(template, {k: v for k, v in values.items() if v is not None}, rule["id"])
 

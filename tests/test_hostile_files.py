@@ -277,3 +277,58 @@ def test_no_json_writer_bypasses_the_strict_one():
             if "json.dump(" in line or ("json.dumps(" in line and "indent=" in line and "allow_nan=False" not in line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}")
     assert offenders == []
+
+
+# ------------------------------------------------------------------ format specs
+
+WIDE = """auditkit_template: 1
+name: wide
+extends: welfare-fraud-risk
+findings:
+  - id: wide
+    severity: high
+    when: "ratio < 2"
+    statement:
+      en: "Group {SPEC} x"
+      nl: "Groep {group} x"
+"""
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("{group:>1000000000}", "at most 80 are allowed"),
+    ("{group:>81}", "at most 80 are allowed"),
+    ("{group:.99999}", "at most 80 are allowed"),
+    ("{group:,}", "may only be aligned and padded"),
+    ("{group:{ratio}}", "may only be aligned and padded"),
+    ("{group!r}", "converts its value"),
+])
+def test_templates_validate_refuses_format_specs_beyond_padding(tmp_path, spec, words):
+    path = tmp_path / "wide.yaml"
+    path.write_text(WIDE.replace("{SPEC}", spec), encoding="utf-8")
+    done = run("templates", "validate", str(path))
+    assert done.returncode == 1
+    assert "findings[0].statement.en" in done.stderr and words in done.stderr
+
+
+def test_audit_with_a_gigabyte_width_is_refused_not_a_memory_error(tmp_path):
+    path = tmp_path / "wide.yaml"
+    path.write_text(WIDE.replace("{SPEC}", "{group:>1000000000}"), encoding="utf-8")
+    done = run("audit", str(DATA), "--template", str(path))
+    assert done.returncode == 1 and "at most 80 are allowed" in done.stderr and "MemoryError" not in done.stderr
+
+
+def test_padding_within_the_cap_still_formats():
+    """A modest width is what a statement may need; it is applied."""
+    from auditkit.findings import _format
+
+    assert _format("[{group:>6}]", {"group": "ab"}, "r") == "[    ab]"
+
+
+@pytest.mark.parametrize("text", ["{group:>1000000000}", "{group!s}", "{}", "{group", "{0}"])
+def test_findings_refuse_bad_placeholders_at_use(text):
+    """build_findings (the library path, without templates validate) refuses them with the rule's id."""
+    from auditkit.exceptions import TemplateError
+    from auditkit.findings import _format
+
+    with pytest.raises(TemplateError, match="Finding rule 'r'"):
+        _format(text, {"group": "ab"}, "r")

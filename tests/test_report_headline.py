@@ -77,22 +77,23 @@ def welfare(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("lang, sentence", [
-    ("en", "People in group non-EU (Nationality) were selected 1.88 times as often as people in group Dutch: "
+@pytest.mark.parametrize("lang, label, sentence", [
+    ("en", "non-EU", "People in group non-EU (Nationality) were selected 1.88 times as often as people in group Dutch: "
            "14.9% against 7.9% (95% interval of the ratio: 1.56 to 2.27)."),
-    ("nl", "Mensen in groep non-EU (Nationaliteit) werden 1,88 keer zo vaak geselecteerd als mensen in groep "
-           "Dutch: 14,9% tegenover 7,9% (95%-interval van de verhouding: 1,56 tot 2,27)."),
+    ("nl", "niet-EU", "Mensen in groep niet-EU (Nationaliteit) werden 1,88 keer zo vaak geselecteerd als mensen in "
+                      "groep Nederlands: 14,9% tegenover 7,9% (95%-interval van de verhouding: 1,56 tot 2,27)."),
 ])
-def test_summary_opens_with_the_headline_and_its_chart(welfare, lang, sentence):
-    """The summary's first block is the headline sentence, then its source line citing the finding, then the chart
-    of the headline's attribute with the headline group marked; the gender finding (p = 0.042) does not lead."""
+def test_summary_opens_with_the_headline_and_its_chart(welfare, lang, label, sentence):
+    """The summary's first block is the headline sentence (attribute and group labels from the template), then
+    its source line citing the finding, then the chart of the headline's attribute with the headline group
+    marked; the gender finding (p = 0.042) does not lead."""
     summary = build_document(welfare, lang).sections[0]
     first, source, chart = summary.blocks[:3]
     assert first.style == "headline" and first.text == sentence
     finding = next(f for f in json.loads((welfare / "findings.json").read_text())
                    if f["evidence"] == ["comparisons/nationality/non-EU/selection_rate"])
     assert finding["id"] in source.text
-    assert chart.kind == "chart" and [r.label for r in chart.body.rows if r.highlight] == ["non-EU"]
+    assert chart.kind == "chart" and [r.label for r in chart.body.rows if r.highlight] == [label]
 
 
 def test_pdf_page_one_carries_the_headline(welfare, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,18 +111,11 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so an interruption never leaves half a file."""
-    path = Path(path)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="\n", dir=path.parent or ".", prefix=f".{path.name}.", delete=False
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` under auditkit's one set of output rules (:mod:`auditkit._output`):
+    a regular file whole or not at all, never through a link, never replacing a device."""
+    from .._output import write_text
+
+    write_text(path, text)
 
 
 def yaml_text(value: Mapping[str, Any] | list | Any) -> str:

@@ -27,13 +27,12 @@ _MAX_ITEMS = 10_000
 def _load(text: str, label: str) -> Any:
     import yaml
 
+    from .._yaml import YamlLimitError, load_yaml
+
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise InputDataError(f"{label!r} line {mark.line + 1}: YAML anchors and aliases (&name, *name) are "
-                                     "not accepted in a model specification; write the values out.")
-        return yaml.safe_load(text)
+        return load_yaml(text, aliases=False)
+    except YamlLimitError as err:
+        raise InputDataError(f"{label!r} {err} {err.fix}".rstrip()) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -115,7 +115,10 @@ def summary_section(ctx: Context) -> Section:
     selected = design.get("selected")
     publishable = rows and isinstance(selected, (int, float)) and not ctx.sup.small(selected)
     share = loc.percent(selected / rows) if publishable else t("suppression.withheld")
-    blocks: list[Block] = headline_blocks(ctx)
+    from ._build_response import corrections_notice
+
+    notice = corrections_notice(ctx)
+    blocks: list[Block] = ([notice] if notice else []) + headline_blocks(ctx)
     blocks.append(Paragraph(t("summary.examined", population=population_text(ctx), rule=decision_text(ctx),
                               selected=ctx.count(selected, "summary/selected").text, share=share)))
     model = (results.get("input") or {}).get("model")

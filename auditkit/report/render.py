@@ -20,7 +20,9 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
                   out_dir: str | os.PathLike, min_count: int | None = None) -> list[Path]:
     """Render the report of the bundle in ``bundle_dir`` and return the files written.
 
-    Files are named ``report.<lang>.<format>`` in ``out_dir``.  Only the bundle is read: no data, no model.
+    Files are named ``report.<lang>.<format>`` in ``out_dir``, written by :mod:`auditkit._output` (whole,
+    never through a link).  Only the bundle is read: no data, no model.  To render into the bundle
+    itself and list the reports in its manifest, use :func:`auditkit.bundle.add_reports`.
     ``min_count`` overrides the bundle's minimum publishable count (``suppression_threshold``, default 10).
 
     >>> render_report("no-such-folder", out_dir="out")
@@ -35,8 +37,9 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
                          f"Formats: {list_values(FORMATS)}.")
     bundle = load_bundle(bundle_dir)
     doc = build_document(bundle, lang, min_count=min_count)
+    from .._output import write_bytes
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     html = None
     if "html" in wanted or "pdf" in wanted:
@@ -46,14 +49,14 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
     for fmt in wanted:
         path = out / f"report.{doc.lang}.{fmt}"
         if fmt == "html":
-            path.write_bytes(str(html).encode("utf-8"))
+            write_bytes(path, str(html).encode("utf-8"))
         elif fmt == "pdf":
             from ._pdf import render_pdf
 
-            path.write_bytes(render_pdf(str(html)))
+            write_bytes(path, render_pdf(str(html)))
         else:
             from ._markdown import render_markdown
 
-            path.write_bytes(render_markdown(doc).encode("utf-8"))
+            write_bytes(path, render_markdown(doc).encode("utf-8"))
         written.append(path)
     return written
