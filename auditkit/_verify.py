@@ -93,7 +93,7 @@ def _structure(manifest: dict[str, Any], report: VerifyReport) -> dict[str, dict
                 and isinstance(entry.get("sha256"), str) and _HEX.fullmatch(entry["sha256"])):
             p.append(f"manifest.json: inputs[{i}] should have a role, a name and a sha256; found {_what(entry)}.")
     listed: dict[str, dict] = {}
-    for key, keys in (("files", _FILE_KEYS), ("reports", _REPORT_KEYS)):
+    for key, keys in (("files", _FILE_KEYS), ("reports", _REPORT_KEYS), ("annexes", _FILE_KEYS)):
         entries = manifest.get(key, [])
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             problem = _entry_problem(entry, keys, key == "reports")
@@ -259,6 +259,10 @@ def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | 
            signer: str | os.PathLike | None = None) -> VerifyReport:
     """Every check of the module docstring on ``bundle``; see :class:`VerifyReport`."""
     manifest = read_manifest(bundle)
+    if data is not None:  # a missing, unreadable or non-regular file is named before its hash is taken
+        from .load._filecheck import check_data_path
+
+        check_data_path(Path(data))
     report = VerifyReport(str(bundle))
     raw = (bundle / MANIFEST_FILE).read_bytes()
     report.manifest_sha256 = manifest_hash(raw)

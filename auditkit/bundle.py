@@ -40,7 +40,8 @@ from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
 
-__all__ = ["BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports", "bundle_files",
+__all__ = ["ANNEX_FILES", "BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports",
+           "bundle_files",
            "file_sha256", "manifest_hash", "manifest_text", "verify_bundle", "write_bundle"]
 
 BUNDLE_VERSION = "2"
@@ -50,7 +51,7 @@ SIGNATURE_FILE = "signature.json"
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "click", "scikit-learn", "shap", "skops", "onnxruntime",
                  "xgboost", "lightgbm", "joblib", "duckdb", "dask", "pyyaml", "jinja2", "weasyprint")
 _CHUNK = 1 << 20
-_REPORT_NAME = re.compile(r"report\.([A-Za-z][A-Za-z0-9_-]{0,34})\.(html|pdf|md)")
+_REPORT_NAME = re.compile(r"report\.([A-Za-z][A-Za-z0-9_-]{0,34})\.(html|pdf|md|csv)")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -96,8 +97,8 @@ def manifest_text(manifest: Mapping[str, Any]) -> str:
 def manifest_hash(raw: bytes) -> str:
     """The manifest hash a report cites, from the bytes of ``manifest.json``.
 
-    The sha256 of the manifest without its ``reports`` member, in the form auditkit writes; for a
-    manifest without reports, the sha256 of the file itself.
+    The sha256 of the manifest without its ``reports`` and ``annexes`` members (both are listed after the
+    run), in the form auditkit writes; for a manifest without either, the sha256 of the file itself.
 
     >>> manifest_hash(b'{"files": []}') == hashlib.sha256(b'{"files": []}').hexdigest()
     True
@@ -106,10 +107,15 @@ def manifest_hash(raw: bytes) -> str:
         parsed = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
-    if not isinstance(parsed, dict) or "reports" not in parsed:
+    if not isinstance(parsed, dict) or not {"reports", "annexes"} & set(parsed):
         return hashlib.sha256(raw).hexdigest()
-    body = {k: v for k, v in parsed.items() if k != "reports"}
+    body = {k: v for k, v in parsed.items() if k not in ("reports", "annexes")}
     return hashlib.sha256(_dump(body).encode("utf-8")).hexdigest()
+
+
+#: Files the auditors add to a bundle after the run (docs/reports.md, "The agency's side"); rendering
+#: reports into the bundle lists them under ``annexes``.
+ANNEX_FILES = ("response.yaml", "corrections.yaml")
 
 
 def _entry(path: str, data: bytes) -> dict[str, Any]:
@@ -130,8 +136,9 @@ def bundle_files(folder: Path) -> Iterable[tuple[str, os.stat_result]]:
                 yield rel, st
 
 
-def _replaceable(out: Path) -> None:
-    """Refuse an --out that is a link, a file, or a non-empty folder that is not an auditkit bundle."""
+def _replaceable(out: Path, keep: Sequence[str] = ()) -> None:
+    """Refuse an --out that is a link, a file, or a non-empty folder that is not an auditkit bundle (or that
+    holds files it does not list, other than ``keep``, which the caller carries over)."""
     if not os.path.lexists(out):
         return
     st = os.lstat(out)
@@ -152,7 +159,7 @@ def _replaceable(out: Path) -> None:
         raise OutputError(f"--out {out} is not empty and is not an auditkit evidence bundle (no readable "
                           f"{MANIFEST_FILE}); auditkit replaces a bundle folder whole, so it will not write there. "
                           "Give a new or empty folder.")
-    others = sorted(n for n in names - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE}
+    others = sorted(n for n in names - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE, *keep}
                     if not any(other.startswith(n + "/") for other in listed))
     if others:
         raise OutputError(f"--out {out} is an evidence bundle that also holds files it does not list "
@@ -161,7 +168,7 @@ def _replaceable(out: Path) -> None:
 
 
 def _listed(manifest: Any) -> list[str]:
-    return [f["path"] for key in ("files", "reports") for f in manifest.get(key, [])]
+    return [f["path"] for key in ("files", "reports", "annexes") for f in manifest.get(key, [])]
 
 
 def _report_entry(folder: Path, path: Path, manifest_sha256: str) -> dict[str, Any]:
@@ -180,6 +187,10 @@ def _list_reports(folder: Path, manifest: dict[str, Any], written: Sequence[Path
         entry = _report_entry(folder, Path(path), cited)
         entries[entry["path"]] = entry
     manifest["reports"] = [entries[k] for k in sorted(entries)]
+    # The agency's side and the corrections log, which the reports print: listed (and hashed) with them.
+    annexes = _annexes(folder)
+    if annexes or "annexes" in manifest:
+        manifest["annexes"] = annexes
     write_bytes(folder / MANIFEST_FILE, manifest_text(manifest).encode("utf-8"))
 
 
@@ -267,17 +278,9 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]]) -> tuple[list[Path], bool]:
-    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
-
-    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
-    moved into place.  The manifest hash does not change.  A signature no longer matches the manifest
-    once a report is listed, so it is removed: the second value says whether one was.  Returns the
-    reports' final paths and that flag.
-    """
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
-    _replaceable(bundle)
+def _copy_bundle(bundle: Path, keep: Sequence[str] = ()) -> Path:
+    """A copy of ``bundle`` (its signature left out) in a new temporary folder next to it."""
+    _replaceable(bundle, keep=keep)
     for rel, st in bundle_files(bundle):
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
             raise OutputError(f"{bundle / rel} is a link or a device inside the bundle; auditkit will not copy it. "
@@ -289,7 +292,40 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
                 (tmp / rel).mkdir(exist_ok=True)
             elif rel != SIGNATURE_FILE:
                 shutil.copyfile(bundle / rel, tmp / rel, follow_symlinks=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def _annexes(folder: Path) -> list[dict[str, Any]]:
+    return [_entry(name, (folder / name).read_bytes()) for name in ANNEX_FILES if (folder / name).is_file()]
+
+
+def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]],
+                rerender: Callable[[Path, str, Sequence[str]], Sequence[Path]] | None = None
+                ) -> tuple[list[Path], bool]:
+    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
+
+    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
+    moved into place.  The manifest hash does not change.  The agency's side and the corrections log
+    (:data:`ANNEX_FILES`) found in the bundle are listed as annexes; when they changed, every report
+    already in the bundle is rendered again too (``rerender(folder, lang, formats)``), so that none shows
+    an old reply.  A signature no longer matches the manifest once a report is listed, so it is
+    removed: the second value says whether one was.  Returns the reports' final paths and that flag.
+    """
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    tmp = _copy_bundle(bundle, keep=ANNEX_FILES)  # copied over, then listed with the reports
+    try:
         written = list(render(tmp))
+        if rerender is not None and _annexes(tmp) != (manifest.get("annexes") or []):
+            done = {Path(p).name for p in written}
+            by_lang: dict[str, list[str]] = {}
+            for r in manifest.get("reports") or []:
+                if isinstance(r, dict) and r.get("path") not in done and {"lang", "format"} <= set(r):
+                    by_lang.setdefault(str(r["lang"]), []).append(str(r["format"]))
+            written += [p for lang, formats in sorted(by_lang.items()) for p in rerender(tmp, lang, formats)]
         _list_reports(tmp, manifest, written, manifest_hash((tmp / MANIFEST_FILE).read_bytes()))
         signed = os.path.lexists(bundle / SIGNATURE_FILE)
         replace_dir(tmp, bundle)

@@ -87,9 +87,34 @@ def test_load_yaml_refuses_the_billion_laughs_naming_the_line():
 
 def test_load_yaml_keeps_small_aliases_and_strict_types():
     """Aliases used the way the shipped instruments use them still read; 'no' and dates stay text."""
-    data = load_yaml("opts: &o [a, b]\nq1: *o\nq2: *o\ncountry: NO\nwhen: 2024-01-01\nflag: false\n")
+    data = load_yaml("opts: &o [a, b]\nq1: *o\nq2: *o\ncountry: NO\nwhen: 2024-01-01\nflag: false\n"
+                     "base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n")
     assert data == {"opts": ["a", "b"], "q1": ["a", "b"], "q2": ["a", "b"], "country": "NO",
-                    "when": "2024-01-01", "flag": False}
+                    "when": "2024-01-01", "flag": False, "base": {"x": 1}, "merged": {"x": 1, "y": 2}}
+
+
+def test_mutated_shipped_files_raise_only_clear_errors():
+    """A small fuzz: shipped templates and instruments with random edits give YAML or limit errors, nothing else."""
+    import random
+
+    import yaml
+
+    rng = random.Random(13)
+    sources = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "audits").rglob("*.yaml"))]
+    pieces = ["&a ", "*a", "!!float ", "!!binary ", "!!timestamp x", ".inf", "1e999", "[", "]", "{", "}", "? ",
+              ": ", "- ", "\t", "<<: *a\n", "!!set ", "&b [*a,*a]", "'", '"', "|", ">", "\x85", "%YAML 1.1\n---\n"]
+    for _ in range(300):
+        text = list(rng.choice(sources))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.6:
+                text[at:at] = list(rng.choice(pieces))
+            else:
+                del text[at:at + rng.randint(1, 20)]
+        try:
+            load_yaml("".join(text))
+        except (YamlLimitError, yaml.YAMLError):
+            pass
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -100,6 +125,11 @@ def test_load_yaml_keeps_small_aliases_and_strict_types():
     ("x: " + "9" * 5000 + "\n", "at most 100 are read"),
     ("x: " + "[" * 80 + "]" * 80 + "\n", "nests more than 64 levels"),
     ("a: 1\nb: 2\na: 3\n", "appears twice"),
+    ("a: !!binary aGVsbG8=\n", "the tag !!binary is not accepted"),
+    ("a: !!set {x}\n", "the tag !!set is not accepted"),
+    ("a: !!timestamp 2020-13-99x\n", "the tag !!timestamp is not accepted"),
+    ("a: !!python/object/apply:os.system [ls]\n", "is not accepted"),
+    ("? [1, 2]\n: x\n", "cannot be read"),
 ])
 def test_load_yaml_refuses_values_that_cannot_be_published(text, words):
     """Non-finite numbers, giant integers, deep nesting and duplicate keys are refused with the line."""
@@ -332,3 +362,57 @@ def test_findings_refuse_bad_placeholders_at_use(text):
 
     with pytest.raises(TemplateError, match="Finding rule 'r'"):
         _format(text, {"group": "ab"}, "r")
+
+
+# ------------------------------------------------------------------ bootstrap
+
+def test_bootstrap_beyond_the_cap_is_refused_at_once():
+    """--bootstrap 100000000 stops before any work, stating the maximum."""
+    done = run("audit", str(DATA), "--protected", "nationality", "--decision", "selected", "--positive", "Ja",
+               "--bootstrap", "100000000")
+    assert done.returncode == 2
+    assert "--bootstrap is at most 100,000 replicates; got 100,000,000" in done.stderr
+
+
+def test_bootstrap_values_are_bounded_by_groups_times_replicates():
+    """Within the replicate cap, a table with many groups is refused when the values would not fit."""
+    from auditkit.measure.bootstrap import MAX_REPLICATES, check_replicates
+
+    check_replicates(MAX_REPLICATES, 100)
+    with pytest.raises(ValueError, match="use at most 20,000 replicates"):
+        check_replicates(MAX_REPLICATES, 10_000)
+
+
+def test_a_large_bootstrap_shows_progress_and_keeps_its_results(tmp_path):
+    """From 10,000 replicates the CLI prints progress to stderr; the JSON is what it is without it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditkit.cli import main
+
+    args = ["audit", str(DATA), "--protected", "nationality", "--decision", "selected", "--positive", "Ja",
+            "--quiet", "--bootstrap", "10000"]
+    loud = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "a.json")])
+    assert loud.exit_code == 0, loud.output
+    assert "bootstrap: 10,000 of 10,000 replicates (100%)" in loud.stderr
+    quiet = CliRunner().invoke(main, [*args[:-1], "9999", "--json", str(tmp_path / "b.json")])
+    assert quiet.exit_code == 0 and "bootstrap:" not in quiet.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["bootstrap"]["replicates"] == 10_000
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ('  percent: "{}%"', '  percent: "{:>1000000000}%"', "at most 80 are allowed"),
+    ('  percent: "{}%"', '  percent: "{%"', "unmatched brace"),
+])
+def test_a_report_catalog_with_a_giant_placeholder_is_refused(tmp_path, monkeypatch, old, new, words):
+    """Catalogs on AUDITKIT_LOCALES_PATH are someone's file too: checked when loaded, naming file and key."""
+    from auditkit.locale import LocaleError, load_locale
+
+    text = (ROOT / "auditkit" / "locale" / "messages" / "en.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "xx.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.setenv("AUDITKIT_LOCALES_PATH", str(tmp_path))
+    with pytest.raises(LocaleError, match=words) as info:
+        load_locale("xx")
+    assert "xx.yaml" in str(info.value) and "meta.percent" in str(info.value)

@@ -119,3 +119,31 @@ def test_a_bad_response_file_is_named(answered, text, where):
     assert where in str(err.value)
     result = run_cli("report", str(answered), "--out", str(answered.parent / "r"))
     assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_the_agency_side_is_listed_and_checked_by_verify(answered):
+    """Rendering into the bundle lists response.yaml and corrections.yaml under the manifest's annexes (the
+    manifest hash the reports cite does not change); verify passes, and fails once the reply is edited."""
+    import json
+
+    (answered / "corrections.yaml").write_text('corrections: [{date: "2026-12-02", text: "Fixed."}]\n',
+                                               encoding="utf-8")
+    from auditkit.bundle import manifest_hash
+
+    before = manifest_hash((answered / "manifest.json").read_bytes())
+    assert run_cli("verify", str(answered)).exit_code != 0  # the new files are not listed yet
+    assert run_cli("report", str(answered)).exit_code == 0
+    manifest = json.loads((answered / "manifest.json").read_text(encoding="utf-8"))
+    assert [a["path"] for a in manifest["annexes"]] == ["response.yaml", "corrections.yaml"]
+    assert manifest_hash((answered / "manifest.json").read_bytes()) == before
+    result = run_cli("verify", str(answered))
+    assert result.exit_code == 0, result.output
+    (answered / "response.yaml").write_text(RESPONSE.replace("seriously", "lightly"), encoding="utf-8")
+    result = run_cli("verify", str(answered))
+    assert result.exit_code != 0 and "response.yaml" in result.output
+
+
+def test_the_brief_is_not_written_into_the_bundle(answered):
+    """--format brief without --out is a usage error that says to give --out."""
+    result = run_cli("report", str(answered), "--format", "brief")
+    assert result.exit_code == 2 and "give --out DIR" in result.output

@@ -16,7 +16,8 @@ from ._context import Context, anchor_for, decision_text
 from ._document import Block, BulletList, Chart, Paragraph, Section
 from ._headline import Headline, choose_headline
 
-__all__ = ["headline_blocks", "headline_of", "headline_sentence", "population_text", "summary_section"]
+__all__ = ["headline_blocks", "headline_chart", "headline_of", "headline_sentence", "population_text",
+           "summary_section"]
 
 #: Findings per attribute listed in the summary; the rest are counted.
 _PER_ATTRIBUTE = 3
@@ -52,7 +53,8 @@ def headline_sentence(ctx: Context, h: Headline) -> str:
     return ctx.t(key, **values)
 
 
-def _headline_chart(ctx: Context, h: Headline) -> Chart | None:
+def headline_chart(ctx: Context, h: Headline) -> Chart | None:
+    """The ratio chart of the headline's attribute with the headline group in bold (selection rates only)."""
     c = h.comparison
     attr, metric = str(c.get("attribute")), str(c.get("metric"))
     if metric != "selection_rate":
@@ -77,7 +79,7 @@ def headline_blocks(ctx: Context) -> list[Block]:
         source = ctx.t("summary.headline_finding", id=str(h.finding.get("id")), source=source)
     blocks: list[Block] = [Paragraph(headline_sentence(ctx, h), style="headline"),
                            Paragraph(source, style="headline-source")]
-    chart = _headline_chart(ctx, h)
+    chart = headline_chart(ctx, h)
     if chart is not None:
         blocks.append(chart)
     blocks.append(Paragraph(ctx.t("summary.headline_rule"), style="headline-rule"))
@@ -125,6 +127,12 @@ def summary_section(ctx: Context) -> Section:
     if model:
         family = (results.get("model_card") or {}).get("family", "")
         blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=str(family))))
+    people = (results.get("explanations") or {}).get("archetypes") or []
+    if people:
+        items = "; ".join(t("summary.archetype_item", name=str(a.get("name")), score=loc.number(a.get("score"), 3),
+                            decision=t("model.archetype_selected" if a.get("decision") else "model.archetype_not")
+                            if a.get("decision") is not None else "—") for a in people)
+        blocks.append(Paragraph(t("summary.archetypes", items=items)))
     findings = sorted_findings(ctx.bundle.findings)
     counts = [(s, sum(1 for f in findings if f.get("severity") == s)) for s in SEVERITIES]
     parts = ", ".join(t("summary.severity_count", n=loc.integer(n), severity=loc.label("severity", s))
