@@ -106,8 +106,7 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
     report.rerun = True
     given = {"data": data, "model": model}
     inputs = manifest.get("inputs")
-    # An edited manifest may hold anything here; only a list of records names inputs (the hash check has
-    # already reported the edit).
+    # A tampered manifest may hold anything here; its hash check has already failed, the re-run goes on.
     for entry in inputs if isinstance(inputs, list) else []:
         path = given.get(entry.get("role")) if isinstance(entry, dict) else None
         if path is None:

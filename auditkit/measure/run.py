@@ -107,8 +107,13 @@ _ZERO_RULE = ("katz log, 0.5 added to each count (a zero count); the limit on th
 
 
 def _comparison(gt: GroupTable, i: int, ref: int, metric: str, spec: AuditSpec, design: dict,
-                varies: str | None) -> dict:
-    """Every documented key of a comparison record, null with a reason in ``null_reasons`` when undefined."""
+                varies: str | None = None) -> dict:
+    """Every documented key of a comparison record, null with a reason in ``null_reasons`` when undefined.
+
+    ``varies``: the attribute whose level differs from the reference's (a single attribute: itself).
+    """
+    if varies is None and len(gt.attributes) == 1:
+        varies = gt.attributes[0]
     r = gt.rates[metric]
     held = {} if varies is None or len(gt.attributes) == 1 else \
         {a: lv for a, lv in zip(gt.attributes, gt.labels[i]) if a != varies}
