@@ -170,7 +170,9 @@ def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlig
     wanted = sorted({*_LOG_TICKS, *(_BAND_TICKS if hi / lo <= 8 else ())})
     ticks = tuple((v, short_number(loc, v)) for v in wanted if lo <= v <= hi)
     return Chart(id=anchor_for(f"chart/ratio/{attr}" + (f"/within/{comps[0].get('varies')}" if within else "")),
-                 title=t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level),
+                 title=(t("chart.ratio_title_within", varies=ctx.attr_label(str(comps[0].get("varies"))),
+                          attribute=ctx.attr_label(attr), reference=reference, level=ctx.level) if within else
+                        t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level)),
                  description=t("chart.ratio_desc", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level,
                                items="; ".join(described)),
                  body=IntervalChart(rows=tuple(rows), axis_label=t("chart.ratio_axis", reference=reference),
