@@ -271,10 +271,43 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if printing:
         click.echo(summary_text(results))
+        click.echo(_headline_and_flips(results, findings))
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
             click.echo("Findings:\n" + "\n".join(f"  [{f['id']} {f['severity']}] {f['statement']['en']}"
                                                    for f in shown[:20]))
+
+
+def _num(x: Any, fmt: str, scale: float = 1.0) -> str:
+    return format(scale * x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else "?"
+
+
+def _p(x: Any) -> str:
+    return "< 0.0001" if isinstance(x, (int, float)) and x < 0.0001 else _num(x, ".4f")
+
+
+def _headline_and_flips(results: dict, findings: list) -> str:
+    """The headline (the rule of docs/reports.md) and the counterfactual flip tests, for the terminal."""
+    from .report._headline import choose_headline
+
+    lines = []
+    h = choose_headline(results, findings)
+    if h is not None:
+        c = h.comparison
+        ci = list(c.get("ratio_ci") or [None, None])
+        fid = f" [{h.finding['id']}]" if h.finding else ""
+        what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
+        lines.append(f"Headline{fid}: {c.get('group')} ({c.get('attribute')}) {what} {_num(c.get('ratio'), '.2f')} "
+                     f"times as often as {c.get('reference')} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+    for f in (results.get("explanations") or {}).get("flips") or []:
+        for d in f.get("direct_effect") or []:
+            per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
+            lines.append(f"Flip test {f.get('attribute')}: {d.get('baseline')} -> {d.get('value')}: "
+                         f"{per.get('flips_to_selected', '?')} decisions change to selected, "
+                         f"{per.get('flips_to_not_selected', '?')} to not selected; selection rate "
+                         f"{_num(d.get('difference'), '+.1f', 100)} points (95% CI {_num(d.get('ci_low'), '+.1f', 100)} "
+                         f"to {_num(d.get('ci_high'), '+.1f', 100)}), Holm p {_p(d.get('p_holm'))}.")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 @main.command()
