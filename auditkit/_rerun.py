@@ -105,7 +105,9 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
 
     report.rerun = True
     given = {"data": data, "model": model}
-    for entry in manifest.get("inputs") or []:
+    inputs = manifest.get("inputs")
+    # A tampered manifest may hold anything here; its hash check has already failed, the re-run goes on.
+    for entry in inputs if isinstance(inputs, list) else []:
         path = given.get(entry.get("role")) if isinstance(entry, dict) else None
         if path is None:
             continue
