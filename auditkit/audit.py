@@ -16,9 +16,10 @@ from .load.counts import count_table_columns, counts_to_table
 from .load.data import Source, read_columns
 from .load.rows import Population, rows_to_counts
 from .measure._counts import CountTable
-from .measure.bootstrap import bootstrap_intervals
+from .measure.bootstrap import bootstrap_intervals, check_replicates
 from .measure.designs import measure_selection_method, measure_stages, measure_strata
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
+from .exceptions import UsageError
 from .spec import AuditSpec
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "audit", "measure"]
@@ -195,6 +196,10 @@ def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: d
         return
     metrics = [m for m in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "fdr", "for",
                            "accuracy") if m not in design["undefined_metrics"]]
+    try:  # every replicate's rate, ratio and difference is held until the percentiles are taken
+        check_replicates(spec.bootstrap, 3 * len(metrics) * sum(len(gt.labels) for gt in tables.values()))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     intervals = bootstrap_intervals(table, tables, references, metrics, spec.bootstrap, spec.seed, spec.level)
     index = {}
     for subset, gt in tables.items():

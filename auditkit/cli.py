@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .assess import EXPLAIN_SAMPLE
-from ._text import terminal_safe
+from ._text import bootstrap_progress, terminal_safe
 from .exceptions import AuditkitError
 from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
@@ -156,7 +156,8 @@ _AUDIT_OPTIONS = [
     click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True),
     click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
                  help="Adjusted p-value that sets each status (both are reported)."),
-    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
+    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N",
+                 help="Bootstrap replicates (at most 100,000; progress on stderr from 10,000)."),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--all-selected", is_flag=True,
                  help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
@@ -270,10 +271,43 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if printing:
         click.echo(summary_text(results))
+        click.echo(_headline_and_flips(results, findings))
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
             click.echo("Findings:\n" + "\n".join(f"  [{f['id']} {f['severity']}] {f['statement']['en']}"
                                                    for f in shown[:20]))
+
+
+def _num(x: Any, fmt: str, scale: float = 1.0) -> str:
+    return format(scale * x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else "?"
+
+
+def _p(x: Any) -> str:
+    return "< 0.0001" if isinstance(x, (int, float)) and x < 0.0001 else _num(x, ".4f")
+
+
+def _headline_and_flips(results: dict, findings: list) -> str:
+    """The headline (the rule of docs/reports.md) and the counterfactual flip tests, for the terminal."""
+    from .report._headline import choose_headline
+
+    lines = []
+    h = choose_headline(results, findings)
+    if h is not None:
+        c = h.comparison
+        ci = list(c.get("ratio_ci") or [None, None])
+        fid = f" [{h.finding['id']}]" if h.finding else ""
+        what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
+        lines.append(f"Headline{fid}: {c.get('group')} ({c.get('attribute')}) {what} {_num(c.get('ratio'), '.2f')} "
+                     f"times as often as {c.get('reference')} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+    for f in (results.get("explanations") or {}).get("flips") or []:
+        for d in f.get("direct_effect") or []:
+            per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
+            lines.append(f"Flip test {f.get('attribute')}: {d.get('baseline')} -> {d.get('value')}: "
+                         f"{per.get('flips_to_selected', '?')} decisions change to selected, "
+                         f"{per.get('flips_to_not_selected', '?')} to not selected; selection rate "
+                         f"{_num(d.get('difference'), '+.1f', 100)} points (95% CI {_num(d.get('ci_low'), '+.1f', 100)} "
+                         f"to {_num(d.get('ci_high'), '+.1f', 100)}), Holm p {_p(d.get('p_holm'))}.")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 @main.command()
@@ -290,7 +324,8 @@ def audit(data: Path | None, **o: Any) -> None:
     if example is not None:
         data, o["out_dir"] = example.data, example.out
     fields, template = apply_template(ctx, fields_from_options(o))
-    result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
     write_outputs(result.results, o, [("data", data)], _run_record("audit", fields, o), template)
     if example is not None:
         _echo_next(example, o)
@@ -321,11 +356,14 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if not o.get("no_report"):
         from .report import render_report
 
+        from .report._build_many import needs_table_file
+
         lang = getattr(template, "language", None) or "en"
-        names = [f"report.{lang}.html"]
+        formats = ("html", "csv") if needs_table_file(results) else ("html",)  # many groups: the full table
+        names = [f"report.{lang}.{fmt}" for fmt in formats]
 
         def render(folder: Path) -> list[Path]:
-            return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
+            return render_report(folder, lang=lang, formats=formats, out_dir=folder)
 
     write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
                  checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
@@ -390,7 +428,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
         link=o["link"], features=read_features(o["features"]), **explain)
-    result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
