@@ -238,6 +238,12 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
     strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
     results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
     results["explanations"] = explanations
+    if run_spec.truth and scored.frame is not None:
+        from ._assess_scores import score_behaviour_record
+
+        results["score_behaviour"] = score_behaviour_record(scored.frame, _groups(scored.frame, run_spec),
+                                                            scored.scores, results, run_spec, scored.method,
+                                                            scored.sampled)
     return AuditResult(scored.result.counts, results)
 
 

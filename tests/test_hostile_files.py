@@ -369,3 +369,20 @@ def test_a_large_bootstrap_shows_progress_and_keeps_its_results(tmp_path):
     quiet = CliRunner().invoke(main, [*args[:-1], "9999", "--json", str(tmp_path / "b.json")])
     assert quiet.exit_code == 0 and "bootstrap:" not in quiet.stderr
     assert json.loads((tmp_path / "a.json").read_text())["bootstrap"]["replicates"] == 10_000
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ('  percent: "{}%"', '  percent: "{:>1000000000}%"', "at most 80 are allowed"),
+    ('  percent: "{}%"', '  percent: "{%"', "unmatched brace"),
+])
+def test_a_report_catalog_with_a_giant_placeholder_is_refused(tmp_path, monkeypatch, old, new, words):
+    """Catalogs on AUDITKIT_LOCALES_PATH are someone's file too: checked when loaded, naming file and key."""
+    from auditkit.locale import LocaleError, load_locale
+
+    text = (ROOT / "auditkit" / "locale" / "messages" / "en.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "xx.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.setenv("AUDITKIT_LOCALES_PATH", str(tmp_path))
+    with pytest.raises(LocaleError, match=words) as info:
+        load_locale("xx")
+    assert "xx.yaml" in str(info.value) and "meta.percent" in str(info.value)
