@@ -64,9 +64,11 @@ def _from_file(path: Path) -> list[str]:
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
+        from .._yaml import YamlLimitError, load_yaml
+
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
+            data = load_yaml(text, aliases=False)
+        except (yaml.YAMLError, YamlLimitError) as err:
             raise UsageError(f"--features {path.name}: not valid YAML ({err}).") from None
         if isinstance(data, dict):
             data = data.get("features", data.get("inputs"))
