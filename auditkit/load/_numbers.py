@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._text import list_values
+from ._arrow import bool_array, to_numpy
 from ..exceptions import InputDataError
 
 __all__ = ["NumberFormat", "detect_format", "distinct_texts", "normalise"]
@@ -154,7 +155,8 @@ def distinct_texts(arrays: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
     for array in arrays:
         text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
         unique = pc.unique(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).drop_null()
-        seen.append(unique.filter(pc.not_equal(unique, "")))
+        # No Python scalar in a kernel call: pa.scalar would import pandas (tests/test_startup.py).
+        seen.append(unique.filter(bool_array(to_numpy(pc.utf8_length(unique), fill=0) > 0)))
     if not seen:
         return pa.array([], pa.string())
     return pc.unique(pa.concat_arrays(seen)) if len(seen) > 1 else seen[0]
