@@ -14,6 +14,7 @@ from .exceptions import (
 )
 from .measure._counts import CountTable, Dimension
 from .spec import METRICS, AuditSpec, Filter
+from . import findings, report  # callable modules: auditkit.findings(result), auditkit.report(BUNDLE, ...)
 
 __all__ = [
     "AuditResult",
@@ -31,5 +32,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "findings",
     "measure",
+    "report",
 ]
