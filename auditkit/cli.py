@@ -78,7 +78,7 @@ def _range(text: str) -> tuple[int, int]:
 class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
-    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "keygen": "cli_bundle",
+    LAZY = {"checklist": "cli_checklist", "compare": "cli_compare", "datasets": "cli_datasets", "keygen": "cli_bundle",
             "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates", "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
