@@ -14,7 +14,6 @@ from .exceptions import (
 )
 from .measure._counts import CountTable, Dimension
 from .spec import METRICS, AuditSpec, Filter
-from . import findings, report  # callable modules: auditkit.findings(result), auditkit.report(BUNDLE, ...)
 
 __all__ = [
     "AuditResult",
@@ -36,3 +35,12 @@ __all__ = [
     "measure",
     "report",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the callable modules load on first use, not at import
+    """``auditkit.findings(result)`` and ``auditkit.report(BUNDLE, ...)``: callable modules, imported when used."""
+    if name in ("findings", "report"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'auditkit' has no attribute {name!r}")
