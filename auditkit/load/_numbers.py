@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._text import list_values
-from ._arrow import bool_array, to_numpy
 from ..exceptions import InputDataError
 
 __all__ = ["NumberFormat", "detect_format", "distinct_texts", "normalise"]
@@ -155,8 +154,8 @@ def distinct_texts(arrays: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
     for array in arrays:
         text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
         unique = pc.unique(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).drop_null()
-        # No Python scalar in a kernel call: pa.scalar would import pandas (tests/test_startup.py).
-        seen.append(unique.filter(bool_array(to_numpy(pc.utf8_length(unique), fill=0) > 0)))
+        # Blank texts dropped by length: comparing with the Python scalar "" would import pandas (pa.scalar).
+        seen.append(unique.filter(pc.cast(pc.utf8_length(unique), pa.bool_())))
     if not seen:
         return pa.array([], pa.string())
     return pc.unique(pa.concat_arrays(seen)) if len(seen) > 1 else seen[0]
