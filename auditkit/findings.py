@@ -391,3 +391,16 @@ def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) 
             out.append(_finding(_REVERSAL, rec, results, "stratified_reversal",
                                 f"stratified/{s['attribute']}/{s['group']}", languages))
     return out
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``auditkit.findings(result, template=...)`` builds findings, although ``auditkit.findings`` is this
+    module (a function of that name in ``auditkit`` would be replaced by the module when it is imported)."""
+
+    def __call__(self, result, template="base", *, languages=()):  # noqa: ANN001, ANN204 - see notebook.findings
+        from .notebook import findings
+
+        return findings(result, template, languages=languages)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -9,6 +9,7 @@ against the true figures of *every* completion of the table, computed here by pl
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 import re
@@ -181,3 +182,25 @@ def test_every_printed_range_holds_every_completion(table):
                 plo, _, phi = shown.replace("%", "").partition("–")
                 assert float(plo) - 0.05 <= 100 * full[i][0] / n[i] <= float(phi or plo) + 0.05 if not phi else \
                     float(plo) <= 100 * full[i][0] / n[i] <= float(phi)
+
+
+def test_every_rate_table_gives_its_counts_as_ranges(tmp_path):
+    """A suppressed tp: the hit-rate table's selected-with-outcome count and fraud count are ranges, like
+    the selection-rate table's, in the report and in the table file."""
+    table = "g,tp,fp,tn,fn\na,80,400,3000,60\nb,0,150,900,30\nc,40,200,1200,20\n"
+    (tmp_path / "t.csv").write_text(table, encoding="utf-8")
+    r = run_cli("audit", tmp_path / "t.csv", "--protected", "g", "--cell", "tp=tp", "--cell", "fp=fp", "--cell",
+                "tn=tn", "--cell", "fn=fn", "--suppressed", "0", "--metric", "selection_rate", "--metric", "ppv",
+                "--out", tmp_path / "b")
+    assert r.exit_code == 0, r.output
+    r = run_cli("report", tmp_path / "b", "--format", "md", "--format", "csv", "--out", tmp_path / "md")
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "md" / "report.en.md").read_text(encoding="utf-8")
+    hits = md[md.index("**Hit rate"):]
+    row = next(line for line in hits.splitlines() if line.startswith("| b |"))
+    assert row.startswith("| b | 150–159 | \\<10 |"), row  # selected with an outcome: fp 150 + tp 0 to 9
+    sel = md[md.index("**Selection rate by g**"):]
+    row = next(line for line in sel.splitlines() if line.startswith("| b |"))
+    assert row.startswith("| b | 1,080–1,089 | 150–159 |"), row
+    rows = list(csv.reader((tmp_path / "md" / "report.en.csv").read_text(encoding="utf-8").splitlines()))
+    assert any(row[:7] == ["g", "b", "b", "", "ppv", "150 to 159", "<10"] for row in rows), rows

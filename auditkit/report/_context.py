@@ -110,6 +110,21 @@ class Context:
             return Cell(self.t("suppression.less_than", k=self.loc.integer(self.k)), suppressed=True, numeric=True)
         return Cell(self.loc.integer(n) if isinstance(n, (int, float)) else "—", numeric=True)
 
+    @staticmethod
+    def rate_bounds(rec: Mapping[str, Any] | None) -> tuple[list[int] | None, list[int] | None]:
+        """The ranges of a bounded rate's numerator and denominator (None: not bounded).
+
+        A bounded rate k / (k + c) records k at both ends (``numerator``, ``numerator_max``) and the
+        denominators of its least and largest value (k_low + c_high, k_high + c_low), so its denominator
+        ranges from k_low + c_low to k_high + c_high."""
+        rec = rec or {}
+        k_lo, k_hi, d_lo, d_hi = (rec.get(x) for x in ("numerator", "numerator_max", "denominator", "denominator_max"))
+        if not all(isinstance(x, (int, float)) for x in (k_lo, k_hi, d_lo, d_hi)):
+            return None, None
+        num = [int(k_lo), int(k_hi)] if k_lo != k_hi else None
+        low, high = k_lo + d_hi - k_hi, k_hi + d_lo - k_lo
+        return num, ([int(low), int(high)] if low != high else None)
+
     def share_range(self, k_low: float, n_low: float, k_high: float, n_high: float) -> str:
         """'16.0%–16.2%': a proportion from k_low / n_low to k_high / n_high, rounded outwards (so that
         the printed range holds every value the suppressed cells allow)."""
