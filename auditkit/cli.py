@@ -254,12 +254,15 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
     printing = not o["quiet"] and str(o["json_path"]) != "-"
-    if template is None:
-        from .templates import load_template
+    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them
+    # (and does not load the base template, whose import costs start-up time).
+    findings: list[dict] = []
+    if printing or o.get("out_dir") is not None:
+        if template is None:
+            from .templates import load_template
 
-        template = load_template("base")
-    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them.
-    findings = _findings(results, template) if printing or o.get("out_dir") is not None else []
+            template = load_template("base")
+        findings = _findings(results, template)
     checklist = None
     if o.get("answers") is not None:
         from .checklist import load_assessment, score_assessment
@@ -393,6 +396,9 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="MODEL is a published table of weights (CSV term,weight): how the weighted sum becomes the score.")
 @click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
 @click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
+@click.option("--features", metavar="COL,COL,...|FILE",
+              help="The model's inputs in its order, for a model that records no input names (an ONNX file with "
+                   "one input tensor, a model fitted on an array); or a YAML/CSV file listing them.")
 @click.option("--explain-sample", type=click.IntRange(min=1), metavar="N",
               help="Explain a seeded sample of N audited rows, the same rows on every engine (default: every row "
                    f"with --engine pandas, {EXPLAIN_SAMPLE:,} with duckdb and dask).")
@@ -411,6 +417,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """
     from .assess import AssessOptions
     from .assess import assess as run_assess
+    from .load._features import read_features
 
     ctx = click.get_current_context()
     example = start_example(ctx, "assess", {"MODEL": model, "--data": data}, explain=not o["no_explain"])
@@ -432,7 +439,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], **explain)
+        link=o["link"], features=read_features(o["features"]), **explain)
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]

@@ -154,14 +154,13 @@ def table_file_rows(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     for g in results.get("groups", []):
         attr, name = str(g.get("attribute")), str(g.get("group"))
-        bounds = g.get("bounds") or {}
         for metric, c in ((m, c) for m in metrics for c in comps.get((attr, name, m)) or [None]):
             rec = g.get(metric) or {}
             row = dict.fromkeys(_COLUMNS, "")
             row.update(attribute=attr, group=name, label=ctx.group_label(attr, name), metric=metric,
                        reference="yes" if g.get("is_reference") else "")
-            for part, key, bkey in (("den", "denominator", "n"), ("num", "numerator", "selected")):
-                b = bounds.get(bkey) if metric == "selection_rate" else None
+            num_bounds, den_bounds = ctx.rate_bounds(rec)
+            for part, key, b in (("den", "denominator", den_bounds), ("num", "numerator", num_bounds)):
                 value = rec.get(key)
                 if b and len(b) == 2:
                     row[key] = less if isinstance(b[1], (int, float)) and b[1] < k else _span(b)
