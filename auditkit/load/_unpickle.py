@@ -16,6 +16,7 @@ import copyreg
 import functools
 import hashlib
 import importlib
+import inspect
 import io
 import json
 import pickle
@@ -37,6 +38,8 @@ from ._pickle_vm import NP_DTYPE, brief, dtype_args, numpy_dtype
 
 __all__ = ["load_pickle", "load_skops", "pickle_needs", "skops_scan"]
 
+#: Largest unpacked skops member (the model worker sets it to a quarter of its memory limit).
+MAX_MEMBER = 4 * 2**30
 _TRUST_HINT = ("Use --trust-model (trust=True in Python) only if you trust whoever made the file: it runs the "
                "file's code. Do that in a throwaway virtual machine or container.")
 
@@ -64,7 +67,7 @@ def load_pickle(path: Path, trust: bool) -> LoadedModel:
                              f"Python, or {ASK_INSTEAD[0].lower() + ASK_INSTEAD[1:]}")
     notes = list(scan.notes)
     if scan.verdict == "refused" and not trust:
-        raise UnsafeModelError(_refusal(path.name, scan.offending, scan.problems))
+        raise _unsafe(_refusal(path.name, scan.offending, scan.problems), scan)
     if scan.verdict == "refused":
         import joblib
 
@@ -78,17 +81,40 @@ def load_pickle(path: Path, trust: bool) -> LoadedModel:
                          "loaded with the allow-list enforced.")
         obj, extra = _guarded(lambda: _restricted_load(data, str(path)), path, scan)
     estimator, unwrap = _unwrap(obj, path.name)
+    _check_widths(estimator, path, scan, trust and scan.verdict == "refused")
     return LoadedModel(estimator, scan.format, str(path), hashlib.sha256(raw).hexdigest(), scan,
                        scan.verdict == "refused", pickle_needs(scan), feature_names_of(estimator),
                        tuple(notes + extra + unwrap))
 
 
-def _refusal(name: str, offending: tuple[ImportRef, ...], problems: tuple[str, ...]) -> str:
+def _check_widths(estimator: object, path: Path, scan: PickleScan, trusted: bool) -> None:
+    """Every tree reads only columns its estimator takes (see :mod:`auditkit.load._state_checks`)."""
+    if trusted:
+        return
+    from ._state_checks import check_tree_widths
+
+    try:
+        check_tree_widths(estimator)
+    except Cannot as err:
+        raise _unsafe(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",), loading=True), scan) \
+            from None
+
+
+def _refusal(name: str, offending: tuple[ImportRef, ...], problems: tuple[str, ...], loading: bool = False) -> str:
     lines = [f"Refused to load {name!r}: loading it would run code auditkit cannot vouch for."]
     lines += [f"  - {ref.qualname}: {ref.reason}" for ref in offending]
     lines += [f"  - {problem}" for problem in problems]
-    lines += ["Nothing in the file was executed: auditkit only read its bytes.", ASK_INSTEAD, _TRUST_HINT]
+    lines += ["auditkit stopped loading it there. The allowed objects before that point were rebuilt in auditkit's "
+              "model worker (a separate, limited process), nothing in auditkit itself." if loading else
+              "Nothing in the file was executed: auditkit only read its bytes.", ASK_INSTEAD, _TRUST_HINT]
     return "\n".join(lines)
+
+
+def _unsafe(message: str, scan: PickleScan) -> UnsafeModelError:
+    """The refusal, carrying the scan (``inspect`` shows it; see :func:`auditkit.load.model.describe`)."""
+    err = UnsafeModelError(message)
+    err.scan = scan  # type: ignore[attr-defined]
+    return err
 
 
 def _restricted_load(data: bytes, label: str) -> object:
@@ -170,6 +196,10 @@ class _Checked:
             return True
         if isinstance(inst, np.generic):
             raise Cannot("the file sets the state of a numpy scalar, which numpy never writes")
+        if isinstance(inst, type) or inspect.isroutine(inst) or inspect.ismodule(inst):
+            raise Cannot(f"the file sets the state of {getattr(inst, '__module__', '?')}."
+                         f"{getattr(inst, '__qualname__', '?')} itself (a BUILD on a class or function), which no "
+                         "library writes: it would change that class for the whole program")
         if isinstance(inst, np.ndarray):
             _check_array_state(np, inst, state)
         else:
@@ -505,9 +535,10 @@ def _guarded(load: Callable[[], object], path: Path, scan: PickleScan) -> tuple[
             raise
         except _Blocked as err:
             ref = ImportRef(err.module, err.name, "unknown", err.why)
-            raise UnsafeModelError(_refusal(path.name, (ref,), ())) from None
+            raise _unsafe(_refusal(path.name, (ref,), (), loading=True), scan) from None
         except Cannot as err:  # the loader's own checks: state numpy would have taken on trust
-            raise UnsafeModelError(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",))) from None
+            raise _unsafe(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",), loading=True), scan) \
+                from None
         except (ImportError, AttributeError) as err:
             raise InputDataError(_import_failure(path.name, err, scan)) from None
         except (UnicodeDecodeError, ValueError) as err:
@@ -597,33 +628,74 @@ def _unwrap(obj: object, name: str) -> tuple[object, list[str]]:
 
 
 def skops_scan(path: Path) -> tuple[PickleScan, list[str], dict[str, str]]:
-    """Every type a skops file rebuilds, judged by the allow-list; skops's untrusted types; recorded versions."""
+    """Every type a skops file rebuilds, judged by the allow-list; skops's untrusted types; recorded versions.
+
+    The archive's members are size-capped and its trees checked first
+    (:func:`auditkit.load._state_checks.check_skops_archive`): a file that fails is refused.
+    """
     import skops.io
 
+    from ._state_checks import check_skops_archive
+
     try:
-        untrusted = skops.io.get_untrusted_types(file=str(path))
         with zipfile.ZipFile(path) as archive:
-            schema = json.loads(archive.read("schema.json"))
-    except Exception as err:  # noqa: BLE001 - any corruption of the archive
-        raise InputDataError(f"{path.name!r} is not a readable skops file ({type(err).__name__}: {err}).") from None
-    types, versions, todo = set(untrusted), {}, [schema]
-    while todo:  # every type the schema rebuilds, and the library versions it records
+            member = archive.getinfo("schema.json")
+            if member.file_size > MAX_MEMBER:
+                raise Cannot(f"its schema unpacks to {member.file_size:,} bytes, over the limit of {MAX_MEMBER:,}")
+            schema = json.loads(archive.read(member))
+            if not isinstance(schema, dict):
+                raise ValueError("schema.json does not hold an object")
+            check_skops_archive(archive, schema, MAX_MEMBER)
+        untrusted = skops.io.get_untrusted_types(file=str(path))
+        types, versions = _skops_types(schema, untrusted)
+    except Cannot as err:
+        scan = PickleScan(str(path), "skops", None, (), "refused", (f"auditkit stopped reading it: {err}",))
+        raise _unsafe(_refusal(path.name, (), scan.problems), scan) from None
+    except Exception as err:  # noqa: BLE001 - any corruption of the archive (RecursionError included)
+        raise InputDataError(f"{path.name!r} is not a readable skops file ({type(err).__name__}: "
+                             f"{str(err)[:300]}).") from None
+    pairs = [t.rsplit(".", 1) for t in types if "." in t]
+    refs = tuple(sorted((ImportRef(m, n, *_skops_classify(m, n)) for m, n in pairs),
+                        key=lambda r: (r.status == "allowed", r.module, r.name)))
+    bad = any(r.status != "allowed" for r in refs)
+    versions["skops"] = str(schema.get("_skops_version", ""))[:40]
+    protocol = schema.get("protocol") if type(schema.get("protocol")) is int else None
+    scan = PickleScan(str(path), "skops", protocol, refs, "refused" if bad else "allowed", ())
+    return scan, list(untrusted), versions
+
+
+def _skops_types(schema: dict, untrusted: list) -> tuple[set, dict]:
+    """The types the schema rebuilds, and the scikit-learn version it records."""
+    types, versions, todo = {str(t) for t in untrusted}, {}, [schema]
+    while todo:
         node = todo.pop()
         if isinstance(node, dict):
             if isinstance(node.get("__module__"), str) and isinstance(node.get("__class__"), str):
                 types.add(f"{node['__module__']}.{node['__class__']}")
             if "_sklearn_version" in node and isinstance(node["_sklearn_version"], dict):
-                versions["scikit-learn"] = json.loads(node["_sklearn_version"].get("content", '""'))
+                version = json.loads(node["_sklearn_version"].get("content", '""'))
+                versions["scikit-learn"] = str(version)[:40]
             todo.extend(node.values())
         elif isinstance(node, list):
             todo.extend(node)
-    pairs = [t.rsplit(".", 1) for t in types if "." in t]
-    refs = tuple(sorted((ImportRef(m, n, *classify(m, n)) for m, n in pairs),
-                        key=lambda r: (r.status == "allowed", r.module, r.name)))
-    bad = any(r.status != "allowed" for r in refs)
-    versions["skops"] = str(schema.get("_skops_version", ""))
-    scan = PickleScan(str(path), "skops", schema.get("protocol"), refs, "refused" if bad else "allowed", ())
-    return scan, list(untrusted), versions
+    return types, versions
+
+
+def _skops_classify(module: str, name: str) -> tuple[str, str]:
+    """The allow-list's verdict, with the loader's check that a class allowed by a naming rule really is
+    defined in its package (the pickle loader checks that as it imports; skops imports by itself)."""
+    status, reason = classify(module, name)
+    rule = allow_rule(module, name)
+    if status == "allowed" and rule:
+        try:
+            found = getattr(importlib.import_module(module), name)
+        except Exception:  # noqa: BLE001 - a missing name: skops reports it when loading
+            return status, reason
+        home = str(getattr(found, "__module__", ""))
+        if not home.startswith(rule[0]):
+            return "unknown", (f"it is defined in {home or '?'}, not {rule[0]}: a name imported into that package, "
+                               "not one of its classes")
+    return status, reason
 
 
 def load_skops(path: Path, trust: bool) -> LoadedModel:
@@ -632,9 +704,10 @@ def load_skops(path: Path, trust: bool) -> LoadedModel:
 
     scan, untrusted, versions = skops_scan(path)
     if scan.verdict == "refused" and not trust:
-        raise UnsafeModelError(_refusal(path.name, scan.offending, ()))
+        raise _unsafe(_refusal(path.name, scan.offending, ()), scan)
     allowed = [t for t in untrusted if trust or classify(*t.rsplit(".", 1))[0] == "allowed"]
     obj, notes = _guarded(lambda: skops.io.load(path, trusted=allowed), path, scan)
     estimator, unwrap = _unwrap(obj, path.name)
+    _check_widths(estimator, path, scan, trust and scan.verdict == "refused")
     return LoadedModel(estimator, "skops", str(path), sha256(path), scan, scan.verdict == "refused", versions,
                        feature_names_of(estimator), tuple(notes + unwrap))
