@@ -4,7 +4,7 @@ Every step the worker takes for auditkit -- scanning and opening the file, scori
 explanation, the model card -- gets at most ``timeout`` seconds of wall time and ``cpu`` seconds of CPU
 time; the worker's address space is capped at ``memory_gb``, it may hold ``open_files`` files open, may not
 write to any file, and (where the platform allows) has no network.  A pickle or joblib file is
-decompressed to at most a quarter of the memory limit (:meth:`ModelLimits.max_decompressed`), a skops
+decompressed to at most an eighth of the memory limit (:meth:`ModelLimits.max_decompressed`), a skops
 archive's members likewise: what goes over is refused before it is unpacked further.
 """
 
@@ -37,7 +37,7 @@ class ModelLimits:
     --------
     >>> ModelLimits().describe()
     'memory 8 GiB, 600 s per step, 3600 CPU s per step, 256 open files, no file writes'
-    >>> ModelLimits(memory_gb=16).max_decompressed() == 4 * 2**30
+    >>> ModelLimits(memory_gb=16).max_decompressed() == 2 * 2**30
     True
     """
 
@@ -56,9 +56,9 @@ class ModelLimits:
                                  f"{low:g}; got {value!r} instead.")
 
     def max_decompressed(self) -> int:
-        """Largest decompressed pickle stream or skops member read: a quarter of the memory limit, so that
-        the stream, the objects rebuilt from it and the model's working memory fit under the limit."""
-        return int(self.memory_gb * 2**30 / 4)
+        """Largest decompressed pickle stream or skops archive read: an eighth of the memory limit, so that
+        the stream while it grows, the objects rebuilt from it and the model's working memory fit under it."""
+        return int(self.memory_gb * 2**30 / 8)
 
     def describe(self) -> str:
         """The limits in words, as refusals quote them."""

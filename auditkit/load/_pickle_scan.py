@@ -31,7 +31,7 @@ from ._pickle_vm import VM
 
 __all__ = ["ImportRef", "PickleScan", "classify", "scan_pickle"]
 
-#: Largest decompressed size scanned, against decompression bombs (the model worker sets it to a quarter
+#: Largest decompressed size scanned, against decompression bombs (the model worker sets it to an eighth
 #: of its memory limit, :meth:`auditkit.load._limits.ModelLimits.max_decompressed`).
 MAX_BYTES = 4 * 2**30
 
@@ -164,7 +164,7 @@ def _inflate(dec, data: bytes, out: bytearray) -> bytes:
 
 def _capped(data):
     if len(data) > MAX_BYTES:
-        raise ValueError(f"it decompresses to more than {MAX_BYTES:,} bytes, the limit (a quarter of the model "
+        raise ValueError(f"it decompresses to more than {MAX_BYTES:,} bytes, the limit (an eighth of the model "
                          "worker's memory limit; raise it with --model-memory if the model is that large)")
     return data
 

@@ -207,9 +207,10 @@ class Worker:
         code = None if err.timeout else self.exitcode(5.0)
         self.close()
         lim = self.limits
+        hint = ""
         if err.timeout:
-            what = (f"did not finish within {lim.timeout:g} s (the time limit of a step; raise it with "
-                    "--model-timeout, or ModelLimits(timeout=...))")
+            what = f"did not finish within {lim.timeout:g} s"
+            hint = "; that is the time limit of a step (raise it with --model-timeout, or ModelLimits(timeout=...))"
         elif code is not None and code < 0:
             try:
                 sig = signal.Signals(-code).name
@@ -217,19 +218,19 @@ class Worker:
                 sig = f"signal {-code}"
             what = f"crashed (signal {-code}, {sig})"
             if sig == "SIGXCPU":
-                what = (f"used more than {lim.cpu:g} CPU seconds (the CPU limit of a step; raise it with "
-                        "--model-cpu, or ModelLimits(cpu=...))")
+                what = f"used more than {lim.cpu:g} CPU seconds"
+                hint = "; that is the CPU limit of a step (raise it with --model-cpu, or ModelLimits(cpu=...))"
             elif sig == "SIGKILL":
-                what = "was killed (signal 9, SIGKILL): the machine may have run out of memory"
+                what, hint = "was killed (signal 9, SIGKILL)", "; the machine may have run out of memory"
             elif sig in _CRASHES:
-                what += (f"; it may have hit the memory limit of {lim.memory_gb:g} GiB (raise it with "
-                         "--model-memory), or the file is crafted to crash the program that reads it")
+                hint = (f"; it may have hit the memory limit of {lim.memory_gb:g} GiB (raise it with --model-memory), "
+                        "or the file is crafted to crash the program that reads it")
         elif code is not None:
             what = f"ended the worker process (exit status {code})"
         else:
             what = f"sent a malformed answer ({err})"
-        return (f"Refused {self.name!r}: the model {what} while {stage}. This ran in auditkit's model worker, a "
-                f"separate process with limits ({lim.describe()}), which auditkit stopped; nothing of the file "
+        return (f"Refused {self.name!r}: the model {what} while {stage}{hint}. This ran in auditkit's model worker, "
+                f"a separate process with limits ({lim.describe()}), which auditkit stopped; nothing of the file "
                 f"ran in auditkit itself. {ASK_INSTEAD}")
 
     def _raise(self, stage: str, reply: dict) -> None:

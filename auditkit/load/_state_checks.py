@@ -7,6 +7,9 @@ loaded (and before anything is scored) :func:`check_tree_widths` requires every 
 many inputs as the estimator that feeds it -- its own ``n_features_in_``, and for forests and gradient
 boosting the ensemble's -- the node checks having already kept every split below the tree's own width.
 
+Each tree's nodes are checked as built, too: a skops schema can name one width while skops, resolving
+the ids its nodes share, builds the tree with another.
+
 A skops file stores arrays as ``.npy`` members of a zip archive and names ``sklearn.tree._tree.Tree``
 in its schema; skops itself leaves that type untrusted, because its ``nodes`` array drives compiled code.
 :func:`check_skops_archive` caps every member's unpacked size, reads each array's header (shape and
@@ -36,6 +39,7 @@ def check_tree_widths(obj: Any, depth: int = 0, seen: set | None = None) -> None
     items = _children(obj)
     tree = getattr(obj, "__dict__", {}).get("tree_") if hasattr(obj, "__dict__") else None
     if tree is not None and f"{type(tree).__module__}.{type(tree).__name__}" == ".".join(_TREE):
+        _check_built_tree(tree)
         width = obj.__dict__.get("n_features_in_")
         if type(width) is not int or tree.n_features != width:
             raise Cannot(f"a {type(obj).__name__} of {width!r:.40} inputs whose tree reads {tree.n_features} "
@@ -49,6 +53,18 @@ def check_tree_widths(obj: Any, depth: int = 0, seen: set | None = None) -> None
                 raise Cannot(f"a {name} of {width!r:.40} inputs holding a tree of {inner!r:.40} inputs")
     for item in items:
         check_tree_widths(item, depth + 1, seen)
+
+
+def _check_built_tree(tree: Any) -> None:
+    """The nodes of a tree as it was really built (skops resolves shared ids its own way, so the schema
+    alone cannot tell which width a tree got): every split inside the tree, on a feature the tree has."""
+    import numpy as np
+
+    from ._unpickle import _check_nodes
+
+    state = tree.__getstate__()
+    nodes = state.get("nodes") if isinstance(state, dict) else None
+    _check_nodes(np, "a decision tree", nodes, ("left_child", "right_child", "feature"), int(tree.n_features))
 
 
 def _children(obj: Any) -> list:
@@ -84,7 +100,7 @@ def check_skops_archive(archive: zipfile.ZipFile, schema: dict, cap: int) -> Non
         total += info.file_size
         if info.file_size > cap or total > cap:
             raise Cannot(f"its member {info.filename!r:.80} unpacks to {info.file_size:,} bytes (with the members "
-                         f"before it {total:,}); the limit is {cap:,} bytes (a quarter of the worker's memory "
+                         f"before it {total:,}); the limit is {cap:,} bytes (an eighth of the worker's memory "
                          "limit, --model-memory)")
     for node in _tree_nodes(schema):
         _check_skops_tree(archive, node)

@@ -38,7 +38,7 @@ from ._pickle_vm import NP_DTYPE, brief, dtype_args, numpy_dtype
 
 __all__ = ["load_pickle", "load_skops", "pickle_needs", "skops_scan"]
 
-#: Largest unpacked skops member (the model worker sets it to a quarter of its memory limit).
+#: Largest unpacked skops member (the model worker sets it to an eighth of its memory limit).
 MAX_MEMBER = 4 * 2**30
 _TRUST_HINT = ("Use --trust-model (trust=True in Python) only if you trust whoever made the file: it runs the "
                "file's code. Do that in a throwaway virtual machine or container.")

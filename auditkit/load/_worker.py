@@ -110,8 +110,8 @@ def serve(rfd: int, wfd: int, limits: dict, env: dict) -> None:
         if kind == "close":
             os._exit(0)
         _cpu_budget(limits["cpu"])
-        _test_hook(env.get("AUDITKIT_WORKER_TEST", ""), kind)
         try:
+            _test_hook(env.get("AUDITKIT_WORKER_TEST", ""), kind)
             reply, out = _HANDLERS[kind](state, header, arrays)
             reply["ok"] = True
         except BaseException as err:  # noqa: BLE001 - every failure is reported; the parent decides
@@ -191,9 +191,11 @@ def _test_hook(hook: str, kind: str) -> None:
         while True:
             pass
     elif what == "memory":
+        import numpy as np
+
         hog = []
         while True:
-            hog.append(bytearray(1 << 26))
+            hog.append(np.empty(1 << 28, dtype=np.uint8))  # address space, not memory: the limit stops it
 
 
 # --------------------------------------------------------------------------------------------------
