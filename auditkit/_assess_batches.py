@@ -37,6 +37,7 @@ from .assess import (
     _decision_spec,
     sample_keys,
     smallest,
+    spec_cutoff,
 )
 from .exceptions import InputDataError
 from .spec import AuditSpec
@@ -77,7 +78,7 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
                 rows += table.num_rows
         if not rows:
             raise InputDataError(f"Data file {files.label!r} has a header but no rows.")
-        run_spec = _decision_spec(fields, method, options)
+        run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
         result = _count(folder, run_spec, engine)
     if not options.explain:
         return Scored(result, run_spec, method, features, notes, rows, sample.seen, None, None, np.empty(0), False)

@@ -1,14 +1,24 @@
-"""Re-run an audit from a bundle's manifest, for `auditkit verify --data`."""
+"""Re-run the command a bundle records, for `auditkit verify --data`, and compare everything.
+
+The recorded command line is parsed again exactly as typed (so a command that says something the run
+did not do is caught), run on the given data into a temporary bundle, and every file of that bundle
+and every key of its manifest compared with the bundle's: figures, findings, the template, the input
+names and hashes, the parameters, the run record.  Only the versions of auditkit and its dependencies
+may differ; they are noted.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+from pathlib import Path
 from typing import Any
 
 from .exceptions import InputDataError
-from .spec import AuditSpec, Filter
+from .spec import Filter
 
-__all__ = ["fields_to_json", "rerun", "spec_fields"]
+__all__ = ["fields_to_json", "rebuild", "rerun_and_compare", "spec_fields"]
 
 
 def fields_to_json(fields: dict[str, Any]) -> dict[str, Any]:
@@ -39,23 +49,137 @@ def spec_fields(stored: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def rerun(manifest: dict, data: str | os.PathLike, model: str | os.PathLike | None) -> dict:
-    """The results document the manifest's run gives on ``data`` (and ``model``)."""
-    run = manifest.get("run")
-    if not run:
-        raise InputDataError("The bundle's manifest has no 'run' record, so it cannot be re-run; only its hashes "
-                             "were checked.")
-    fields = spec_fields(run["spec"])
-    # The engine the bundle was made with (a file larger than memory must not be re-read into
-    # pandas); a Dask run is re-run on a local cluster: the original scheduler may be gone.
-    engine = run.get("engine", "pandas")
-    if run["kind"] == "audit":
-        from .audit import audit
+def _command(manifest: dict[str, Any]) -> list[str]:
+    command = manifest.get("command")
+    try:
+        args = shlex.split(command) if isinstance(command, str) else []
+    except ValueError:
+        args = []
+    if len(args) < 2 or args[0] != "auditkit" or args[1] not in ("audit", "assess"):
+        raise InputDataError(f"The manifest's command {command!r} is not an `auditkit audit` or `auditkit assess` "
+                             "command, so the run cannot be repeated.")
+    return args[1:]
 
-        return audit(data, AuditSpec(**fields), engine=engine).results
-    if model is None:
-        raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to re-run it.")
-    from .assess import AssessOptions, assess
 
-    options = AssessOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["assess_options"].items()})
-    return assess(model, data, options=options, engine=engine, **fields).results
+def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.PathLike | None,
+            out: Path) -> None:
+    """Run the manifest's recorded command again on ``data`` (and ``model``), writing the bundle into ``out``.
+
+    The command is parsed exactly as the command line was; only what says where files are changes: the
+    data (and model) given here, the output folder, no printing.  A Dask run is repeated on a
+    local cluster (the original scheduler may be gone).  The new manifest records the same command.
+    """
+    import click
+
+    from .cli import main
+
+    args = _command(manifest)
+    command = main.get_command(click.Context(main), args[0])
+    try:
+        ctx = command.make_context(args[0], list(args[1:]), parent=click.Context(main, info_name="auditkit"))
+    except click.ClickException as err:
+        raise InputDataError(f"The manifest's command cannot be parsed: {err.format_message()}") from err
+    p = ctx.params
+    if p.get("example") is None:
+        if args[0] == "audit":
+            p["data"] = Path(data)
+        else:
+            if model is None:
+                raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to "
+                                     "re-run it.")
+            p["model"], p["data"] = Path(model), Path(data)
+    p.update(out_dir=out, quiet=True, json_path=None, csv_dir=None, scheduler=None)
+    if "progress" in p:
+        p["progress"] = False
+    ctx.meta["auditkit.argv"] = list(args)
+    with ctx:
+        command.invoke(ctx)
+
+
+def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.PathLike,
+                      model: str | os.PathLike | None, report: Any) -> None:
+    """Check the given inputs' hashes, rebuild the bundle from them, and record every difference in ``report``."""
+    import tempfile
+
+    from .bundle import file_sha256
+
+    report.rerun = True
+    given = {"data": data, "model": model}
+    for entry in manifest.get("inputs") or []:
+        path = given.get(entry.get("role")) if isinstance(entry, dict) else None
+        if path is None:
+            continue
+        if not Path(path).exists():
+            raise InputDataError(f"{path}: the --{entry['role']} file does not exist.")
+        actual = file_sha256(path)
+        if entry.get("name") != Path(path).name:
+            report.notes.append(f"The {entry['role']} was given as {Path(path).name}; the bundle records "
+                                f"{entry.get('name')}. The name is part of what the bundle says (it is printed in "
+                                "the findings), so it is compared too: give the file under its recorded name.")
+        report.inputs.append({"role": entry["role"], "name": entry.get("name"), "expected": entry.get("sha256"),
+                              "actual": actual, "matches": actual == entry.get("sha256")})
+    with tempfile.TemporaryDirectory(prefix="auditkit-rerun-") as tmp:
+        out = Path(tmp) / "bundle"
+        try:
+            rebuild(manifest, data, model, out)
+        except Exception as err:  # noqa: BLE001 - a run that cannot be repeated is a failed check, with its reason
+            report.problems.append(f"The recorded command could not be run again: {err}")
+            report.rerun = False
+            return
+        _compare(bundle, manifest, out, report)
+
+
+def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -> None:
+    from .bundle import MANIFEST_FILE
+
+    new_manifest = json.loads((fresh / MANIFEST_FILE).read_text(encoding="utf-8"))
+    # Reports added after the run (auditkit report) are not the run's; each report's bytes are compared
+    # below and every report was rendered again from the bundle already.
+    old_manifest = {k: v for k, v in manifest.items() if k != "reports"}
+    new_reports = new_manifest.pop("reports", [])
+    for key in ("auditkit_version", "dependencies"):
+        if old_manifest.get(key) != new_manifest.get(key):
+            report.notes.append(f"The re-run used other versions ({key}): bundle {_short(old_manifest.get(key))}, "
+                                f"here {_short(new_manifest.get(key))}.")
+        old_manifest.pop(key, None)
+        new_manifest.pop(key, None)
+    report.differences += _diff(old_manifest, new_manifest, MANIFEST_FILE)
+    for entry in new_manifest.get("files", []) + new_reports:
+        name = entry["path"]
+        old_path = bundle / name
+        new = (fresh / name).read_bytes()
+        old = old_path.read_bytes() if old_path.is_file() and not old_path.is_symlink() else None
+        if old == new:
+            continue
+        if not name.endswith(".json"):
+            report.differences.append({"path": name, "bundle": "(other bytes)" if old is not None else "(missing)",
+                                       "rerun": "(other bytes)"})
+            continue
+        try:
+            a, b = json.loads(old.decode("utf-8")) if old is not None else None, json.loads(new.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            report.differences.append({"path": name, "bundle": "(other bytes)", "rerun": "(other bytes)"})
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            a.pop("auditkit_version", None)
+            b.pop("auditkit_version", None)
+        report.differences += _diff(a, b, name)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) < 80 else text[:79] + "…"
+
+
+def _diff(old: Any, new: Any, where: str, limit: int = 200) -> list[dict]:
+    """Every path where two JSON documents differ."""
+    out: list[dict] = []
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            out += _diff(old.get(key), new.get(key), f"{where}/{key}", limit)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            out += _diff(a, b, f"{where}/{i}", limit)
+    elif old != new and not (isinstance(old, float) and isinstance(new, float) and old != old and new != new):
+        out.append({"path": where, "bundle": old, "rerun": new})
+    return out[:limit]

@@ -57,6 +57,8 @@ class AssessOptions:
     progress: bool = False
     batch_size: int = 50_000
     explain_sample: int | None = None
+    #: For a published specification given as a CSV of weights: 'logistic' or 'identity'.
+    link: str | None = None
     #: Limits of the worker process the model runs in (:class:`~auditkit.load._limits.ModelLimits`);
     #: None: the defaults.  Not used with ``trust_model`` (the model then runs in this process).
     model_limits: Any = None
@@ -91,7 +93,8 @@ def _frame(data: Source, encoding: str | None, delimiter: str | None) -> Any:
     return src.table.to_pandas()
 
 
-def _decision_spec(fields: dict[str, Any], method: str, options: AssessOptions) -> AuditSpec:
+def _decision_spec(fields: dict[str, Any], method: str, options: AssessOptions,
+                   cutoff: float | None = None) -> AuditSpec:
     """The audit spec with the model's scores as the score column and the decision rule checked."""
     given = [k for k in ("decision", "count_column", "cell_column", "cells") if fields.get(k)]
     if given or fields.get("score") not in (None, SCORE_COLUMN):
@@ -103,12 +106,28 @@ def _decision_spec(fields: dict[str, Any], method: str, options: AssessOptions) 
             raise UsageError("--model-decision uses the model's own prediction; drop --threshold/--top/--top-n.")
         # predict() of a binary classifier selects where P(selected) > 0.5 (or the decision function > 0);
         # the next float above the bar reproduces the strict inequality with auditkit's score >= T rule.
+        if cutoff is not None:  # a published scorecard flags a case whose points reach its cut-off
+            return AuditSpec(**{**fields, "score": SCORE_COLUMN, "threshold": float(cutoff)})
         bar = 0.0 if method.startswith("decision_function") else 0.5
         return AuditSpec(**{**fields, "score": SCORE_COLUMN, "threshold": float(np.nextafter(bar, 1))})
     if len(rules) != 1:
         raise UsageError("Say how scores become decisions: --threshold T (score >= T), --top PCT, --top-n N, "
                          "or --model-decision (the model's own prediction).")
     return AuditSpec(**{**fields, "score": SCORE_COLUMN})
+
+
+def spec_cutoff(loaded: Any) -> float | None:
+    """The cut-off of a published scorecard (its own decision rule), else None."""
+    spec = getattr(loaded.estimator, "auditkit_spec_", None)
+    return spec.cutoff if spec is not None and spec.kind == "scorecard" else None
+
+
+def spec_notes(loaded: Any) -> list[str]:
+    """What scoring showed about a published specification: unlisted reference levels, unused levels."""
+    steps = getattr(loaded.estimator, "steps", None)
+    if getattr(loaded.estimator, "auditkit_spec_", None) is None or not steps:
+        return []
+    return list(loaded.notes) + steps[0][1].unseen_levels()
 
 
 def _check_options(options: AssessOptions) -> None:
@@ -155,7 +174,7 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     path = data if engine != "pandas" and isinstance(data, (str, os.PathLike)) else None
     if path is not None:
         require_engine(engine, scheduler)
-    loaded = load_model(model, trust=options.trust_model, limits=options.model_limits)
+    loaded = load_model(model, trust=options.trust_model, link=options.link, limits=options.model_limits)
     try:
         if path is not None:
             from ._assess_batches import score_in_batches
@@ -179,7 +198,7 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
     features, align_notes = align_features(loaded, frame)
     scores, method = model_predict(loaded, features, batch_size=options.batch_size, progress=options.progress)
     scored = frame.assign(**{SCORE_COLUMN: scores})
-    run_spec = _decision_spec(fields, method, options)
+    run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
     result = audit(scored, run_spec, engine=engine, scheduler=scheduler)
     rows = np.flatnonzero(_population_mask(frame, run_spec))
     population = len(rows)
@@ -198,7 +217,7 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
         results["input"].update(source=os.path.basename(str(data)), kind=_kind(data))
         results["population"]["source"] = results["input"]["source"]
     results["input"]["model"] = _model_record(loaded, scored.method, scored.features)
-    notes = list(scored.notes)
+    notes = list(scored.notes) + spec_notes(loaded)
     if scored.sampled and options.explain:
         notes.append(f"Explanations ran on a seeded random sample of {len(scored.X):,} of the "
                      f"{scored.population_rows:,} audited rows (seed {run_spec.seed}); the disparities were measured "

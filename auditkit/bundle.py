@@ -1,10 +1,24 @@
-"""The evidence bundle: results, findings, checklist, and a manifest of hashes; and `verify`.
+"""The evidence bundle: one folder, one chain of custody, written whole; and `verify`.
 
-A bundle is a folder anyone can check.  ``manifest.json`` holds the sha256 of
-every input (data, model, template, answers), the auditkit and dependency
-versions, every parameter and seed, the command that reproduces it, and the
-sha256 of every other file in the folder.  Nothing in it depends on a clock, so
-re-running the same command on the same inputs gives the same bytes.
+A bundle is a folder anyone can check.  ``manifest.json`` holds the sha256 of every input (data,
+model, template, answers), the auditkit and dependency versions, every parameter and seed, the
+command that reproduces it, and the sha256 and size of **every other file in the folder**:
+
+- ``files``: the evidence (``results.json``, ``findings.json``, ``template.json``, ``checklist.json``
+  and any other file a step adds), everything a report is rendered from;
+- ``reports``: each report rendered into the bundle, with its language, format and the *manifest
+  hash* it was rendered from.
+
+The manifest hash is the sha256 of ``manifest.json`` as it stood before reports were listed in it:
+the bytes :func:`manifest_text` gives for the manifest without its ``reports`` member (for a bundle
+without reports, exactly ``sha256sum manifest.json``).  Every report prints it in its citation line,
+so a report names the evidence it shows, and listing a report never changes the hash it cites.
+Only ``manifest.json`` itself and the signature (:data:`SIGNATURE_FILE`, which signs the manifest)
+are not listed.  Nothing depends on a clock: the same command on the same inputs gives the same bytes.
+
+A bundle is written into a temporary folder next to its target and moved into place only when it is
+complete (:func:`auditkit._output.replace_dir`); an existing bundle is replaced whole, a folder that
+holds anything else is refused.
 """
 
 from __future__ import annotations
@@ -12,23 +26,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
+import shutil
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ._output import OutputError, replace_dir, temp_dir_for, write_bytes
+from ._json import json_text, parse_json
 from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
 
-__all__ = ["BUNDLE_VERSION", "REPORTS_FILE", "VerifyReport", "file_sha256", "record_reports", "verify_bundle",
-           "write_bundle"]
+__all__ = ["BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports", "bundle_files",
+           "file_sha256", "manifest_hash", "manifest_text", "verify_bundle", "write_bundle"]
 
-BUNDLE_VERSION = "1"
+BUNDLE_VERSION = "2"
+MANIFEST_FILE = "manifest.json"
+#: The Ed25519 signature of manifest.json (``auditkit sign``); the manifest cannot list its own signature.
+SIGNATURE_FILE = "signature.json"
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "click", "scikit-learn", "shap", "skops", "onnxruntime",
                  "xgboost", "lightgbm", "joblib", "duckdb", "dask", "pyyaml", "jinja2", "weasyprint")
 _CHUNK = 1 << 20
+_REPORT_NAME = re.compile(r"report\.([A-Za-z][A-Za-z0-9_-]{0,34})\.(html|pdf|md)")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -60,24 +82,159 @@ def _dependencies() -> dict[str, str]:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json_text(obj)
+
+
+def manifest_text(manifest: Mapping[str, Any]) -> str:
+    """The bytes auditkit writes for ``manifest`` (as text): the one canonical form, ``reports`` last."""
+    body = {k: v for k, v in manifest.items() if k != "reports"}
+    if "reports" in manifest:
+        body["reports"] = manifest["reports"]
+    return _dump(body)
+
+
+def manifest_hash(raw: bytes) -> str:
+    """The manifest hash a report cites, from the bytes of ``manifest.json``.
+
+    The sha256 of the manifest without its ``reports`` and ``annexes`` members (both are listed after the
+    run), in the form auditkit writes; for a manifest without either, the sha256 of the file itself.
+
+    >>> manifest_hash(b'{"files": []}') == hashlib.sha256(b'{"files": []}').hexdigest()
+    True
+    """
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict) or not {"reports", "annexes"} & set(parsed):
+        return hashlib.sha256(raw).hexdigest()
+    body = {k: v for k, v in parsed.items() if k not in ("reports", "annexes")}
+    return hashlib.sha256(_dump(body).encode("utf-8")).hexdigest()
+
+
+#: Files the auditors add to a bundle after the run (docs/reports.md, "The agency's side"); rendering
+#: reports into the bundle lists them under ``annexes``.
+ANNEX_FILES = ("response.yaml", "corrections.yaml")
+
+
+def _entry(path: str, data: bytes) -> dict[str, Any]:
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def bundle_files(folder: Path) -> Iterable[tuple[str, os.stat_result]]:
+    """Every entry under ``folder`` as (relative POSIX path, lstat), links and devices included, never followed."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        with os.scandir(current) as it:
+            for item in sorted(it, key=lambda e: e.name):
+                st = item.stat(follow_symlinks=False)
+                rel = Path(item.path).relative_to(folder).as_posix()
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(Path(item.path))
+                yield rel, st
+
+
+def _replaceable(out: Path, keep: Sequence[str] = ()) -> None:
+    """Refuse an --out that is a link, a file, or a non-empty folder that is not an auditkit bundle (or that
+    holds files it does not list, other than ``keep``, which the caller carries over)."""
+    if not os.path.lexists(out):
+        return
+    st = os.lstat(out)
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(f"--out {out} is a symbolic link; auditkit writes a bundle only into a real folder. "
+                          "Remove the link or give another folder.")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"--out {out} exists and is not a folder; give a folder for the evidence bundle.")
+    names = {rel for rel, _ in bundle_files(out)}
+    if not names:
+        return
+    manifest = out / MANIFEST_FILE
+    try:
+        listed = _listed(json.loads(manifest.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        listed = None
+    if listed is None:
+        raise OutputError(f"--out {out} is not empty and is not an auditkit evidence bundle (no readable "
+                          f"{MANIFEST_FILE}); auditkit replaces a bundle folder whole, so it will not write there. "
+                          "Give a new or empty folder.")
+    others = sorted(n for n in names - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE, *keep}
+                    if not any(other.startswith(n + "/") for other in listed))
+    if others:
+        raise OutputError(f"--out {out} is an evidence bundle that also holds files it does not list "
+                          f"({', '.join(others[:5])}); a new run replaces the folder whole and would delete them. "
+                          "Move them out first, or give another folder.")
+
+
+def _listed(manifest: Any) -> list[str]:
+    return [f["path"] for key in ("files", "reports", "annexes") for f in manifest.get(key, [])]
+
+
+def _report_entry(folder: Path, path: Path, manifest_sha256: str) -> dict[str, Any]:
+    match = _REPORT_NAME.fullmatch(path.name)
+    if path.parent.resolve() != folder.resolve() or match is None:
+        raise OutputError(f"{path} is not a report file auditkit names (report.LANG.FORMAT in the bundle folder).")
+    data = path.read_bytes()
+    return {**_entry(path.name, data), "lang": match.group(1), "format": match.group(2),
+            "manifest_sha256": manifest_sha256}
+
+
+def _list_reports(folder: Path, manifest: dict[str, Any], written: Sequence[Path], cited: str) -> None:
+    """Add the reports ``written`` into ``folder`` to ``manifest`` and write the manifest."""
+    entries = {r["path"]: r for r in manifest.get("reports", []) if isinstance(r, dict) and "path" in r}
+    for path in written:
+        entry = _report_entry(folder, Path(path), cited)
+        entries[entry["path"]] = entry
+    manifest["reports"] = [entries[k] for k in sorted(entries)]
+    # The agency's side and the corrections log, which the reports print: listed (and hashed) with them.
+    annexes = [_entry(name, (folder / name).read_bytes()) for name in ANNEX_FILES if (folder / name).is_file()]
+    if annexes or "annexes" in manifest:
+        manifest["annexes"] = annexes
+    write_bytes(folder / MANIFEST_FILE, manifest_text(manifest).encode("utf-8"))
+
+
+def _finish(folder: Path, manifest: dict[str, Any], render: Callable[[Path], Sequence[Path]] | None,
+            report_names: Sequence[str]) -> None:
+    """Write the manifest, render the reports into ``folder``, and list them in the manifest.
+
+    ``report_names`` are the reports the run renders; they are recorded in the hashed part of the
+    manifest (``audit_reports``), so that removing one of them, with its entry, is detected.
+    """
+    manifest["audit_reports"] = list(report_names)
+    text = manifest_text(manifest)
+    write_bytes(folder / MANIFEST_FILE, text.encode("utf-8"))
+    if render is not None:
+        written = render(folder)
+        if sorted(Path(p).name for p in written) != sorted(report_names):
+            raise ValueError(f"The run rendered {[Path(p).name for p in written]}, not {list(report_names)}.")
+        _list_reports(folder, manifest, written, manifest_hash(text.encode("utf-8")))
 
 
 def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tuple[str, str | os.PathLike]],
                  command: str | None, findings: list[dict] | None = None, checklist: dict | None = None,
-                 extra: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None) -> Path:
-    """Write the bundle folder ``out`` and return the manifest's path.
+                 extra: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None,
+                 files: Mapping[str, bytes] | None = None,
+                 render: Callable[[Path], Sequence[Path]] | None = None, report_names: Sequence[str] = ()) -> Path:
+    """Write the bundle folder ``out`` whole and return the manifest's path.
 
     ``inputs`` are (role, path) pairs: ("data", ...), ("model", ...), ("template", ...), ("answers", ...).
-    Files auditkit did not write are left alone; files it writes are replaced.
+    ``files`` are further evidence files (name -> bytes) a step adds; they are hashed like the rest.
+    ``render(folder)`` renders the reports ``report_names`` into the unfinished bundle and returns their
+    paths; they are listed, and their names recorded under the manifest hash (``audit_reports``).
+    The bundle is built in a temporary folder next to ``out`` and moved into place when complete: an
+    existing bundle at ``out`` is replaced whole; a non-empty folder that is not a bundle is refused.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    contents = {"results.json": to_json(results), "findings.json": _dump(findings or [])}
+    _replaceable(out)
+    contents = {"results.json": to_json(results).encode("utf-8"),
+                "findings.json": _dump(findings or []).encode("utf-8")}
     if checklist is not None:
-        contents["checklist.json"] = _dump(checklist)
-    for name, text in contents.items():
-        (out / name).write_text(text, encoding="utf-8")
+        contents["checklist.json"] = _dump(checklist).encode("utf-8")
+    for name, data in (files or {}).items():
+        if name in (MANIFEST_FILE, SIGNATURE_FILE) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) \
+                or _REPORT_NAME.fullmatch(name):
+            raise ValueError(f"A bundle file may not be called {name!r}.")
+        contents[name] = data
     manifest = {
         "bundle_version": BUNDLE_VERSION,
         "auditkit_version": __version__,
@@ -87,110 +244,82 @@ def write_bundle(out: str | os.PathLike, results: dict, *, inputs: Sequence[tupl
         "dependencies": _dependencies(),
         "parameters": {**results.get("parameters", {}), **(parameters or {})},
         **(extra or {}),
-        "files": [{"path": name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
-                  for name, text in sorted(contents.items())],
+        "files": [_entry(name, data) for name, data in sorted(contents.items())],
     }
-    path = out / "manifest.json"
-    path.write_text(_dump(manifest), encoding="utf-8")
-    return path
-
-
-#: Reports rendered into a bundle are listed here, not in the manifest: a report cites the manifest's
-#: sha256, so the manifest cannot list the report without changing the hash the report cites.
-REPORTS_FILE = "reports.json"
-
-
-def record_reports(bundle: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> None:
-    """List the reports rendered into ``bundle`` with their sha256, so that `verify` checks them too."""
-    bundle = Path(bundle)
-    path = bundle / REPORTS_FILE
-    listed = {f["path"]: f for f in json.loads(path.read_text(encoding="utf-8"))} if path.is_file() else {}
-    for p in paths:
-        rel = Path(p).resolve().relative_to(bundle.resolve()).as_posix()
-        listed[rel] = {"path": rel, "sha256": file_sha256(p)}
-    path.write_text(_dump([listed[k] for k in sorted(listed)]), encoding="utf-8")
-
-
-@dataclass
-class VerifyReport:
-    """What `auditkit verify` found: edited, missing or unlisted files, input mismatches, changed figures."""
-
-    bundle: str
-    checked: int = 0
-    edited: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    unlisted: list[str] = field(default_factory=list)
-    inputs: list[dict] = field(default_factory=list)
-    differences: list[dict] = field(default_factory=list)
-    rerun: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every hash matches and, after a re-run, every figure is the same."""
-        return not (self.edited or self.missing or self.unlisted or self.differences
-                    or any(not i["matches"] for i in self.inputs))
-
-
-def _manifest(bundle: Path) -> dict:
-    path = bundle / "manifest.json"
-    if not path.is_file():
-        raise InputDataError(f"{str(bundle)!r} is not an evidence bundle: it has no manifest.json. Give the folder "
-                             "that `auditkit audit --out` or `auditkit assess --out` wrote.")
+    tmp = temp_dir_for(out)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputDataError(f"{path}: manifest.json is not valid JSON ({err}); the bundle was damaged.") from err
+        for name, data in contents.items():
+            write_bytes(tmp / name, data)
+        _finish(tmp, manifest, render, report_names if render is not None else ())
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / MANIFEST_FILE
+
+
+def read_manifest(bundle: Path) -> dict[str, Any]:
+    """The parsed manifest of ``bundle``; an error that says what is wrong when it is not one."""
+    path = bundle / MANIFEST_FILE
+    if os.path.islink(bundle) or not bundle.is_dir():
+        raise InputDataError(f"{str(bundle)!r} is not an evidence bundle: it is not a folder. Give the folder "
+                             "that `auditkit audit --out` or `auditkit assess --out` wrote.")
+    if os.path.islink(path) or not path.is_file():
+        raise InputDataError(f"{str(bundle)!r} is not an evidence bundle: it has no {MANIFEST_FILE}. Give the "
+                             "folder that `auditkit audit --out` or `auditkit assess --out` wrote.")
+    try:
+        manifest = parse_json(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise InputDataError(f"{path}: {MANIFEST_FILE} is not valid JSON ({err}); the bundle was damaged.") from err
+    if not isinstance(manifest, dict):
+        raise InputDataError(f"{path}: expected a JSON object; got {type(manifest).__name__}. The bundle was "
+                             "damaged.")
+    return manifest
+
+
+def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]]) -> tuple[list[Path], bool]:
+    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
+
+    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
+    moved into place.  The manifest hash does not change.  A signature no longer matches the manifest
+    once a report is listed, so it is removed: the second value says whether one was.  Returns the
+    reports' final paths and that flag.
+    """
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    _replaceable(bundle, keep=ANNEX_FILES)  # copied over, then listed with the reports
+    for rel, st in bundle_files(bundle):
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise OutputError(f"{bundle / rel} is a link or a device inside the bundle; auditkit will not copy it. "
+                              "Check the bundle with `auditkit verify`.")
+    tmp = temp_dir_for(bundle)
+    try:
+        for rel, st in bundle_files(bundle):
+            if stat.S_ISDIR(st.st_mode):
+                (tmp / rel).mkdir(exist_ok=True)
+            elif rel != SIGNATURE_FILE:
+                shutil.copyfile(bundle / rel, tmp / rel, follow_symlinks=False)
+        written = list(render(tmp))
+        _list_reports(tmp, manifest, written, manifest_hash((tmp / MANIFEST_FILE).read_bytes()))
+        signed = os.path.lexists(bundle / SIGNATURE_FILE)
+        replace_dir(tmp, bundle)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [bundle / Path(p).name for p in written], signed
 
 
 def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None = None,
-                  model: str | os.PathLike | None = None) -> VerifyReport:
-    """Check every hash in the bundle's manifest; with ``data`` (and ``model``) re-run and compare figures."""
-    bundle = Path(bundle)
-    manifest = _manifest(bundle)
-    report = VerifyReport(str(bundle))
-    listed = {f["path"]: f["sha256"] for f in manifest.get("files", [])}
-    if (bundle / REPORTS_FILE).is_file():
-        listed.update({f["path"]: f["sha256"] for f in json.loads((bundle / REPORTS_FILE).read_text("utf-8"))})
-    for rel, expected in sorted(listed.items()):
-        path = bundle / rel
-        report.checked += 1
-        if not path.is_file():
-            report.missing.append(rel)
-        elif file_sha256(path) != expected:
-            report.edited.append(rel)
-    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
-    present -= {"manifest.json", REPORTS_FILE}
-    report.unlisted = sorted(present - set(listed))
-    given = {"data": data, "model": model}
-    for entry in manifest.get("inputs", []):
-        path = given.get(entry["role"])
-        if path is not None:
-            actual = file_sha256(path)
-            report.inputs.append({"role": entry["role"], "name": entry["name"], "expected": entry["sha256"],
-                                  "actual": actual, "matches": actual == entry["sha256"]})
-    if data is not None:
-        from ._rerun import rerun
+                  model: str | os.PathLike | None = None, signer: str | os.PathLike | None = None) -> VerifyReport:
+    """Check ``bundle``: every file against the manifest, every derived file re-derived; see :mod:`auditkit._verify`."""
+    from ._verify import verify
 
-        report.rerun = True
-        fresh = rerun(manifest, data, model)
-        old = json.loads((bundle / "results.json").read_text(encoding="utf-8"))
-        report.differences = _diff(old, json.loads(to_json(fresh)), "")
-    return report
+    return verify(Path(bundle), data=data, model=model, signer=signer)
 
 
-def _diff(old: Any, new: Any, where: str, limit: int = 200) -> list[dict]:
-    """Every path where two results documents differ (input names and model paths excepted)."""
-    out: list[dict] = []
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            if key in ("source", "file") and where.count("/") <= 2 or (key in ("engine", "template") and not where):
-                # a file may be given under another name (its hash is checked); engines agree; the
-                # template's files are inputs whose hashes the manifest records
-                continue
-            out += _diff(old.get(key), new.get(key), f"{where}/{key}", limit)
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new)):
-            out += _diff(a, b, f"{where}/{i}", limit)
-    elif old != new:
-        out.append({"path": where or "/", "bundle": old, "rerun": new})
-    return out[:limit]
+def __getattr__(name: str) -> Any:
+    if name == "VerifyReport":
+        from ._verify import VerifyReport
+
+        return VerifyReport
+    raise AttributeError(name)

@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .assess import EXPLAIN_SAMPLE
+from ._text import terminal_safe
 from .exceptions import AuditkitError
 from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
@@ -69,8 +70,8 @@ def _range(text: str) -> tuple[int, int]:
 class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
-    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "report": "cli_report",
-            "templates": "cli_templates"}
+    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "keygen": "cli_bundle",
+            "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates", "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
@@ -89,11 +90,13 @@ class _Group(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):  # noqa: D102 - maps library errors to messages and exit codes
-        try:
-            return super().invoke(ctx)
-        except AuditkitError as err:
-            click.echo(f"Error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        # Everything printed shows control characters as escapes: data and templates come from others.
+        with terminal_safe():
+            try:
+                return super().invoke(ctx)
+            except AuditkitError as err:
+                click.echo(f"Error: {err}", err=True)
+                ctx.exit(err.exit_code)
 
 
 @click.group(cls=_Group)
@@ -204,12 +207,9 @@ def _command_line() -> str:
 
 def _findings(results: dict[str, Any], template: Any) -> list[dict]:
     """Findings from the template's rules (the base template's when none was given)."""
-    from .findings import build_findings
-    from .templates import load_template
+    from ._derive import findings_for
 
-    chosen = template or load_template("base")
-    # The report language too, so that `report.language: de` alone builds German statements.
-    return build_findings(results, chosen.rules, languages=[chosen.language])
+    return findings_for(results, template)
 
 
 def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]] | None = None,
@@ -221,6 +221,10 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
     printing = not o["quiet"] and str(o["json_path"]) != "-"
+    if template is None:
+        from .templates import load_template
+
+        template = load_template("base")
     # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them.
     findings = _findings(results, template) if printing or o.get("out_dir") is not None else []
     checklist = None
@@ -231,28 +235,14 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         checklist = score_assessment(instrument, assessment, results)
         inputs = list(inputs or []) + [("answers", o["answers"])]
     if o.get("out_dir") is not None:
-        from .bundle import write_bundle
-
-        from .bundle import record_reports
-        from .report import render_report
-
-        threshold = getattr(template, "suppress_below", None) or 10
-        write_bundle(o["out_dir"], results, inputs=inputs or [], command=_command_line(), findings=findings,
-                     checklist=checklist, extra={"run": run}, parameters={"suppression_threshold": threshold})
-        if not o.get("no_report"):
-            lang = getattr(template, "language", None) or "en"
-            record_reports(o["out_dir"], render_report(o["out_dir"], lang=lang, formats=("html",),
-                                                       out_dir=o["out_dir"]))
-
+        _write_bundle(results, o, inputs or [], run, template, findings, checklist)
     text = to_json(results)
     json_path, csv_dir = o["json_path"], o["csv_dir"]
-    if json_path is not None and str(json_path) == "-":
-        sys.stdout.write(text)
-    elif json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(text, encoding="utf-8")
+    if json_path is not None:
+        from ._output import write_text
+
+        write_text(json_path, text)
     if csv_dir is not None:
-        Path(csv_dir).mkdir(parents=True, exist_ok=True)
         write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if printing:
@@ -324,6 +314,27 @@ def _limits(o: dict[str, Any]) -> Any:
                        open_files=o.pop("model_open_files"))
 
 
+def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]], run: Any,
+                  template: Any, findings: list[dict], checklist: Any) -> None:
+    """The --out bundle, with its HTML report unless --no-report, written whole."""
+    from ._derive import TEMPLATE_FILE, parameters_for, template_document
+    from .bundle import write_bundle
+
+    render, names = None, []
+    if not o.get("no_report"):
+        from .report import render_report
+
+        lang = getattr(template, "language", None) or "en"
+        names = [f"report.{lang}.html"]
+
+        def render(folder: Path) -> list[Path]:
+            return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
+
+    write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
+                 checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
+                 files={TEMPLATE_FILE: template_document(template)}, render=render, report_names=names)
+
+
 @main.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--data", "data", type=click.Path(dir_okay=True, path_type=Path),
@@ -334,6 +345,8 @@ def _limits(o: dict[str, Any]) -> Any:
 @click.option("--model-decision", is_flag=True, help="Decide by the model's own prediction instead of a rule on scores.")
 @click.option("--trust-model", is_flag=True,
               help="Load a pickle the scan refused. This RUNS THE FILE'S CODE: only for files whose maker you trust.")
+@click.option("--link", type=click.Choice(["logistic", "identity"]),
+              help="MODEL is a published table of weights (CSV term,weight): how the weighted sum becomes the score.")
 @click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
 @click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
 @click.option("--explain-sample", type=click.IntRange(min=1), metavar="N",
@@ -377,7 +390,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        model_limits=limits, **explain)
+        link=o["link"], model_limits=limits, **explain)
     result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
@@ -401,11 +414,11 @@ def inspect(model: Path, json_path: Path | None, **o: Any) -> None:
 
     report = inspect_model(model, limits=_limits(o))
     if json_path is not None:
-        text = to_json(report)
+        from ._output import write_text
+
+        write_text(json_path, to_json(report))
         if str(json_path) == "-":
-            sys.stdout.write(text)
             return
-        Path(json_path).write_text(text, encoding="utf-8")
     click.echo(_inspect_text(report))
     if report.get("verdict") == "refused":
         sys.exit(1)
@@ -425,33 +438,3 @@ def _inspect_text(report: dict[str, Any]) -> str:
             lines.append(f"{key.capitalize()}: " + "; ".join(map(str, report[key])))
     lines.append(f"Verdict: {report.get('verdict')}")
     return "\n".join(lines)
-
-
-@main.command()
-@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), help="Re-run the audit on this data and compare every figure.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="The model file, for a model assessment.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verification report as JSON.")
-def verify(bundle: Path, data: Path | None, model: Path | None, json_path: Path | None) -> None:
-    """Check every hash in BUNDLE's manifest; with --data, re-run and report any figure that differs."""
-    from .bundle import verify_bundle
-    from .results import to_json
-
-    report = verify_bundle(bundle, data=data, model=model)
-    if json_path is not None:
-        Path(json_path).write_text(to_json({**dataclasses.asdict(report), "ok": report.ok}), encoding="utf-8")
-    lines = [f"{report.checked} file hashes checked in {bundle}."]
-    lines += [f"EDITED: {p} does not match its hash in the manifest" for p in report.edited]
-    lines += [f"MISSING: {p} is listed in the manifest but not in the bundle" for p in report.missing]
-    lines += [f"UNLISTED: {p} is in the bundle but not in the manifest" for p in report.unlisted]
-    for i in report.inputs:
-        state = "matches" if i["matches"] else f"DIFFERS (bundle {i['expected'][:12]}…, given {i['actual'][:12]}…)"
-        lines.append(f"Input {i['role']} {i['name']}: sha256 {state}")
-    if report.rerun:
-        lines.append(f"Re-run: {len(report.differences)} figure(s) differ" if report.differences
-                     else "Re-run: every figure is the same.")
-        lines += [f"  {d['path']}: bundle {d['bundle']!r}, re-run {d['rerun']!r}" for d in report.differences[:30]]
-    lines.append("OK: the bundle is intact." if report.ok else "FAILED: the bundle does not match.")
-    click.echo("\n".join(lines))
-    if not report.ok:
-        sys.exit(1)

@@ -29,6 +29,7 @@ from .checklist import (
     score_assessment,
     set_answer,
 )
+from ._json import json_text
 from .checklist._files import read_yaml, sha256_of, write_text_atomic
 from .checklist._model import items_of, questions_of
 from .checklist._render import render_score
@@ -37,8 +38,20 @@ from .exceptions import AuditkitError
 
 __all__ = ["checklist"]
 
-_LANG = click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True,
-                     help="Language of questions and output.")
+def _language(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Any language with a message catalog (shipped, or on AUDITKIT_LOCALES_PATH)."""
+    from .locale import LocaleError, load_locale
+
+    try:
+        load_locale(value)
+    except LocaleError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    return value
+
+
+_LANG = click.option("--lang", default="en", show_default=True, metavar="CODE", callback=_language,
+                     help="Language of questions and output: en, nl, or any language with a catalog on "
+                          "AUDITKIT_LOCALES_PATH (instrument texts it lacks are shown in English).")
 _INSTRUMENT = click.option("--instrument", "instrument_file", metavar="NAME|FILE",
                            help="Use this instrument instead of the one the assessment names (e.g. a partner's copy).")
 
@@ -175,7 +188,7 @@ def score_command(assessment: Path, results: Path | None, json_out: str | None, 
     instrument, answers = load_assessment(assessment, instrument_file)
     report = score_assessment(instrument, answers, load_results(results) if results else None)
     if json_out:
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        text = json_text(report)
         if json_out == "-":
             click.echo(text, nl=False)
         else:

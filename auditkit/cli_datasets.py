@@ -6,12 +6,12 @@ and only when it is run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from ._json import json_text
 from .cli_templates import ErrorExitGroup
 
 __all__ = ["datasets"]
@@ -80,16 +80,19 @@ def generate(name: str, out: Path, rows: int | None, seed: int | None, no_plante
     from .datasets.generators import generate as run_generate
 
     data = run_generate(name, rows, SEED if seed is None else seed, planted=not no_planted)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        data.frame.to_parquet(out, index=False)
-    else:
-        data.frame.to_csv(out, index=False, lineterminator="\n")
+    from ._output import open_output, write_text
+
+    parquet = out.suffix.lower() in (".parquet", ".pq")
+    with open_output(out, "wb") if parquet else open_output(out, "w", newline="") as fh:
+        if parquet:
+            data.frame.to_parquet(fh, index=False)
+        else:
+            data.frame.to_csv(fh, index=False, lineterminator="\n")
     if truth_path is not None:
         record = {"generator": data.name, "seed": data.seed, "rows": len(data.frame), "parameters": data.parameters,
                   "audit": {k: list(v) if isinstance(v, tuple) else v for k, v in data.audit.items()},
                   "planted": [asdict(p) for p in data.planted]}
-        truth_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text(truth_path, json_text(record))
     planted = sum(p.planted for p in data.planted)
     click.echo(f"Wrote {len(data.frame):,} rows to {out} ({name}, seed {data.seed}; {planted} planted disparities, "
                f"{len(data.planted) - planted} true ratios of 1).")

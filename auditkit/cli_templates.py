@@ -102,8 +102,9 @@ def new(path: Path, base: str, force: bool) -> None:
             raise UsageError(f"A template extends a file only inside its own folder; {base!r} is outside the folder of "
                              f"{path}. Put the new file next to it, or extend a template by name.")
         extends = Path(relative).as_posix()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new_template_text(path.stem, base_template, extends), encoding="utf-8")
+    from ._output import write_text
+
+    write_text(path, new_template_text(path.stem, base_template, extends))
     load_template(path)  # what was written must load
     click.echo(f"Wrote {path} (extends {extends}). Edit it, then check it: auditkit templates validate {path}")
 

@@ -68,12 +68,22 @@ from typing import Any
 from auditkit._text import did_you_mean, list_values
 from auditkit.exceptions import TemplateError
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Expression", "ExpressionError", "evaluate", "parse"]
+__all__ = [
+    "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "MAX_STEPS", "STEPS_PER_ELEMENT", "Budget", "Expression",
+    "ExpressionBudgetError", "ExpressionError", "evaluate", "parse",
+]
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 4000
 #: Deepest nesting of brackets, function calls and unary operators accepted.
 MAX_DEPTH = 32
+
+#: Evaluation steps (one per operand, operator, call or key read) an expression may take ...
+MAX_STEPS = 500_000
+#: ... plus this many for each element of a list that ``any``/``all``/``count`` goes through at the
+#: expression's outer level (and for each record a rule or binding is checked against): honest work
+#: over a list of any length always fits, while loops nested in loops run out after about a second.
+STEPS_PER_ELEMENT = 1_000
 
 #: Function name -> (fewest, most) arguments; ``None`` means any number.
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
@@ -112,6 +122,34 @@ class ExpressionError(TemplateError):
         super().__init__(message)
         self.column = column
         self.expected = expected
+
+
+class ExpressionBudgetError(ExpressionError):
+    """An expression that took more evaluation steps than its budget (see :data:`MAX_STEPS`)."""
+
+
+class Budget:
+    """Evaluation steps left for one expression, or for one rule or binding checked against many records.
+
+    >>> parse("1 + 2 + 3 + 4 + 5").evaluate({}, budget=Budget(6))
+    15
+    >>> parse("1 + 2 + 3 + 4 + 5").evaluate({}, budget=Budget(5))
+    Traceback (most recent call last):
+    ...
+    auditkit.expr.ExpressionBudgetError: the expression '1 + 2 + 3 + 4 + 5' needs more than 5 evaluation steps (the budget: 500,000, plus 1,000 for each element of a list it goes through and for each record it is checked against); nested loops over lists multiply the work. Simplify it, or check that this is the template or instrument you meant to use.
+    """
+
+    def __init__(self, steps: int = MAX_STEPS):
+        self.left = self.limit = int(steps)
+
+    def grant(self, steps: int) -> None:
+        """Allow ``steps`` more (for the elements of a list, or the records an expression is checked against)."""
+        self.left += steps
+        self.limit += steps
+
+
+class _OutOfSteps(Exception):
+    """Raised deep in the evaluator; :meth:`Expression.evaluate` turns it into an error naming the text."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +211,10 @@ def _number(text: str) -> int | float:
     # build unbounded integers or hit Python's int-to-string limit.
     if text.isdigit() and len(text) <= 15:
         return int(text)
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ExpressionError(f"the number {text} is too large: expected a finite number (JSON has no infinity)")
+    return value
 
 
 # --------------------------------------------------------------------- nodes
@@ -429,8 +470,10 @@ class _Parser:
 class _Scope:
     """The outer context plus, inside any()/all()/count(), the current element."""
 
-    def __init__(self, values: Mapping[str, Any], outer: _Scope | None = None, item: Any = None):
+    def __init__(self, values: Mapping[str, Any], outer: _Scope | None = None, item: Any = None,
+                 budget: Budget | None = None):
         self.values, self.outer, self.item = values, outer, item
+        self.budget: Budget = outer.budget if outer is not None else budget or Budget()
 
     def lookup(self, name: str, column: int) -> Any:
         scope: _Scope | None = self
@@ -533,14 +576,21 @@ def _arithmetic(op: str, left: Any, right: Any, column: int) -> Any:
         )
     try:
         if op == "+":
-            return left + right
-        if op == "-":
-            return left - right
-        if op == "*":
-            return left * right
-        return None if right == 0 else left / right
+            result = left + right
+        elif op == "-":
+            result = left - right
+        elif op == "*":
+            result = left * right
+        else:
+            result = None if right == 0 else left / right
     except OverflowError as err:
         raise ExpressionError(f"'{op}' at column {column}: the result is too large", column) from err
+    # Floats overflow to infinity silently and integers grow without end; JSON output has neither.
+    if (isinstance(result, float) and math.isinf(result) and not any(
+            isinstance(x, float) and math.isinf(x) for x in (left, right))) or (
+            isinstance(result, int) and abs(result) > 10**300):
+        raise ExpressionError(f"'{op}' at column {column}: the result is too large", column)
+    return result
 
 
 def _compare(op: str, left: Any, right: Any, column: int) -> bool:
@@ -613,6 +663,8 @@ def _call(node: _Call, scope: _Scope) -> Any:
             elements = []
         if not _is_list(elements):
             raise ExpressionError(f"{name}() at column {column} needs a list first, got {_kind(elements)}", column)
+        if scope.outer is None:  # a loop at the outer level: its elements earn steps; nested loops earn none
+            scope.budget.grant(STEPS_PER_ELEMENT * len(elements))
         hits = []
         for element in elements:
             if len(node.args) == 1:
@@ -637,6 +689,10 @@ def _call(node: _Call, scope: _Scope) -> Any:
 
 
 def _eval(node: _Node, scope: _Scope) -> Any:
+    budget = scope.budget
+    budget.left -= 1
+    if budget.left < 0:
+        raise _OutOfSteps
     if isinstance(node, _Literal):
         return node.value
     if isinstance(node, _Name):
@@ -710,12 +766,23 @@ class Expression:
     text: str
     _tree: _Node
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """Evaluate against ``context`` (a mapping of names to JSON-like values)."""
+    def evaluate(self, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
+        """Evaluate against ``context`` (a mapping of names to JSON-like values).
+
+        ``budget``: the steps it may take (a fresh :class:`Budget` by default); pass one budget to every
+        evaluation of a rule over many records, granting :data:`STEPS_PER_ELEMENT` per record.
+        """
         if not isinstance(context, Mapping):
             raise ExpressionError(f"an expression is evaluated against a mapping of names, got {_kind(context)}")
+        budget = budget if budget is not None else Budget()
         try:
-            return _eval(self._tree, _Scope(context))
+            return _eval(self._tree, _Scope(context, budget=budget))
+        except _OutOfSteps:
+            raise ExpressionBudgetError(
+                f"the expression {self.text!r} needs more than {budget.limit:,} evaluation steps (the budget: "
+                f"{MAX_STEPS:,}, plus {STEPS_PER_ELEMENT:,} for each element of a list it goes through and for "
+                "each record it is checked against); nested loops over lists multiply the work. Simplify it, or "
+                "check that this is the template or instrument you meant to use.") from None
         except RecursionError as err:  # pragma: no cover - MAX_DEPTH keeps trees shallow
             raise ExpressionError("expression too deeply nested to evaluate") from err
 
@@ -745,10 +812,10 @@ def parse(text: str) -> Expression:
     return Expression(text, _Parser(text).parse())
 
 
-def evaluate(text: str, context: Mapping[str, Any]) -> Any:
-    """Parse ``text`` and evaluate it against ``context``.
+def evaluate(text: str, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
+    """Parse ``text`` and evaluate it against ``context`` (under ``budget``, see :meth:`Expression.evaluate`).
 
     >>> evaluate("x in [1, 2] and not flag", {"x": 2, "flag": False})
     True
     """
-    return parse(text).evaluate(context)
+    return parse(text).evaluate(context, budget)

@@ -12,7 +12,7 @@ Languages: findings are always written in English and Dutch (every rule must
 give both), and also in every other language a rule gives text for or the
 caller names (``languages=``, e.g. the template's ``report.language``).  In such
 a language numbers follow the ``meta`` of that language's report catalog
-(:mod:`auditkit.report._locale`: ``decimal``, ``group``, ``percent``) and the
+(:mod:`auditkit.locale`: ``decimal``, ``group``, ``percent``) and the
 population sentence is the catalog's ``doc.population_rows``.  Where a finding
 has no text of its own in a requested language (the rule gives none, there is
 no catalog for the language, or a placeholder cannot be written in it), that
@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
-from .expr import parse
+from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
 
 __all__ = ["LANGUAGES", "build_findings", "finding_id", "findings_languages"]
 
@@ -63,8 +63,8 @@ _STYLES: dict[str, tuple[str, str, str]] = {"en": (".", ",", "{}%"), "nl": (",",
 
 
 def _catalog(lang: str) -> Any:
-    """The report catalog of ``lang`` (:class:`auditkit.report._locale.Locale`), or None when there is none."""
-    from .report._locale import LocaleError, load_locale
+    """The report catalog of ``lang`` (:class:`auditkit.locale.Locale`), or None when there is none."""
+    from .locale import LocaleError, load_locale
 
     try:
         return load_locale(lang)
@@ -135,8 +135,15 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
 
 
 def _format(template: str, values: Mapping[str, str], rule: str) -> str:
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-    unknown = sorted(fields - set(values))
+    try:
+        found = fields(template)
+    except ValueError as err:
+        raise TemplateError(f"Finding rule {rule!r}: the text {template!r} has an unmatched brace ({err}); write "
+                            "{{ and }} for a literal brace.") from None
+    for field, conversion, spec in found:
+        if problem := spec_problem(field, conversion, spec):
+            raise TemplateError(f"Finding rule {rule!r}: {problem} Write the placeholder as {{{field}}}.")
+    unknown = sorted({f for f, _, _ in found} - set(values))
     if unknown:
         from ._text import did_you_mean
 
@@ -201,8 +208,11 @@ def _text(rule: Mapping[str, Any], part: str, lang: str, values: Mapping[str, st
     if values is None:  # no number conventions (no catalog) for this language
         return None
     template = str(texts[lang])
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-    if any(f in values and values[f] is None for f in fields):
+    try:
+        names = {f for f, _, _ in fields(template)}
+    except ValueError:
+        names = set()  # _format names the unmatched brace
+    if any(f in values and values[f] is None for f in names):
         return None
     return _format(template, {k: v for k, v in values.items() if v is not None}, rule["id"])
 
@@ -267,10 +277,17 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
     findings: list[dict] = []
     for rule in rules:
         condition = parse(rule["when"])
-        for rec, evidence in _records(results, rule.get("applies_to", "comparisons")):
+        records = _records(results, rule.get("applies_to", "comparisons"))
+        budget = Budget()  # one budget for the rule, earning steps per record like any outer loop
+        budget.grant(STEPS_PER_ELEMENT * len(records))
+        for rec, evidence in records:
             if rec.get("status") in ("insufficient_evidence", "undefined"):
                 continue
-            if condition.evaluate(rec) is True:
+            try:
+                holds = condition.evaluate(rec, budget) is True
+            except ExpressionBudgetError as err:
+                raise ExpressionBudgetError(f"Finding rule {rule.get('id')!r}, 'when': {err}") from None
+            if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}

@@ -5,34 +5,26 @@ Renderers only format what :func:`auditkit.audit` computed; they never compute.
 
 from __future__ import annotations
 
-import json
-import math
+import re
 from pathlib import Path
 from typing import Any
 
+from ._json import finite, json_text
+from ._text import printable
 from .spec import METRICS
 
 __all__ = ["comparison_rows", "group_rows", "summary_text", "to_json", "write_csv"]
 
 _RATE_COLUMNS = ("share_of_population", "share_of_selected", *METRICS)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        return _clean(value.item())
-    return value
+# A cell a spreadsheet would run as a formula starts with one of these; after a ',', ';', tab or '|' too,
+# because a spreadsheet that splits on another delimiter than ours (';' is the Dutch default) starts a new
+# cell there.  Fullwidth forms are included: some spreadsheets read them as the ASCII ones.
+_FORMULA = re.compile("(^|[,;\t|])(\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 
 
 def to_json(results: dict) -> str:
     """The results document as JSON text: UTF-8, indented, no NaN (null instead), same bytes each run."""
-    return json.dumps(_clean(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(results)
 
 
 def group_rows(results: dict) -> list[dict]:
@@ -73,24 +65,34 @@ def comparison_rows(results: dict) -> list[dict]:
 
 
 def _safe_cell(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection), wherever a cell could start.
+
+    >>> _safe_cell("=1+1"), _safe_cell("x;=1+1;y"), _safe_cell("a, -b"), _safe_cell(-1.5)
+    ("'=1+1", "x;'=1+1;y", "a,' -b", -1.5)
+    """
+    if isinstance(value, str):
+        return _FORMULA.sub(lambda m: f"{m.group(1)}'{m.group(2)}", printable(value))
     return value
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:
-    """Write rows as CSV (UTF-8, header from the union of keys in first-seen order)."""
+    """Write rows as CSV: UTF-8, every field quoted, header from the union of keys in first-seen order.
+
+    Text cells are neutralised for spreadsheets (see ``_safe_cell``); control characters are shown as escapes.
+    """
     import csv
 
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+    from ._output import open_output
+
+    with open_output(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[_safe_cell(c) for c in columns], lineterminator="\n",
+                                quoting=csv.QUOTE_ALL)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _safe_cell(_clean(v)) for k, v in row.items()})
+            writer.writerow({_safe_cell(k): _safe_cell(finite(v)) for k, v in row.items()})
 
 
 def _pct(x: float | None) -> str:
@@ -133,7 +135,7 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
             status = "reference" if g["is_reference"] else c.get("status", "")
             n_bounds = (g.get("bounds") or {}).get("n")
             n_shown = f"{g['n']:,}" if not n_bounds or n_bounds[0] == n_bounds[1] else "{:,}–{:,}".format(*n_bounds)
-            lines.append(f"  {g['group'][:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
+            lines.append(f"  {printable(g['group'])[:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
                          f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
         if len(groups) > max_rows:
             lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
@@ -144,4 +146,5 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
     reversed_ = [s for s in results["stratified"] if s.get("direction_reversed")]
     lines += [f"WARNING: {s['warning']}" for s in reversed_]
     lines += [f"Note: {n}" for n in results["notes"]]
-    return "\n".join(lines) + "\n"
+    # Group, column and file names come from the data: a control character in one must not reach a terminal.
+    return "\n".join(printable(line) for line in lines) + "\n"

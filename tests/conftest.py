@@ -87,7 +87,9 @@ def local_cluster():  # type: ignore[no-untyped-def]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=ResourceWarning)
                 warnings.filterwarnings("ignore", message=".*[Dd]ashboard.*")
-                return LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+                # Another test run on the machine may hold the default port 8787: any free port will do.
+                warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+                return LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
         except RuntimeError:
             if attempt == 2:
                 raise

@@ -1,13 +1,16 @@
-"""The evidence bundle: same bytes on a re-run, every edit detected, figures re-checked by `verify`."""
+"""The evidence bundle: same bytes on a re-run, one manifest over every file, written whole."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
-from auditkit.bundle import verify_bundle
+from auditkit.bundle import manifest_hash, verify_bundle
 from auditkit.cli import main
 
 
@@ -21,33 +24,46 @@ def _data(tmp_path, flip: bool = False):
 def _run(*args):
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return result
 
 
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_bundle_is_byte_identical_when_rerun(tmp_path):
-    """Running the same command twice gives the same bytes in every bundle file."""
+    """Running the same command twice into the same folder gives the same bytes in every file, report included."""
     data = _data(tmp_path)
-    for out in ("one", "two"):
-        _run("audit", data, "--protected", "g", "--decision", "d", "--bootstrap", "50", "--out", tmp_path / out,
-             "--quiet")
-    for name in ("manifest.json", "results.json", "findings.json"):
-        one, two = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
-        if name == "manifest.json":  # the command line names the output folder
-            one = one.replace(str(tmp_path / "one").encode(), str(tmp_path / "two").encode())
-        assert one == two
+    args = ("audit", data, "--protected", "g", "--decision", "d", "--bootstrap", "50", "--out", tmp_path / "b",
+            "--quiet")
+    _run(*args)
+    first = _files(tmp_path / "b")
+    _run(*args)
+    assert _files(tmp_path / "b") == first
+    assert set(first) == {"manifest.json", "results.json", "findings.json", "template.json", "report.en.html"}
 
 
-def test_manifest_holds_inputs_versions_parameters_and_command(tmp_path):
-    """The manifest records the data's sha256, versions, parameters, seed and the reproducing command."""
-    import hashlib
-
+def test_manifest_lists_every_file_and_reports_cite_its_hash(tmp_path):
+    """The manifest holds inputs, versions, parameters, the command, every file's sha256 and size, and the
+    report with the manifest hash it was rendered from, which the report prints."""
     data = _data(tmp_path)
     _run("audit", data, "--protected", "g", "--decision", "d", "--seed", "7", "--out", tmp_path / "b", "--quiet")
-    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert m["inputs"] == [{"role": "data", "name": "d.csv", "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
-                            "bytes": data.stat().st_size}]
+    raw = (tmp_path / "b" / "manifest.json").read_bytes()
+    m = json.loads(raw)
+    assert m["inputs"][0] == {"role": "data", "name": "d.csv", "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
+                              "bytes": data.stat().st_size}
     assert m["parameters"]["seed"] == 7 and "numpy" in m["dependencies"] and m["command"].startswith("auditkit audit")
-    assert {f["path"] for f in m["files"]} == {"results.json", "findings.json"}
+    listed = {f["path"]: f for f in m["files"] + m["reports"]}
+    for path in (tmp_path / "b").iterdir():
+        if path.name != "manifest.json":
+            assert listed[path.name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+            assert listed[path.name]["bytes"] == path.stat().st_size
+    cited = manifest_hash(raw)
+    body = {k: v for k, v in m.items() if k != "reports"}
+    assert cited == hashlib.sha256((json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()).hexdigest()
+    assert m["reports"][0]["manifest_sha256"] == cited and m["audit_reports"] == ["report.en.html"]
+    assert cited in (tmp_path / "b" / "report.en.html").read_text(encoding="utf-8")
 
 
 def test_verify_detects_edits_missing_and_unlisted_files(tmp_path):
@@ -63,7 +79,8 @@ def test_verify_detects_edits_missing_and_unlisted_files(tmp_path):
     assert report.edited == ["results.json"] and report.missing == ["findings.json"]
     assert report.unlisted == ["extra.txt"] and not report.ok
     cli = _run("verify", tmp_path / "b")
-    assert cli.exit_code == 1 and "EDITED: results.json" in cli.output
+    assert cli.exit_code == 1 and "EDITED: results.json" in cli.output and "UNLISTED: extra.txt" in cli.output
+    assert "MISSING: findings.json" in cli.output
 
 
 def test_verify_reruns_and_reports_changed_figures(tmp_path):
@@ -119,3 +136,57 @@ def test_verify_reruns_with_the_engine_the_bundle_was_made_with(tmp_path, monkey
     monkeypatch.setattr(audit_module, "audit", spy)
     report = verify_bundle(tmp_path / "b", data=data)
     assert report.ok and report.rerun and engines == ["duckdb"]
+
+
+def test_rerun_into_an_existing_bundle_replaces_it_whole(tmp_path):
+    """A second run into a bundle that gained a Dutch report leaves no file of the first run behind."""
+    out = tmp_path / "b"
+    _run("audit", _data(tmp_path), "--protected", "g", "--decision", "d", "--out", out, "--quiet")
+    assert _run("report", out, "--lang", "nl").exit_code == 0
+    assert (out / "report.nl.html").is_file() and verify_bundle(out).ok
+    _run("audit", _data(tmp_path, flip=True), "--protected", "g", "--decision", "d", "--out", out, "--quiet")
+    assert not (out / "report.nl.html").exists()
+    assert verify_bundle(out).ok
+    assert "changed.csv" in (out / "report.en.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("extra", ["notes.txt", None])
+def test_out_refuses_a_folder_that_is_not_only_a_bundle(tmp_path, extra):
+    """--out on a non-empty folder that is not a bundle, or a bundle holding unlisted files, is refused and
+    nothing in it changes."""
+    out = tmp_path / "b"
+    if extra is None:
+        out.mkdir()
+        (out / "thesis.docx").write_text("years of work")
+    else:
+        _run("audit", _data(tmp_path), "--protected", "g", "--decision", "d", "--out", out, "--quiet")
+        (out / extra).write_text("mine")
+    before = _files(out)
+    result = _run("audit", _data(tmp_path, flip=True), "--protected", "g", "--decision", "d", "--out", out, "--quiet")
+    assert result.exit_code == 1 and "Error:" in result.output
+    assert ("not an auditkit evidence bundle" if extra is None else "does not list") in result.output
+    assert _files(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".b.")]  # no temporary folder left
+
+
+def test_an_empty_out_folder_is_used(tmp_path):
+    """An existing empty folder is a fine --out."""
+    (tmp_path / "b").mkdir()
+    _run("audit", _data(tmp_path), "--protected", "g", "--decision", "d", "--out", tmp_path / "b", "--quiet")
+    assert verify_bundle(tmp_path / "b").ok
+
+
+def test_report_default_out_is_the_bundle_and_is_listed(tmp_path):
+    """`auditkit report BUNDLE --lang nl --format md` (no --out) renders into the bundle and lists the report."""
+    out = tmp_path / "b"
+    _run("audit", _data(tmp_path), "--protected", "g", "--decision", "d", "--out", out, "--quiet", "--no-report")
+    before = manifest_hash((out / "manifest.json").read_bytes())
+    result = _run("report", out, "--lang", "nl", "--format", "md")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [r["path"] for r in manifest["reports"]] == ["report.nl.md"]
+    assert manifest_hash((out / "manifest.json").read_bytes()) == before  # listing a report keeps the hash
+    assert verify_bundle(out).ok
+    shutil.copy(out / "report.nl.md", tmp_path / "keep.md")
+    (out / "report.nl.md").write_text("edited", encoding="utf-8")
+    assert "report.nl.md" in verify_bundle(out).edited

@@ -125,6 +125,7 @@ def make_results() -> dict:
     doc = json.loads(json.dumps(audit(frame, protected=("nationality",), decision="flag",
                                       references={"nationality": "NL"}).results))
     doc["model_card"] = {"readable": "opaque", "n_inputs": 2, "input_names_recorded": True,
+                         "learning": {"model": "unknown", "evidence": []},
                          "inputs": [{"name": "age", "tag": "other"}, {"name": "nationality", "tag": "protected"}]}
     return doc
 
@@ -533,7 +534,27 @@ def test_shipped_bindings_read_real_results(results):
     assert filled == {"n_inputs": 2, "protected_input": "direct", "readability": "opaque"}
     suggested = {s["item"]: s["suggests"] for s in report["suggestions"]}
     assert suggested["selection_disparity"] == "difference_found"
-    assert report["rule_errors"] == [] and report["evidence_unavailable"] == []
+    assert report["rule_errors"] == []
+    # These results come without a template, so only the bindings that read the template's declarations
+    # (system.retraining) cannot be read.
+    assert {(u["item"], u["binding"]) for u in report["evidence_unavailable"]} == {
+        ("self_learning", "declared_online"), ("self_learning", "declared_scheduled"), ("self_learning", "declared_none")}
+
+
+def test_self_learning_is_a_red_flag(results):
+    """An online learner in the model card, or a declared online system, raises the self-learning red flag."""
+    instrument = load_instrument("risk_profiling")
+    card = dict(results["model_card"], learning={"model": "online", "evidence": ["partial_fit"]})
+    report = score_assessment(instrument, new_assessment(instrument), dict(results, model_card=card))
+    assert ("self_learning", "online") in [(f["item"], f["value"]) for f in report["filled_from_evidence"]]
+    assert "self_learning" in [f["id"] for f in report["red_flags"]] and report["headline"] == "red_flag"
+    declared = dict(results, template={"system": {"retraining": "online"}})
+    report = score_assessment(instrument, new_assessment(instrument), declared)
+    assert "self_learning" in [f["id"] for f in report["red_flags"]]
+    fixed = dict(results, template={"system": {"retraining": "none"}})
+    report = score_assessment(instrument, new_assessment(instrument), fixed)
+    assert "self_learning" not in [f["item"] for f in report["filled_from_evidence"]]
+    assert ("self_learning", "none") in [(s["item"], s["suggests"]) for s in report["suggestions"]]
 
 
 def test_contradicted_rights_list_still_requires_seriousness(results):

@@ -151,3 +151,23 @@ def test_card_does_no_io(tmp_path, data):
     model = load_model(path)
     path.unlink()
     assert model_card(model)["file"] == "model.pkl"
+
+
+def test_learning_reads_online_batch_and_unknown():
+    """The model card says online only with evidence in the file; a search that refits itself is batch."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.model_selection import GridSearchCV
+
+    from auditkit.load._learning import learning_of
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 2)), np.arange(120) % 2
+    online = SGDClassifier(random_state=0)
+    online.partial_fit(X, y, classes=[0, 1])
+    assert learning_of(online)["model"] == "online"
+    assert learning_of(SGDClassifier(random_state=0, warm_start=True).fit(X, y))["model"] == "online"
+    assert learning_of(SGDClassifier(random_state=0).fit(X, y))["model"] == "unknown"
+    assert learning_of(GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3).fit(X, y))["model"] == "batch"
+    plain = learning_of(LogisticRegression().fit(X, y))
+    assert plain["model"] == "unknown" and "system.retraining" in plain["evidence"][-1]

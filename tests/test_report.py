@@ -16,7 +16,7 @@ from auditkit.exceptions import InputDataError
 from auditkit.report import (
     LOCALES_ENV, LocaleError, available_languages, build_document, load_bundle, load_locale, render_report,
 )
-from auditkit.report._locale import locale_dirs
+from auditkit.locale import locale_dirs
 from auditkit.report._markdown import escape_markdown
 from auditkit.report._palette import CONTRAST_PAIRS, contrast_ratio
 from auditkit.report._suppress import Suppressor
@@ -111,7 +111,8 @@ def html_of(bundle: Path, lang: str = "en") -> str:
 
 
 def _row(html: str, group: str) -> str:
-    """The first table row whose header cell is ``group``."""
+    """The first row headed ``group`` in the results by group (the findings blocks come before it)."""
+    html = html[html.index('<section id="results"'):] if '<section id="results"' in html else html
     match = re.search(rf"<tr[^>]*><th scope=\"row\">{re.escape(group)}</th>(.*?)</tr>", html)
     assert match, group
     return match.group(1)
@@ -187,10 +188,10 @@ def test_checklist_shows_what_it_holds_whatever_its_shape(bundle):
 
 
 def test_report_has_every_part_in_order(bundle):
-    """Summary, findings, method, results, checklist, limitations and appendix, in that order."""
+    """Summary, findings, right of reply, method, results, checklist, limitations, finding cards and appendix."""
     doc = build_document(bundle, "en")
-    assert [s.id for s in doc.sections] == ["summary", "findings", "method", "results", "checklist", "limitations",
-                                            "appendix"]
+    assert [s.id for s in doc.sections] == ["summary", "findings", "reply", "method", "results", "checklist",
+                                            "limitations", "finding-cards", "appendix"]
     html = html_of(bundle)
     for text in ("This report examines 731 cases in", "People counted as selected are those whose value in the "
                  "column d is 1.", "No rows were left out", "Fisher's exact test", "Holm's method",
@@ -337,7 +338,7 @@ def test_text_from_the_bundle_is_escaped(bundle):
     (md,) = render_report(bundle, formats=("md",), out_dir=bundle.parent / "md")
     text = md.read_text(encoding="utf-8")
     assert SCRIPT not in text and r"\<script\>alert(1)\</script\>" in text
-    assert r"\*Check\* \[this\](http://example.org)." in text
+    assert r"\*Check\* \[this\](http\://example.org)." in text  # no link, not even an autolink
     assert escape_markdown("a_b _c_ # x | 6.1%") == r"a_b \_c\_ # x \| 6.1%"
     assert escape_markdown("# h", block_start=True) == r"\# h"
     assert escape_markdown("12. May", block_start=True) == r"12\. May"
@@ -492,7 +493,9 @@ def test_the_bundle_records_what_the_report_shows_of_the_template(welfare_bundle
     record = json.loads((welfare_bundle / "results.json").read_text(encoding="utf-8"))["template"]
     assert {"name", "digest", "files", "title", "system", "population", "protected", "provisions", "rights",
             "jurisdictions"} <= set(record)
-    assert record["provisions"]["participatiewet-53a"] == {"jurisdiction": "NL", "citation": "Participatiewet, art. 53a"}
+    assert record["provisions"]["participatiewet-53a"] == {
+        "jurisdiction": "NL", "citation": {"en": "Participatiewet, art. 53a", "nl": "Participatiewet, art. 53a"}}
+    assert record["protected"]["nationality"]["group_labels"]["non-EU"] == {"en": "non-EU", "nl": "niet-EU"}
     assert record["protected"]["nationality"]["grounds"]["NL"] == ["awgb-1", "grondwet-1"]
 
 
@@ -504,7 +507,7 @@ def test_a_template_run_shows_its_title_system_citations_and_grounds(welfare_bun
     assert [s.id for s in doc.sections][:3] == ["summary", "system", "findings"]
     html = unescape(html_of(welfare_bundle))
     assert "<title>Welfare-fraud risk scoring</title>" in html
-    for text in ("Municipal social services", "Participatiewet, art. 53a (NL)",
+    for text in ("Social services of a fictional municipality", "Participatiewet, art. 53a (NL)",
                  "Every recipient of social assistance in the period",
                  "Grondwet (Constitution of the Netherlands), art. 1",  # a ground of nationality in NL
                  "Convention on the Elimination of All Forms of Discrimination against Women, art. 2",  # gender, UN
@@ -515,8 +518,10 @@ def test_a_template_run_shows_its_title_system_citations_and_grounds(welfare_bun
     nl = unescape(html_of(welfare_bundle, "nl"))
     for text in ("<title>Risicoscoring bijstandsfraude</title>", "Het systeem", "Risicomodel bijstandsfraude",
                  "Alle bijstandsgerechtigden in de periode", "Gelijke behandeling en non-discriminatie",
-                 "Participatiewet, art. 53a (NL)"):
+                 "Participatiewet, art. 53a (NL)", "Grondwet, art. 1",  # citations per language
+                 "Europees Verdrag voor de Rechten van de Mens, art. 14 (CoE)", "Nationaliteit", "niet-EU"):
         assert text in nl, text
+    assert "Grondwet (Constitution of the Netherlands)" not in nl and "European Convention" not in nl
 
 
 def test_a_partner_template_changes_the_report(partner_bundle):
@@ -530,7 +535,7 @@ def test_a_partner_template_changes_the_report(partner_bundle):
                  "Convention européenne des droits de l'homme, art. 14 (CoE)",
                  "Provisions of NL are named in the template but not shown"):
         assert text in html, text
-    for text in ("Welfare-fraud risk scoring", "Municipal social services", "Participatiewet",
+    for text in ("Welfare-fraud risk scoring", "Social services of a fictional municipality", "Participatiewet",
                  "Grondwet", "European Convention on Human Rights, art. 14",
                  "Algemene wet gelijke behandeling"):  # NL is not among the partner's jurisdictions
         assert text not in html, text
@@ -563,3 +568,19 @@ def test_a_report_without_a_template_has_no_system_section(bundle):
     assert "system" not in [s.id for s in doc.sections]
     assert doc.title.startswith("Audit of decisions in")
     assert "ECHR art. 14" in html_of(bundle)
+
+
+def test_locale_catalog_is_its_own_room():
+    """Findings read the language catalog without loading the report package (DESIGN: the catalog
+    belongs to neither), and the report package re-exports the same objects."""
+    import subprocess
+    import sys
+
+    code = ("import sys, auditkit.findings as f; f._catalog('nl'); "
+            "print(sorted(m for m in sys.modules if m.startswith('auditkit.report')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    import auditkit.locale as room
+    import auditkit.report as report
+
+    assert report.load_locale is room.load_locale and report.LocaleError is room.LocaleError

@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..expr import ExpressionError, evaluate
+from ..expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, ExpressionError, evaluate
 from ._model import items_of
 
 __all__ = ["check_references", "contradicts", "suggestions"]
@@ -59,9 +59,11 @@ def _holds(binding: Mapping[str, Any], results: Mapping[str, Any]) -> tuple[bool
         raise ExpressionError(f"'over' must give a list of records, got {type(records).__name__}")
     where = binding.get("where", "true")
     hits = []
+    budget = Budget()  # one budget for the binding, earning steps per record like any outer loop
+    budget.grant(STEPS_PER_ELEMENT * len(records))
     for record in records:
         scope = {**results, **record, "item": record} if isinstance(record, Mapping) else {**results, "item": record}
-        if _truth(evaluate(where, scope)):
+        if _truth(evaluate(where, scope, budget)):
             hits.append(record)
     match = binding.get("match", "any")
     if match == "any":
@@ -83,6 +85,8 @@ def suggestions(instrument: Mapping[str, Any], results: Mapping[str, Any]) -> tu
                 if holds and "value" in binding:
                     value = evaluate(binding["value"], results)
                     holds = value is not None
+            except ExpressionBudgetError as err:
+                raise ExpressionBudgetError(f"Instrument item {item['id']!r}, binding {binding['id']!r}: {err}") from None
             except ExpressionError as err:
                 unavailable.append({"item": item["id"], "binding": binding["id"], "reason": str(err)})
                 continue

@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .._json import parse_json
 from .._text import did_you_mean, list_values
+from .._yaml import YamlLimitError, load_yaml
 from ..exceptions import TemplateError
 
 __all__ = ["ENV_VAR", "instrument_paths", "read_json", "read_yaml", "sha256_of", "write_text_atomic"]
 
 #: Environment variable naming a directory searched first for instruments.
 ENV_VAR = "AUDITKIT_AUDITS_PATH"
-
-
-_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is installed
-
-
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
-    """YAML with only true/false as booleans and dates kept as text.
-
-    YAML 1.1 reads ``yes``, ``no``, ``on`` and ``off`` as booleans and
-    ``2026-03-01`` as a date: an option called ``no`` or a date typed by a
-    researcher would silently change type.
-    """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
 
 
 def _search_dirs() -> list[Path]:
@@ -91,7 +69,7 @@ def resolve_instrument(name_or_path: str | os.PathLike[str]) -> Path:
 
 
 def read_yaml(path: str | os.PathLike[str]) -> Any:
-    """Read one YAML document, turning syntax errors into a TemplateError with line and column."""
+    """Read one YAML document (see :mod:`auditkit._yaml` for what is refused); errors are TemplateErrors."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -102,7 +80,9 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
     except OSError as err:
         raise TemplateError(f"{path}: cannot be read ({err.strerror}).") from err
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a (C)SafeLoader
+        return load_yaml(text)
+    except YamlLimitError as err:
+        raise TemplateError(f"{path}: {err} {err.fix}".rstrip()) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
@@ -114,7 +94,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file (an audit results document), with a TemplateError on bad syntax."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TemplateError(f"{path}: file not found.") from None
     except (ValueError, OSError) as err:
@@ -131,18 +111,11 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so an interruption never leaves half a file."""
-    path = Path(path)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="\n", dir=path.parent or ".", prefix=f".{path.name}.", delete=False
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` under auditkit's one set of output rules (:mod:`auditkit._output`):
+    a regular file whole or not at all, never through a link, never replacing a device."""
+    from .._output import write_text
+
+    write_text(path, text)
 
 
 def yaml_text(value: Mapping[str, Any] | list | Any) -> str:

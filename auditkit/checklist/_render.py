@@ -1,4 +1,4 @@
-"""Plain-text summary of a score report, in English or Dutch (returned as a string, never printed here)."""
+"""Plain-text summary of a score report in any language with a message catalog (returned, never printed here)."""
 
 from __future__ import annotations
 
@@ -10,46 +10,13 @@ from ._model import localise
 
 __all__ = ["render_score"]
 
-_LABELS = {
-    "en": {
-        "instrument": "Instrument", "status": "Status", "open": "open", "complete": "complete",
-        "headline": "Headline", "red_flag": "RED FLAG", "band": "Impact band", "none": "not assessed",
-        "rights": "Seriousness per right (max(scale, scope, irremediability) x likelihood)",
-        "not_affected": "not affected", "worst": "worst case assumed for",
-        "flags": "Red flags (these override any band or total)", "raised_by": "raised by",
-        "unresolved": "Red flags not yet ruled out (answer these items)",
-        "contradictions": "Contradictions with the evidence", "answered": "answered", "suggests": "evidence suggests",
-        "filled": "Filled in from the evidence", "suggestions": "Suggested by the evidence (unanswered)",
-        "gaps": "Gaps (unanswered items count as worst case)", "gates": "Gates keeping the assessment open",
-        "missing": "missing", "coverage": "Coverage", "total": "Comparison total (Canada AIA method; comparison only)",
-        "unavailable": "Evidence not available in these results", "unmatched": "Evidence references not found",
-        "errors": "Rules that could not be evaluated", "level": "level", "discount": "mitigation discount applied",
-        "unanswered": "unanswered", "parts_unanswered": "parts unanswered", "answered_unknown": "answered 'unknown'",
-        "evidence_missing": "evidence required but not cited", "covered": "covered", "partial": "partly",
-        "by": "by", "rule": "the instrument's rule on the answers",
-        "rule_evidence": "the instrument's rule, with the evidence in place of contradicted answers",
-    },
-    "nl": {
-        "instrument": "Instrument", "status": "Status", "open": "open", "complete": "afgerond",
-        "headline": "Kern", "red_flag": "RODE VLAG", "band": "Impactklasse", "none": "niet beoordeeld",
-        "rights": "Zwaarte per recht (max(ernst, omvang, onherstelbaarheid) x waarschijnlijkheid)",
-        "not_affected": "niet geraakt", "worst": "slechtste geval aangenomen voor",
-        "flags": "Rode vlaggen (deze gaan boven elke klasse of elk totaal)", "raised_by": "veroorzaakt door",
-        "unresolved": "Rode vlaggen die nog niet zijn uitgesloten (beantwoord deze vragen)",
-        "contradictions": "Tegenstrijdig met het bewijs", "answered": "antwoord", "suggests": "bewijs wijst op",
-        "filled": "Ingevuld uit het bewijs", "suggestions": "Voorgesteld door het bewijs (onbeantwoord)",
-        "gaps": "Hiaten (onbeantwoorde vragen tellen als slechtste geval)",
-        "gates": "Poorten die het assessment openhouden", "missing": "ontbreekt", "coverage": "Dekking",
-        "total": "Vergelijkingstotaal (methode Canadese AIA; alleen ter vergelijking)",
-        "unavailable": "Bewijs niet beschikbaar in deze resultaten", "unmatched": "Bewijsverwijzingen niet gevonden",
-        "errors": "Regels die niet konden worden geëvalueerd", "level": "niveau",
-        "discount": "mitigatiekorting toegepast", "unanswered": "onbeantwoord",
-        "parts_unanswered": "onderdelen onbeantwoord", "answered_unknown": "beantwoord met 'onbekend'",
-        "evidence_missing": "bewijs vereist maar niet genoemd", "covered": "gedekt", "partial": "deels",
-        "by": "door", "rule": "de regel van het instrument, op de antwoorden",
-        "rule_evidence": "de regel van het instrument, met het bewijs in plaats van tegengesproken antwoorden",
-    },
-}
+def _labels(lang: str) -> dict[str, str]:
+    """The labels of the score summary from the language's message catalog (``checklist_cli``)."""
+    from ..locale import load_locale
+
+    loc = load_locale(lang)
+    return {key.split(".", 1)[1]: loc.t(key) for key in (*loc.fallback, *loc.messages)
+            if key.startswith("checklist_cli.")}
 
 
 def _value(value: Any) -> str:
@@ -80,7 +47,7 @@ def _records(records: list[Any], limit: int = 3) -> list[str]:
 
 def render_score(report: Mapping[str, Any], lang: str = "en") -> str:
     """A plain-text summary of :func:`score_assessment` output for a terminal."""
-    t = _LABELS.get(lang, _LABELS["en"])
+    t = _labels(lang)
     inst = report["instrument"]
     out = [f"{t['instrument']}: {localise(inst['title'], lang)} ({inst['id']} {inst['version']})"]
     gaps, gates = report["gaps"], report["gates_open"]

@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..expr import ExpressionError, parse
+from ..expr import ExpressionBudgetError, ExpressionError, parse
 from ._evidence import check_references, contradicts, suggestions
 from ._model import SERIOUSNESS_PARTS, flags_of, is_answered, items_of, missing_parts, questions_of, score_of
 
@@ -75,6 +75,8 @@ def _condition(text: str, context: Mapping[str, Any], errors: list[dict], where:
     try:
         expression = parse(text)
         holds = bool(expression.evaluate(context))
+    except ExpressionBudgetError as err:
+        raise ExpressionBudgetError(f"{where}: {err}") from None
     except ExpressionError as err:
         errors.append({"where": where, "reason": str(err)})
         return False, False

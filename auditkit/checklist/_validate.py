@@ -19,7 +19,7 @@ RESULT_KEYS = frozenset({
     "schema_version", "auditkit_version", "engine", "input", "population", "design", "parameters",
     "attributes", "groups", "comparisons", "multiple_testing", "stratified", "selection_method", "stages",
     "notes", "bootstrap", "model_card", "findings", "explanations", "proxies", "flips", "clusters",
-    "archetypes", "shap",
+    "archetypes", "shap", "template",
 })
 _LANG_KEY = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _RESERVED = {"item"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,24 +140,20 @@ def fetch(name: str, *, sha256: str | None = None, force: bool = False, timeout:
 
 
 def _download(entry: RemoteDataset, target: Path, opener: Opener, timeout: float, expected: str | None) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with opener(entry.url, timeout) as response:
-                    for block in iter(lambda: response.read(1 << 20), b""):
-                        out.write(block)
-            except DatasetError:
-                raise
-            except (OSError, ValueError) as err:  # URLError, timeouts and refused connections are OSErrors
-                raise _manual(entry, target, f"{type(err).__name__}: {err}") from err
-        digest = _sha256(tmp)
-        if expected and digest != expected:
-            raise DatasetError(f"The download of {entry.name!r} has sha256 {digest}, not the expected {expected}; "
-                               "it was not kept. The source may have changed the file: check its page "
+    from .._output import open_output
+
+    with open_output(target, "wb") as out:  # kept only when complete and its hash matches
+        digest = hashlib.sha256()
+        try:
+            with opener(entry.url, timeout) as response:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    digest.update(block)
+        except DatasetError:
+            raise
+        except (OSError, ValueError) as err:  # URLError, timeouts and refused connections are OSErrors
+            raise _manual(entry, target, f"{type(err).__name__}: {err}") from err
+        if expected and digest.hexdigest() != expected:
+            raise DatasetError(f"The download of {entry.name!r} has sha256 {digest.hexdigest()}, not the expected "
+                               f"{expected}; it was not kept. The source may have changed the file: check its page "
                                f"({entry.page}).")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

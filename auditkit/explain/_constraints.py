@@ -40,8 +40,15 @@ def load_constraints(path: str | Path) -> list[dict]:
         raise ImportError(f"Reading {str(path)!r} needs PyYAML: pip install 'auditkit[explain]'.") from err
     if not path.is_file():
         raise InputDataError(f"Constraint file {str(path)!r} does not exist. Check the path.")
+    from .._yaml import YamlLimitError, load_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except YamlLimitError as err:
+        raise InputDataError(f"Constraint file {str(path)!r} is refused: {err} {err.fix}".rstrip()) from err
+    except UnicodeDecodeError as err:
+        raise InputDataError(f"Constraint file {str(path)!r} is not UTF-8 text (byte {err.start}); save it as "
+                             "UTF-8.") from err
     except yaml.YAMLError as err:
         raise InputDataError(f"Constraint file {str(path)!r} is not valid YAML: {err}") from err
     if isinstance(data, Mapping) and set(data) == {"constraints"}:

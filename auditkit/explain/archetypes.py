@@ -56,11 +56,15 @@ def load_archetypes(path: str | os.PathLike[str]) -> list[dict]:
     """
     import yaml
 
+    from .._yaml import YamlLimitError, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise InputDataError(f"Archetype file {str(path)!r} does not exist (or is not a file); check the path.")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path.read_text(encoding="utf-8"))
+    except YamlLimitError as exc:
+        raise InputDataError(f"Archetype file {str(path)!r} is refused: {exc} {exc.fix}".rstrip()) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

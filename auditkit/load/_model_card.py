@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from .._text import normalise_name
+from ._learning import learning_of
 from .model import LoadedModel, OnnxModel, n_inputs
 
 __all__ = ["model_card"]
@@ -36,7 +37,8 @@ def model_card(model: LoadedModel, *, protected: Sequence[str] = (), proxies: Se
     ``input_names_recorded``, ``protected_not_inputs`` and ``proxies_not_inputs`` (named attributes the
     model does not take directly), ``complexity`` (trees, depth, leaves, coefficients, parameters, nodes),
     ``readable`` ("rules", "weights" or "opaque") with ``readable_reason``, ``coefficients`` (linear
-    models: weight per input name, and the intercept) and ``trusted``.
+    models: weight per input name, and the intercept), ``learning`` (``model``: "online", "batch" or
+    "unknown", with the ``evidence``; :mod:`auditkit.load._learning`) and ``trusted``.
 
     >>> import pandas as pd
     >>> from sklearn.linear_model import LogisticRegression
@@ -68,6 +70,8 @@ def model_card(model: LoadedModel, *, protected: Sequence[str] = (), proxies: Se
         "proxies_not_inputs": [p for p in proxies if normalise_name(p) not in present],
         "complexity": described["complexity"], "readable": described["readable"],
         "readable_reason": described["reason"], "coefficients": described.get("coefficients"),
+        "learning": learning_of(est) if not isinstance(est, OnnxModel) else {
+            "model": "unknown", "evidence": ["An ONNX graph holds a fitted model only; retraining is not in the file."]},
         "trusted": model.trusted,
     }
 
@@ -81,6 +85,10 @@ def _describe(est: Any, names: list[str]) -> dict:
     kind = type(est).__name__
     if isinstance(est, OnnxModel):
         return _onnx(est)
+    if getattr(est, "auditkit_spec_", None) is not None:
+        from ._spec_card import published_card
+
+        return published_card(est)
     if hasattr(est, "steps") and isinstance(est.steps, list):
         return _pipeline(est, names)
     if type(est).__module__.startswith(("xgboost", "lightgbm")):

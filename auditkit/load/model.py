@@ -20,6 +20,7 @@ lives in :mod:`auditkit.load._predict` and is re-exported here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from dataclasses import replace
@@ -34,6 +35,7 @@ from ._limits import ModelLimits
 from ._loaded import LoadedModel, OnnxModel, n_inputs  # noqa: F401 - n_inputs: re-exported for _model_card
 from ._probe import PROBED, probe, probe_enabled
 from ._predict import align_features, model_predict
+from ._spec import is_spec_file
 from ._unpickle import load_pickle, load_skops, pickle_needs
 
 __all__ = ["MODEL_SUFFIXES", "LoadedModel", "ModelLimits", "OnnxModel", "align_features", "describe", "inspect_model",
@@ -49,7 +51,8 @@ MODEL_SUFFIXES = MappingProxyType({
 })
 
 
-def load_model(path: str | os.PathLike, *, trust: bool = False, limits: ModelLimits | None = None) -> LoadedModel:
+def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None = None,
+               limits: ModelLimits | None = None) -> LoadedModel:
     """Open a model file: in a resource-limited worker process, or with ``trust`` in this one.
 
     Parameters
@@ -59,13 +62,17 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, limits: ModelLim
     trust
         Open the file in this process, and load a pickle the scan refused anyway.  This runs the file's
         code: only for files from someone you trust, in a throwaway virtual machine or container.
+    link
+        For a published specification given as a CSV table of weights (``term,weight``): 'logistic' or
+        'identity' (:mod:`auditkit.load._spec`).
     limits
         The worker's limits (:class:`~auditkit.load._limits.ModelLimits`); default
         :data:`~auditkit.load._limits.DEFAULT_LIMITS`.
 
-    Without ``trust`` the file is scanned and opened in a worker process (:mod:`auditkit.load._sandbox`),
+    Without ``trust`` a model file is scanned and opened in a worker process (:mod:`auditkit.load._sandbox`),
     which also does all scoring and explaining: the model's ``estimator`` is then a
-    :class:`~auditkit.load._sandbox.RemoteModel`.
+    :class:`~auditkit.load._sandbox.RemoteModel`.  A published specification (CSV or YAML of weights or
+    rules) is data that auditkit's own code reads: it opens here.
 
     Raises
     ------
@@ -88,6 +95,11 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, limits: ModelLim
     """
     path = _existing(path)
     kind = _kind(path)
+    if kind == "spec":
+        return load_spec(path, link)
+    if link is not None:
+        raise InputDataError(f"--link applies to a published specification (a CSV or YAML file of weights); "
+                             f"{path.name!r} is a {kind} model file, whose link is its own. Drop --link.")
     if not trust:
         from ._sandbox import load_in_worker
 
@@ -157,7 +169,39 @@ def inspect_model(path: str | os.PathLike, *, limits: ModelLimits | None = None)
     from ._sandbox import inspect_in_worker
 
     path = _existing(path)
-    return inspect_in_worker(path, _kind(path), limits)
+    kind = _kind(path)
+    if kind == "spec":
+        return _inspect_spec(path)
+    return inspect_in_worker(path, kind, limits)
+
+
+def load_spec(path: Path, link: str | None = None) -> LoadedModel:
+    """A published specification (CSV of weights, YAML scorecard or rule list) as a model auditkit can score.
+
+    A specification is data: reading it runs nothing from the file, so it needs neither scan nor probe.
+    """
+    from ._spec import read_spec
+    from ._spec_model import build_estimator
+
+    spec = read_spec(path, link)
+    raw = path.read_bytes()
+    return LoadedModel(build_estimator(spec), "specification", str(path), hashlib.sha256(raw).hexdigest(), None,
+                       False, feature_names=spec.variables, notes=spec.notes)
+
+
+def _inspect_spec(path: Path) -> dict:
+    raw = path.read_bytes()
+    info: dict[str, Any] = {"file": str(path), "format": "specification", "size_bytes": len(raw),
+                            "sha256": hashlib.sha256(raw).hexdigest(), "protocol": None, "verdict": "allowed",
+                            "imports": [], "problems": [], "inputs": None, "needs": {},
+                            "notes": ["A published specification is read as data: nothing in it is executed."]}
+    try:
+        model = load_spec(path, "identity" if path.suffix.lower() == ".csv" else None)
+    except InputDataError as err:
+        info.update(verdict="refused", problems=[str(err)])
+        return info
+    info.update(inputs=list(model.feature_names or ()), notes=info["notes"] + list(model.notes))
+    return info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,6 +244,8 @@ def _kind(path: Path) -> str:
                              f"'version=v'). Save the model with booster.save_model('model.txt'). {ASK_INSTEAD}")
     if kind == "skops" and not zipfile.is_zipfile(path):
         raise InputDataError(f"{path.name!r} is not a skops file (a skops file is a zip archive).")
+    if kind is None and is_spec_file(path):
+        return "spec"
     if kind is None:
         raise InputDataError(
             f"Cannot tell the format of model file {path.name!r} from its extension {path.suffix!r}: expected "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ._build import build_document
 from ._bundle import Bundle, load_bundle
 from ._document import Document
-from ._locale import LOCALES_ENV, LocaleError, available_languages, load_locale
+from ..locale import LOCALES_ENV, LocaleError, available_languages, load_locale
 from .render import FORMATS, render_report
 
 __all__ = [

@@ -9,7 +9,7 @@ from typing import Any
 from ._context import Context, anchor_for, nice_ticks, reference_rule_text, short_number
 from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section, Table, TableRow
 
-__all__ = ["analysis_sections", "group_sections"]
+__all__ = ["analysis_sections", "group_sections", "ratio_chart"]
 
 _LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 _BAND_TICKS = (0.8, 1.25)
@@ -50,7 +50,7 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         num_bounds = bounds.get("selected") if metric == "selection_rate" else None
         num_cell = ctx.masked_count(rec.get("numerator"), ctx.sup.count_hidden(attr, name, metric, "num"),
                                     where + "/numerator", num_bounds)
-        label = name + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
+        label = ctx.group_label(attr, name) + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
         cells = [Cell(label), n_cell, num_cell, ctx.rate(rec, rate_ok, where)]
         if g.get("is_reference") or c is None:
             cells += [Cell("—", numeric=True), Cell("—", numeric=True), Cell("—", numeric=True),
@@ -67,7 +67,7 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
     header = (t("groups.col.group"), loc.label("metric_denominator", metric), loc.label("metric_numerator", metric),
               t("groups.col.rate", level=ctx.level), t("groups.col.ratio", level=ctx.level),
               t("groups.col.difference", level=ctx.level), t("groups.col.p"), t("groups.col.status"))
-    return Table(caption=t("groups.table_caption", metric=loc.label("metric", metric), attribute=attr),
+    return Table(caption=t("groups.table_caption", metric=loc.label("metric", metric), attribute=ctx.attr_label(attr)),
                  header=header, rows=tuple(rows))
 
 
@@ -83,23 +83,23 @@ def _rate_chart(ctx: Context, attr: str, metric: str, groups: list[Mapping[str, 
             cell = ctx.rate(rec)
             text = f"{cell.text} ({cell.detail})"
             highs.append(rec.get("ci_high") or value)
-            described.append(t("chart.rate_item", group=name, value=loc.percent(value)))
+            described.append(t("chart.rate_item", group=ctx.group_label(attr, name), value=loc.percent(value)))
             if g.get("is_reference"):
-                ref_line = (value, t("chart.reference_rate", group=name, value=loc.percent(value)))
+                ref_line = (value, t("chart.reference_rate", group=ctx.group_label(attr, name), value=loc.percent(value)))
         elif ok and rec.get("bounds"):
             text = t("cell.bounded_rate", low=loc.percent(rec["bounds"][0]), high=loc.percent(rec["bounds"][1]),
                      ci=loc.span(loc.percent(rec.get("ci_low")), loc.percent(rec.get("ci_high"))))
         else:
             text = t("suppression.withheld") if not ok else "—"
-        label = name + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
+        label = ctx.group_label(attr, name) + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
         rows.append(ChartRow(label, value, rec.get("ci_low") if value is not None else None,
                              rec.get("ci_high") if value is not None else None, text, bool(g.get("is_reference"))))
     if not highs:
         return None
     ticks = nice_ticks(max(highs))
     return Chart(id=anchor_for(f"chart/rate/{attr}/{metric}"),
-                 title=t("chart.rate_title", metric=loc.label("metric", metric), attribute=attr, level=ctx.level),
-                 description=t("chart.rate_desc", metric=loc.label("metric", metric), attribute=attr,
+                 title=t("chart.rate_title", metric=loc.label("metric", metric), attribute=ctx.attr_label(attr), level=ctx.level),
+                 description=t("chart.rate_desc", metric=loc.label("metric", metric), attribute=ctx.attr_label(attr),
                                level=ctx.level, items="; ".join(described)),
                  body=IntervalChart(rows=tuple(rows), axis_label=loc.label("metric", metric),
                                     domain=(0.0, ticks[-1]),
@@ -118,35 +118,37 @@ def _log_domain(values: list[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]]) -> Chart | None:
+def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlight: str | None = None) -> Chart | None:
+    """Selection-rate ratios of ``attr``'s groups to the reference on a log axis; ``highlight`` marks one group."""
     t, loc = ctx.t, ctx.loc
     rows, values, described = [], [], []
     reference = ""
     for c in comps:
-        reference = str(c.get("reference"))
+        reference = ctx.group_label(attr, str(c.get("reference")))
+        label = ctx.group_label(attr, str(c["group"]))
         ok = ctx.sup.comparison_ok(c)
         ratio, ci = c.get("ratio"), c.get("ratio_ci") or [None, None]
         if ok and ratio is not None:
             text = f"{loc.number(ratio)} ({loc.span(loc.number(ci[0]), loc.number(ci[1]))})"
             values += [v for v in (ratio, ci[0], ci[1]) if v is not None]
-            described.append(t("chart.ratio_item", group=str(c["group"]), value=loc.number(ratio),
+            described.append(t("chart.ratio_item", group=label, value=loc.number(ratio),
                                low=loc.number(ci[0]), high=loc.number(ci[1])))
-            rows.append(ChartRow(str(c["group"]), ratio, ci[0], ci[1], text))
+            rows.append(ChartRow(label, ratio, ci[0], ci[1], text, highlight=str(c["group"]) == highlight))
         elif ok and c.get("ratio_bounds"):
             b = c["ratio_bounds"]
-            rows.append(ChartRow(str(c["group"]), None, None, None,
+            rows.append(ChartRow(label, None, None, None,
                                  t("cell.bounded_ratio", low=loc.number(b[0]), high=loc.number(b[1]),
                                    ci=loc.span(loc.number(ci[0]), loc.number(ci[1])))))
         else:
-            rows.append(ChartRow(str(c["group"]), None, None, None, t("suppression.withheld") if not ok else "—"))
+            rows.append(ChartRow(label, None, None, None, t("suppression.withheld") if not ok else "—"))
     if not values:
         return None
     lo, hi = _log_domain(values)
     wanted = sorted({*_LOG_TICKS, *(_BAND_TICKS if hi / lo <= 8 else ())})
     ticks = tuple((v, short_number(loc, v)) for v in wanted if lo <= v <= hi)
     return Chart(id=anchor_for(f"chart/ratio/{attr}"),
-                 title=t("chart.ratio_title", attribute=attr, reference=reference, level=ctx.level),
-                 description=t("chart.ratio_desc", attribute=attr, reference=reference, level=ctx.level,
+                 title=t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level),
+                 description=t("chart.ratio_desc", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level,
                                items="; ".join(described)),
                  body=IntervalChart(rows=tuple(rows), axis_label=t("chart.ratio_axis", reference=reference),
                                     domain=(lo, hi), ticks=ticks, log=True,
@@ -161,7 +163,7 @@ def group_sections(ctx: Context) -> list[Section]:
     for a in results.get("attributes", []):
         attr = str(a.get("attribute"))
         groups = [g for g in results.get("groups", []) if str(g.get("attribute")) == attr]
-        blocks: list[Any] = [Paragraph(t("groups.reference_sentence", reference=str(a.get("reference")),
+        blocks: list[Any] = [Paragraph(t("groups.reference_sentence", reference=ctx.group_label(attr, str(a.get("reference"))),
                                          rule=reference_rule_text(ctx, str(a.get("reference_rule", "")))))]
         if a.get("groups_small") or a.get("groups_empty"):
             blocks.append(Paragraph(t("groups.small_empty", small=ctx.loc.integer(a.get("groups_small", 0)),
@@ -171,9 +173,9 @@ def group_sections(ctx: Context) -> list[Section]:
                      and c.get("metric") == metric]
             by_group = {str(c["group"]): c for c in comps}
             if metric == "selection_rate":
-                blocks += [ch for ch in (_rate_chart(ctx, attr, metric, groups), _ratio_chart(ctx, attr, comps)) if ch]
+                blocks += [ch for ch in (_rate_chart(ctx, attr, metric, groups), ratio_chart(ctx, attr, comps)) if ch]
             blocks.append(_metric_table(ctx, attr, metric, groups, by_group))
-        out.append(Section(id=anchor_for(f"attribute/{attr}"), title=t("groups.attribute_title", attribute=attr),
+        out.append(Section(id=anchor_for(f"attribute/{attr}"), title=t("groups.attribute_title", attribute=ctx.attr_label(attr)),
                            blocks=tuple(blocks)))
     return out
 

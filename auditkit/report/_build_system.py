@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._text import placeholder_in
 from ._context import Context, pick
 from ._document import Block, Cell, KeyValues, Notice, Section, Table, TableRow
 
@@ -61,8 +62,8 @@ class Legal:
     def cite(self, pid: str, *, with_jurisdiction: bool = True) -> str:
         """'Participatiewet, art. 53a (NL)': the citation text of provision ``pid``; the id when unknown."""
         entry = _mapping(self.provisions.get(pid))
-        citation = entry.get("citation")
-        if not isinstance(citation, str) or not citation:
+        citation, _ = pick(entry.get("citation"), self.ctx.loc.code)  # one text, or one per language
+        if not citation:
             return pid
         title, _ = pick(entry.get("title"), self.ctx.loc.code)
         text = self.ctx.t("system.citation_titled", citation=citation, title=title) if title else citation
@@ -109,6 +110,8 @@ def _system_rows(ctx: Context, record: Mapping[str, Any], legal: Legal) -> list[
     rows: list[tuple[str, Cell]] = []
     for key in ("name", "agency", "country", "purpose", "decision"):
         cell = _text(ctx, system.get(key))
+        if cell is not None and placeholder_in(cell.text):  # a template's 'write the agency here' is no agency
+            cell = Cell(t("system.placeholder"), suppressed=True)
         if cell is not None:
             rows.append((t(f"system.{key}"), cell))
     basis = legal.cite_all(system.get("legal_basis"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..bundle import manifest_hash
+from .._json import parse_json
 from ..exceptions import InputDataError
 
 __all__ = ["DEFAULT_MIN_COUNT", "REQUIRED_FILES", "Bundle", "load_bundle"]
@@ -20,7 +20,7 @@ DEFAULT_MIN_COUNT = 10
 
 @dataclass(frozen=True)
 class Bundle:
-    """The parsed files of a bundle and the sha256 of its manifest (the id a report cites)."""
+    """The parsed files of a bundle and its manifest hash (the id a report cites; see :func:`auditkit.bundle.manifest_hash`)."""
 
     path: Path
     manifest: Mapping[str, Any]
@@ -41,8 +41,8 @@ class Bundle:
 
 def _json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return parse_json(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
         raise InputDataError(f"{path}: {path.name} is not valid UTF-8 JSON ({err}); the bundle is damaged. "
                              "Check it with `auditkit verify`.") from err
 
@@ -68,4 +68,4 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return Bundle(path=folder, manifest=manifest, results=results,
                   findings=[f for f in findings if isinstance(f, dict)],
                   checklist=checklist if isinstance(checklist, dict) else None,
-                  manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest())
+                  manifest_sha256=manifest_hash(manifest_bytes))

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._document import Cell
-from ._locale import Locale
+from ..locale import Locale
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
@@ -172,6 +172,44 @@ class Context:
     def text_lang(self) -> str | None:
         """The language code to mark English text from the results with (None in an English report)."""
         return None if self.loc.code == "en" else "en"
+
+    # labels ----------------------------------------------------------------------------------------
+
+    def _protected(self) -> Mapping[str, Any]:
+        template = self.results.get("template")
+        protected = template.get("protected") if isinstance(template, Mapping) else None
+        return protected if isinstance(protected, Mapping) else {}
+
+    def _parts(self, attr: str) -> list[str]:
+        for a in self.results.get("attributes", []):
+            if isinstance(a, Mapping) and str(a.get("attribute")) == attr and a.get("attributes"):
+                return [str(p) for p in a["attributes"]]
+        return [attr]
+
+    def attr_label(self, attr: str) -> str:
+        """The template's label of attribute ``attr`` in the report language ('Nationaliteit'); an
+        intersection joins its parts' labels ('Nationaliteit × Geslacht'); the name itself without one."""
+        labels = []
+        for part in self._parts(attr):
+            entry = self._protected().get(part)
+            text, _ = pick(entry.get("label"), self.loc.code) if isinstance(entry, Mapping) else ("", None)
+            labels.append(text or part)
+        return " × ".join(labels) if len(labels) > 1 or labels[0] != attr else attr
+
+    def group_label(self, attr: str, group: str) -> str:
+        """The template's label of ``group`` of ``attr`` (``protected.<attr>.group_labels``) in the report
+        language; an intersection's group joins its parts' labels; the value itself without one."""
+        parts = self._parts(attr)
+        values = group.split(" × ") if len(parts) > 1 else [group]
+        if len(values) != len(parts):
+            return group
+        out = []
+        for part, value in zip(parts, values):
+            entry = self._protected().get(part)
+            labels = entry.get("group_labels") if isinstance(entry, Mapping) else None
+            text, _ = pick(labels.get(value), self.loc.code) if isinstance(labels, Mapping) else ("", None)
+            out.append(text or value)
+        return " × ".join(out)
 
     def redact(self, text: str) -> str:
         """Replace small counts of rows or people in free text ('3 rows') by '<10 rows'."""

@@ -1,13 +1,19 @@
 """The Markdown renderer: the report as text to paste into a briefing (charts left out; tables kept).
 
 Every string from the bundle is escaped, so that text such as ``<script>`` or ``*bold*`` in a group
-name shows as itself wherever the Markdown is rendered.
+name shows as itself wherever the Markdown is rendered.  Data can create no HTML and no link: ``<``, ``>``,
+``[``, ``]`` and entities are escaped (no raw HTML, autolink or link); line breaks, which could end a
+paragraph or a code span and start raw HTML on the next line, become spaces in text and visible ``\n`` in
+code spans, and every other control character is shown as an escape; a ``:`` or ``@`` between
+characters and a ``www.`` are escaped, so that GitHub-style renderers do not turn ``javascript:…``,
+``https://…``, ``www.…`` or an e-mail address written in data into a link.
 """
 
 from __future__ import annotations
 
 import re
 
+from .._text import printable
 from ._document import (
     Block, BulletList, CodeBlock, Document, FindingBlock, KeyValues, Notice, Paragraph, Section, Table,
 )
@@ -17,6 +23,8 @@ __all__ = ["escape_markdown", "render_markdown"]
 _ALWAYS = re.compile(r"([\\`*\[\]<>|~])")
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_LINK_START = re.compile(r"(?<=\S)([:@])(?=\S)|(?<![A-Za-z0-9])(www)\.", re.IGNORECASE)
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 _BLOCK_START = re.compile(r"^(\s*)(?:([#>])|([+-])(?=\s|$)|(\d{1,9})([.)])(?=\s|$))")
 
 
@@ -30,9 +38,12 @@ def escape_markdown(text: str, block_start: bool = False) -> str:
     '\\\\<script\\\\> \\\\*x\\\\* a_b \\\\_c\\\\_ 6.1% \\\\| x'
     >>> escape_markdown("1. not a list", block_start=True)
     '1\\\\. not a list'
+    >>> escape_markdown("a\\r\\n\\r\\n[x](javascript:alert(1)) www.x.org")
+    'a  \\\\[x\\\\](javascript\\\\:alert(1)) www\\\\.x.org'
     """
-    text = " ".join(str(text).split("\n"))
+    text = printable(_LINE_BREAK.sub(" ", str(text)))
     text = _ALWAYS.sub(r"\\\1", text)
+    text = _LINK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\.", text)
     text = _UNDERSCORE.sub(r"\\_", text)
     text = _ENTITY.sub("&amp;", text)
     if not block_start:
@@ -47,6 +58,7 @@ def escape_markdown(text: str, block_start: bool = False) -> str:
 
 
 def _code_span(text: str) -> str:
+    text = printable(text)  # a line break would end the span (a blank line, the paragraph) early
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -76,9 +88,10 @@ def _block(b: Block, level: int) -> list[str]:
     if isinstance(b, Notice):
         return [f"> {e(b.text, block_start=True)}", ""]
     if isinstance(b, CodeBlock):
-        longest = max((len(m) for m in re.findall(r"`+", b.text)), default=0)
+        text = printable(b.text, newlines=True)
+        longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
         fence = "`" * max(3, longest + 1)
-        return [fence, b.text, fence, ""]
+        return [fence, text, fence, ""]
     if isinstance(b, Table):
         return _table(b)
     if isinstance(b, KeyValues):

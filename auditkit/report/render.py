@@ -9,18 +9,21 @@ from pathlib import Path
 from .._text import did_you_mean, list_values
 from ..exceptions import UsageError
 from ._build import build_document
-from ._bundle import load_bundle
+from ._bundle import Bundle, load_bundle
 
 __all__ = ["FORMATS", "render_report"]
 
-FORMATS = ("html", "pdf", "md")
+FORMATS = ("html", "pdf", "md", "brief")
 
 
 def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: Sequence[str] = ("html",),
                   out_dir: str | os.PathLike, min_count: int | None = None) -> list[Path]:
     """Render the report of the bundle in ``bundle_dir`` and return the files written.
 
-    Files are named ``report.<lang>.<format>`` in ``out_dir``.  Only the bundle is read: no data, no model.
+    Files are named ``report.<lang>.<format>`` in ``out_dir``, written by :mod:`auditkit._output` (whole,
+    never through a link); ``brief`` writes the one-page brief as ``brief.<lang>.pdf`` and ``brief.<lang>.png``.
+    Only the bundle is read: no data, no model.  To render into the bundle itself and list the reports in
+    its manifest, use :func:`auditkit.bundle.add_reports`.
     ``min_count`` overrides the bundle's minimum publishable count (``suppression_threshold``, default 10).
 
     >>> render_report("no-such-folder", out_dir="out")
@@ -35,10 +38,14 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
                          f"Formats: {list_values(FORMATS)}.")
     bundle = load_bundle(bundle_dir)
     doc = build_document(bundle, lang, min_count=min_count)
+    from .._output import write_bytes
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     html = None
+    if "brief" in wanted:
+        written += _write_brief(bundle, doc.lang, out, min_count)
+        wanted.remove("brief")
     if "html" in wanted or "pdf" in wanted:
         from ._html import render_html
 
@@ -46,14 +53,27 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
     for fmt in wanted:
         path = out / f"report.{doc.lang}.{fmt}"
         if fmt == "html":
-            path.write_bytes(str(html).encode("utf-8"))
+            write_bytes(path, str(html).encode("utf-8"))
         elif fmt == "pdf":
             from ._pdf import render_pdf
 
-            path.write_bytes(render_pdf(str(html)))
+            write_bytes(path, render_pdf(str(html)))
         else:
             from ._markdown import render_markdown
 
-            path.write_bytes(render_markdown(doc).encode("utf-8"))
+            write_bytes(path, render_markdown(doc).encode("utf-8"))
         written.append(path)
     return written
+
+
+def _write_brief(bundle: Bundle, lang: str, out: Path, min_count: int | None) -> list[Path]:
+    from ._brief import brief_html, brief_png, build_brief
+    from ._pdf import render_pdf
+
+    pdf = render_pdf(brief_html(build_brief(bundle, lang, min_count=min_count)))
+    paths = [out / f"brief.{lang}.pdf", out / f"brief.{lang}.png"]
+    from .._output import write_bytes
+
+    write_bytes(paths[0], pdf)
+    write_bytes(paths[1], brief_png(pdf))
+    return paths

@@ -8,14 +8,14 @@ key or value ("Did you mean ...?").
 from __future__ import annotations
 
 import json
-import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._text import did_you_mean
+from .._text import did_you_mean, placeholder_in
 from ._problems import Problem, key_path
 from ._resolve import origin
+from .._placeholders import fields, spec_problem
 from ._yaml import TemplateFile
 
 __all__ = ["PLACEHOLDERS", "RULE_NAMES", "check", "expressions_checked", "schema"]
@@ -166,7 +166,7 @@ def _check_instrument(data: dict, out: _Collector) -> None:
 
 
 def _placeholders(text: str) -> list[str]:
-    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    return [field for field, _, _ in fields(text)]
 
 
 def _check_findings(data: dict, out: _Collector) -> None:
@@ -197,14 +197,16 @@ def _check_findings(data: dict, out: _Collector) -> None:
 
 def _check_text(body: str, path: tuple, out: _Collector) -> None:
     try:
-        fields = _placeholders(body)
+        found = fields(body)
     except ValueError as err:
         out.add(path, f"has an unmatched brace ({err}).", "Write {{ and }} for a literal brace.")
         return
-    for field in fields:
+    for field, conversion, spec in found:
         if field not in PLACEHOLDERS:
             out.add(path, f"uses the unknown placeholder {{{field}}}.",
                     did_you_mean(field, PLACEHOLDERS) + f" Placeholders: {', '.join(PLACEHOLDERS)}.")
+        elif problem := spec_problem(field, conversion, spec):
+            out.add(path, f"uses a placeholder auditkit refuses: {problem}", f"Write {{{field}}}, or pad it as {{{field}:>12}}.")
 
 
 def _check_when(text: str, names: tuple[str, ...], path: tuple, out: _Collector) -> None:
@@ -222,12 +224,27 @@ def _check_when(text: str, names: tuple[str, ...], path: tuple, out: _Collector)
             out.add(path, f"uses the unknown name {name!r}.", did_you_mean(name, names) + f" Names: {', '.join(names)}.")
 
 
+def _check_placeholders(system: dict, out: _Collector) -> None:
+    """Required system fields must not keep the text a template author was meant to replace."""
+    for key in ("name", "agency", "purpose", "decision"):
+        value = system.get(key)
+        texts = value.items() if isinstance(value, dict) else [(None, value)]
+        for lang, text in texts:
+            found = placeholder_in(text)
+            if found:
+                path = ("system", key) if lang is None else ("system", key, lang)
+                out.add(path, f"still holds the placeholder {found!r} ({text!r}).",
+                        f"Write the real {key} of the audited system; a report prints it as the {key}.")
+
+
 def _check_concrete(data: dict, out: _Collector) -> None:
     system = data.get("system", {})
     for key in ("agency", "purpose", "decision"):
         if key not in system:
             out.add(("system", key), f"a template that is not abstract must say the system's {key}.",
                     f"Add system.{key}, or 'abstract: true' if the template only exists to be extended.", missing=True)
+    if isinstance(system, dict):
+        _check_placeholders(system, out)
     if not data.get("protected"):
         out.add(("protected",), "names no protected attribute.", "Add protected: {COLUMN: {reference: VALUE}}.",
                 missing=True)

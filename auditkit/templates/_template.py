@@ -38,6 +38,7 @@ class ProtectedAttribute:
     reference: str | None
     label: Mapping[str, str]
     grounds: Mapping[str, tuple[str, ...]]
+    group_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class Template:
         return tuple(ProtectedAttribute(name, str(a.get("column", name)),
                                         None if a.get("reference") is None else str(a["reference"]),
                                         dict(a.get("label", {})),
-                                        {j: tuple(ids) for j, ids in a.get("grounds", {}).items()})
+                                        {j: tuple(ids) for j, ids in a.get("grounds", {}).items()},
+                                        {str(v): dict(t) for v, t in (a.get("group_labels") or {}).items()})
                      for name, a in self._section("protected").items())
 
     @property
@@ -164,7 +166,7 @@ class Template:
     @property
     def digest(self) -> str:
         """SHA-256 of the merged template as canonical JSON: equal digests, equal audits."""
-        text = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self) -> dict[str, Any]:
@@ -176,7 +178,9 @@ class Template:
         """
         data = self.data.get("data") or {}
         protected = {a.name: {"column": a.column, "reference": a.reference, "label": dict(a.label),
-                              "grounds": {j: list(ids) for j, ids in a.grounds.items()}}
+                              "grounds": {j: list(ids) for j, ids in a.grounds.items()},
+                              **({"group_labels": {v: dict(t) for v, t in a.group_labels.items()}}
+                                 if a.group_labels else {})}
                      for a in self.protected}
         out: dict[str, Any] = {"name": self.name, "digest": self.digest,
                                "files": [{"file": p.name, "sha256": h} for p, h in self.files],

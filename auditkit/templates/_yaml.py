@@ -4,22 +4,22 @@ Plain ``yaml.safe_load`` has traps for a file partners edit by hand: ``no`` and
 ``NO`` (Norway) become False, ``2024-01-01`` becomes a date, and a key written
 twice silently keeps the last value.  This reader takes only ``true``/``false``
 as booleans, keeps dates as text, and refuses duplicate keys, naming the line.
+The limits every YAML file auditkit reads is held to (aliases, nesting,
+non-finite numbers) are in :mod:`auditkit._yaml`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._yaml import YamlLimitError, compose_yaml, construct
 from ._problems import Problem, TemplateFileError, display_path, key_path
 
 __all__ = ["TemplateFile", "read_template_file"]
 
 _MAX_BYTES = 1_000_000
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass(frozen=True)
@@ -35,22 +35,6 @@ class TemplateFile:
     def label(self) -> str:
         """The file as messages name it."""
         return display_path(self.path)
-
-
-def _loader_class() -> type:
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
-
-    class StrictLoader(base):  # type: ignore[valid-type,misc]
-        """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
-
-    StrictLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    StrictLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-    return StrictLoader
 
 
 def _walk(node: Any, path: tuple, lines: dict[tuple, int], problems: list[Problem], label: str) -> None:
@@ -98,14 +82,17 @@ def read_template_file(path: Path) -> TemplateFile:
     except UnicodeDecodeError as err:
         raise TemplateFileError([Problem(label, "(the whole file)", f"is not UTF-8 text (byte {err.start}).",
                                          "Save it as UTF-8.")]) from err
-    loader = _loader_class()(text)
     problems: list[Problem] = []
     lines: dict[tuple, int] = {}
+    loader = None
     try:
-        node = loader.get_single_node()
+        node, loader = compose_yaml(text, duplicates=False)
         if node is not None:
             _walk(node, (), lines, problems, label)
-        data = loader.construct_document(node) if node is not None and not problems else None
+        data = construct(node, loader) if node is not None and not problems else None
+    except YamlLimitError as err:
+        raise TemplateFileError([Problem(label, "(YAML limits)", f"is refused: {err.reason}", err.fix,
+                                         err.line)]) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         reason = getattr(err, "problem", None) or str(err)
@@ -113,7 +100,8 @@ def read_template_file(path: Path) -> TemplateFile:
                                          "Check the indentation and quotes on that line.",
                                          mark.line + 1 if mark else None)]) from err
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if problems:
         raise TemplateFileError(problems)
     if not isinstance(data, dict):

@@ -3,7 +3,7 @@
 A language is one file, ``<code>.yaml`` (or ``.yml`` / ``.json``), holding a ``meta`` block (its name,
 decimal and thousands separators, percent pattern, writing direction) and the messages, nested by topic,
 with ``{placeholders}``.  Files in the folders of ``AUDITKIT_LOCALES_PATH`` (separated like ``PATH``)
-come before the ones shipped in ``auditkit/report/locales``, so a partner adds or overrides a language
+come before the ones shipped in ``auditkit/locale/messages``, so a partner adds or overrides a language
 without touching code.  A message missing from a partner's file falls back to English.
 """
 
@@ -26,7 +26,7 @@ from ..exceptions import AuditkitError
 __all__ = ["LOCALES_ENV", "Locale", "LocaleError", "available_languages", "load_locale", "locale_dirs"]
 
 LOCALES_ENV = "AUDITKIT_LOCALES_PATH"
-_BUILTIN = Path(__file__).parent / "locales"
+_BUILTIN = Path(__file__).parent / "messages"
 _SUFFIXES = (".yaml", ".yml", ".json")
 _CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _META_DEFAULTS = {"decimal": ".", "group": ",", "percent": "{}%", "direction": "ltr"}
@@ -63,14 +63,14 @@ def available_languages() -> list[str]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            from .._yaml import load_yaml
 
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise LocaleError(f"{path}: reading YAML catalogs needs PyYAML: pip install 'auditkit[report]'.") from err
     except Exception as err:  # noqa: BLE001 - any parse error becomes one message naming the file
