@@ -168,3 +168,14 @@ def test_lying_attributes_are_messages(tmp_path):
             model = load_model(path, limits=FAST)
             model_predict(model, pd.DataFrame({"a": [1.0], "b": [2.0]}))
         assert fragment in str(info.value)
+
+
+def test_example_results_are_the_same_bytes_in_the_worker_and_in_process(tmp_path, monkeypatch):
+    """`auditkit assess --example welfare` gives the same results JSON, to the byte, whether the model runs in
+    the worker or (with --trust-model) in auditkit's process: scores, SHAP values, flips and the model card."""
+    monkeypatch.chdir(tmp_path)  # the example writes its bundle into the working folder
+    worker, local = tmp_path / "worker.json", tmp_path / "local.json"
+    assert run_cli("assess", "--example", "welfare", "--json", worker, "--quiet", "--out", "w").exit_code == 0
+    assert run_cli("assess", "--example", "welfare", "--json", local, "--quiet", "--out", "t",
+                   "--trust-model").exit_code == 0
+    assert worker.read_bytes() == local.read_bytes()

@@ -39,8 +39,9 @@ class Broken(Exception):
 
 def write_message(fd: int, header: dict, arrays: list[np.ndarray] = (), deadline: float | None = None) -> None:
     """Send ``header`` and ``arrays`` (C-contiguous copies are made where needed)."""
-    # A Fortran-ordered array keeps its order (sums over its axes round as they would have in the worker).
-    fortran = [a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous for a in arrays]
+    # A column-major array keeps its order (sums over its axes, and BLAS, round as they would have at home).
+    fortran = [a.ndim == 2 and not a.flags.c_contiguous and (a.flags.f_contiguous or a.strides[0] < a.strides[1])
+               for a in arrays]
     arrays = [np.ascontiguousarray(a.T if f else a) for a, f in zip(arrays, fortran)]
     header = {**header, "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape[::-1] if f else a.shape),
                                     "fortran": f} for a, f in zip(arrays, fortran)]}
@@ -140,6 +141,14 @@ def encode_frame(frame: Any) -> tuple[dict, list[np.ndarray]]:
     """A DataFrame as a header entry and arrays: raw columns, and one Arrow stream for the others."""
     import pyarrow as pa
 
+    dtypes = set(frame.dtypes) if frame.shape[1] else set()
+    if len(dtypes) == 1:
+        dtype = next(iter(dtypes))
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf" and not dtype.fields:
+            # One numeric type: the frame's values as one matrix, in the memory order they have here, so the
+            # model computes on the same layout in the worker (to the last bit)
+            return {"names": [str(c) for c in frame.columns], "matrix": 0, "rows": int(len(frame))}, \
+                [frame.to_numpy(copy=False)]
     columns, arrays, other = [], [], []
     for i, name in enumerate(frame.columns):
         col = frame.iloc[:, i]
@@ -165,6 +174,8 @@ def decode_frame(spec: dict, arrays: list[np.ndarray]) -> Any:
     import pandas as pd
     import pyarrow as pa
 
+    if "matrix" in spec:
+        return pd.DataFrame(arrays[spec["matrix"]], columns=list(spec["names"]), copy=False)
     other = None
     if spec.get("arrow") is not None:
         other = pa.ipc.open_stream(pa.py_buffer(arrays[spec["arrow"]].tobytes())).read_all().to_pandas()
