@@ -205,10 +205,10 @@ def _test_hook(hook: str, kind: str) -> None:
 def _open(state: dict, header: dict, arrays: list) -> tuple[dict, list]:
     from pathlib import Path
 
-    from . import _unpickle
+    from . import _skops
     from .model import describe
 
-    _unpickle.MAX_MEMBER = int(header["max_decompressed"])
+    _skops.MAX_MEMBER = int(header["max_decompressed"])
     from . import _pickle_scan
 
     _pickle_scan.MAX_BYTES = int(header["max_decompressed"])

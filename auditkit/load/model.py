@@ -36,7 +36,8 @@ from ._loaded import LoadedModel, OnnxModel, n_inputs  # noqa: F401 - n_inputs: 
 from ._probe import PROBED, probe, probe_enabled
 from ._predict import align_features, model_predict
 from ._spec import is_spec_file
-from ._unpickle import load_pickle, load_skops, pickle_needs
+from ._skops import load_skops
+from ._unpickle import load_pickle, pickle_needs
 
 __all__ = ["MODEL_SUFFIXES", "LoadedModel", "ModelLimits", "OnnxModel", "align_features", "describe", "inspect_model",
            "load_model", "model_predict"]
