@@ -55,12 +55,11 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
     from .engines._batches import batch_tables
     from .engines._source import open_files
 
-    encoding, delimiter = fields.get("encoding"), fields.get("delimiter")
+    reading = {k: fields.get(k) for k in ("encoding", "delimiter", "sheet", "header_row")}
     columns_spec = _decision_spec(fields, "", options)  # the columns; the rule may wait for the scoring method
-    inputs, features, notes = _model_columns(loaded, open_files(source, None, encoding=encoding,
-                                                                delimiter=delimiter))
+    inputs, features, notes = _model_columns(loaded, open_files(source, None, **reading))
     audited = [c for c in _wanted_columns(columns_spec) if c != SCORE_COLUMN]
-    files = open_files(source, [*inputs, *audited], encoding=encoding, delimiter=delimiter)
+    files = open_files(source, [*inputs, *audited], **reading)
     keep = list(dict.fromkeys(files.columns[c] for c in audited))
     # Without explanations no row is kept (an empty sample); the population is still counted.
     sample = _Sample((options.explain_sample or EXPLAIN_SAMPLE) if options.explain else 0, columns_spec.seed)

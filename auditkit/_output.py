@@ -62,6 +62,9 @@ def check_target(path: str | os.PathLike) -> str:
         st = os.lstat(path)
     except FileNotFoundError:
         return "new"
+    except NotADirectoryError:  # a file stands where a folder of the path should be
+        raise OutputError(f"Cannot write {path}: a part of the path before {path.name!r} is a file, not a "
+                          "folder. Give a path in a folder.") from None
     if stat.S_ISLNK(st.st_mode):
         raise OutputError(f"{path} is a symbolic link{_describe_link(path)}; auditkit does not write through links. "
                           "Remove the link or give another path.")
@@ -74,7 +77,7 @@ def _mkdir_parent(path: Path) -> None:
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError):
         raise OutputError(f"Cannot write {path}: {parent} exists and is not a folder.") from None
 
 

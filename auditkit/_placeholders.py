@@ -10,7 +10,7 @@ Python's format mini-language offers more, including widths that allocate gigaby
 >>> spec_problem("group", None, ">1000000000")
 '{group:>1000000000} asks for a width of 1000000000 characters; at most 80 are allowed.'
 >>> spec_problem("group", "r", "")
-'{group!r} converts its value (!r); finding texts are already text, write {group}.'
+'{group!r} converts its value (!r); placeholders are filled with text, write {group}.'
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def spec_problem(field: str, conversion: str | None, spec: str) -> str | None:
     """What is wrong with one placeholder's conversion and format spec, or None."""
     shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
     if conversion:
-        return f"{shown} converts its value (!{conversion}); finding texts are already text, write {{{field}}}."
+        return f"{shown} converts its value (!{conversion}); placeholders are filled with text, write {{{field}}}."
     if not spec:
         return None
     match = _SPEC.fullmatch(spec)

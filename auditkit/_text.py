@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 import io
+import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["TerminalText", "did_you_mean", "list_values", "normalise_name", "placeholder_in", "printable",
+__all__ = ["TerminalText", "bootstrap_progress", "did_you_mean", "list_values", "normalise_name", "placeholder_in", "printable",
            "terminal_safe"]
 
 # C0 controls (bar tab and newline), DEL and C1 controls (ESC starts the terminal's escape sequences, CR
@@ -141,3 +142,36 @@ def terminal_safe() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+#: From this many replicates on, the CLI shows the bootstrap's progress on stderr.
+PROGRESS_FROM = 10_000
+
+
+class _ProgressLine(logging.Handler):
+    """Shows 'bootstrap: 40,000 of 100,000 replicates' on one stderr line, redrawn as batches finish."""
+
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: D102
+        done, total = getattr(record, "done", None), getattr(record, "total", None)
+        if done is None or total is None:
+            return
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\rbootstrap: {done:,} of {total:,} replicates ({100 * done // total}%){end}")
+        sys.stderr.flush()
+
+
+@contextmanager
+def bootstrap_progress(replicates: int) -> Iterator[None]:
+    """Within the block, show bootstrap progress on stderr when ``replicates`` is at least PROGRESS_FROM."""
+    if replicates < PROGRESS_FROM:
+        yield
+        return
+    logger = logging.getLogger("auditkit.bootstrap")
+    handler, level = _ProgressLine(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -259,6 +259,10 @@ def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | 
            signer: str | os.PathLike | None = None) -> VerifyReport:
     """Every check of the module docstring on ``bundle``; see :class:`VerifyReport`."""
     manifest = read_manifest(bundle)
+    if data is not None:  # a missing, unreadable or non-regular file is named before its hash is taken
+        from .load._filecheck import check_data_path
+
+        check_data_path(Path(data))
     report = VerifyReport(str(bundle))
     raw = (bundle / MANIFEST_FILE).read_bytes()
     report.manifest_sha256 = manifest_hash(raw)

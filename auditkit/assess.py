@@ -82,14 +82,16 @@ class Scored:
     sampled: bool
 
 
-def _frame(data: Source, encoding: str | None, delimiter: str | None) -> Any:
+def _frame(data: Source, encoding: str | None, delimiter: str | None, sheet: str | None = None,
+           header_row: int | None = None) -> Any:
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
         return data
     if not isinstance(data, (str, os.PathLike)):
         raise InputDataError(f"The data must be a file path or a pandas DataFrame; got {type(data).__name__}.")
-    src = read_columns(data, None, encoding=encoding, delimiter=delimiter, infer_types=True)
+    src = read_columns(data, None, encoding=encoding, delimiter=delimiter, infer_types=True, sheet=sheet,
+                       header_row=header_row)
     return src.table.to_pandas()
 
 
@@ -192,7 +194,7 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
                      scheduler: str | None) -> Scored:
     from .load.model import align_features, model_predict
 
-    frame = _frame(data, fields.get("encoding"), fields.get("delimiter"))
+    frame = _frame(data, fields.get("encoding"), fields.get("delimiter"), fields.get("sheet"), fields.get("header_row"))
     if SCORE_COLUMN in frame.columns:
         raise InputDataError(f"The data already has a column named {SCORE_COLUMN!r}; rename it.")
     features, align_notes = align_features(loaded, frame)
@@ -238,6 +240,12 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
     strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
     results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
     results["explanations"] = explanations
+    if run_spec.truth and scored.frame is not None:
+        from ._assess_scores import score_behaviour_record
+
+        results["score_behaviour"] = score_behaviour_record(scored.frame, _groups(scored.frame, run_spec),
+                                                            scored.scores, results, run_spec, scored.method,
+                                                            scored.sampled)
     return AuditResult(scored.result.counts, results)
 
 
@@ -287,7 +295,9 @@ def sample_positions(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def _kind(path: str | os.PathLike) -> str:
-    return "csv" if str(path).lower().endswith((".csv", ".tsv", ".txt")) else "parquet"
+    from .engines import input_kind
+
+    return input_kind(path)
 
 
 def _model_record(loaded: Any, method: str, features: list[str]) -> dict:

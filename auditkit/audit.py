@@ -7,6 +7,7 @@ need) and a JSON-ready, schema-versioned results document.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,9 +16,10 @@ from .load.counts import count_table_columns, counts_to_table
 from .load.data import Source, read_columns
 from .load.rows import Population, rows_to_counts
 from .measure._counts import CountTable
-from .measure.bootstrap import bootstrap_intervals
+from .measure.bootstrap import bootstrap_intervals, check_replicates
 from .measure.designs import measure_selection_method, measure_stages, measure_strata
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
+from .exceptions import UsageError
 from .spec import AuditSpec
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "audit", "measure"]
@@ -77,7 +79,8 @@ def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas"
         check_engine(engine, scheduler)
         table, population = count_rows(data, spec, engine, scheduler=scheduler)
         return measure(table, population, spec, input_kind=input_kind(data), engine=engine)
-    src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter)
+    src = read_columns(data, _wanted_columns(spec), encoding=spec.encoding, delimiter=spec.delimiter,
+                       sheet=spec.sheet, header_row=spec.header_row)
     if spec.is_count_table:
         table, population = counts_to_table(src, spec)
     else:
@@ -88,8 +91,12 @@ def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas"
 def measure(table: CountTable, population: Population, spec: AuditSpec, input_kind: str = "counts",
             engine: str = "pandas") -> AuditResult:
     """Every figure of the results document, computed from the count table alone."""
+    spec = _values_as_read(table, population, spec)
     has_truth = population.outcome.get("has_outcome", population.outcome.get("column") is not None)
     design = design_of(table, has_truth)
+    if spec.selection_method and design["not_selected"] == 0 and design["selected"]:
+        # Only investigated cases, part of them chosen at random: the random part is the baseline.
+        design["kind"] = "only selected cases (every row was selected), with a random control sample"
     attributes, groups, comparisons, tables = measure_groups(table, spec, design)
     references = {}
     for subset, gt in tables.items():
@@ -129,6 +136,33 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     return AuditResult(table, results)
 
 
+def _values_as_read(table: CountTable, population: Population, spec: AuditSpec) -> AuditSpec:
+    """The spec with --random and --reference values as the columns' own values (``--random 1`` on a
+    column of '1.0' is '1.0'), so that the analysis and the recorded parameters use the value as read."""
+    from .exceptions import InputDataError
+    from .load._values import match_values
+
+    changes: dict = {}
+    if spec.selection_method and spec.random:
+        levels = list(table.dim(spec.selection_method).levels)
+        matched = tuple(match_values(levels, [r.strip() for r in spec.random], label=population.source,
+                                     column=spec.selection_method, option="--random"))
+        if matched != tuple(spec.random):
+            changes["random"] = matched
+    references = dict(spec.references)
+    for column, value in spec.references.items():
+        try:
+            found = match_values(list(table.dim(column).levels), [value.strip()], label=population.source,
+                                 column=column, option="--reference")
+        except (InputDataError, KeyError):
+            continue  # the reference step says what is wrong, in its own words
+        if len(found) == 1 and found[0] != value:
+            references[column] = found[0]
+    if references != dict(spec.references):
+        changes["references"] = references
+    return dataclasses.replace(spec, **changes) if changes else spec
+
+
 def _population(population: Population, spec: AuditSpec, table: CountTable) -> dict:
     rec: dict[str, Any] = {"source": population.source, "filters": list(population.steps),
            "decision_rule": population.decision_rule, "outcome": population.outcome}
@@ -146,8 +180,12 @@ def _parameters(spec: AuditSpec) -> dict:
     params["references"] = dict(spec.references)
     params["cells"] = dict(spec.cells)
     params["filters"] = [asdict(f) for f in spec.filters]
-    params.pop("encoding", None)
-    params.pop("delimiter", None)
+    for how_read in ("encoding", "delimiter", "sheet", "header_row"):  # the input's description, not the audit
+        params.pop(how_read, None)
+    # Settings for real-world files are recorded when used (results of audits without them stay as they were).
+    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False)):
+        if params.get(name) in (default, list(default) if isinstance(default, tuple) else default):
+            params.pop(name, None)
     return params
 
 
@@ -158,6 +196,10 @@ def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: d
         return
     metrics = [m for m in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "fdr", "for",
                            "accuracy") if m not in design["undefined_metrics"]]
+    try:  # every replicate's rate, ratio and difference is held until the percentiles are taken
+        check_replicates(spec.bootstrap, 3 * len(metrics) * sum(len(gt.labels) for gt in tables.values()))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     intervals = bootstrap_intervals(table, tables, references, metrics, spec.bootstrap, spec.seed, spec.level)
     index = {}
     for subset, gt in tables.items():

@@ -50,7 +50,7 @@ SIGNATURE_FILE = "signature.json"
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "click", "scikit-learn", "shap", "skops", "onnxruntime",
                  "xgboost", "lightgbm", "joblib", "duckdb", "dask", "pyyaml", "jinja2", "weasyprint")
 _CHUNK = 1 << 20
-_REPORT_NAME = re.compile(r"report\.([A-Za-z][A-Za-z0-9_-]{0,34})\.(html|pdf|md)")
+_REPORT_NAME = re.compile(r"report\.([A-Za-z][A-Za-z0-9_-]{0,34})\.(html|pdf|md|csv)")
 
 
 def file_sha256(path: str | os.PathLike) -> str:

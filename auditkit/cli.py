@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .assess import EXPLAIN_SAMPLE
-from ._text import terminal_safe
+from ._text import bootstrap_progress, terminal_safe
 from .exceptions import AuditkitError
 from .cli_examples import example_option, next_steps, start_example
 from .cli_templates import apply_template, assess_options_with_template, template_option
@@ -57,6 +57,14 @@ def _filters(keep: tuple[str, ...], drop: tuple[str, ...]) -> tuple[Filter, ...]
         for col, val in _pair_list(values, option, "COLUMN=VALUE[,VALUE]"):
             filters.append(Filter(col, tuple(v.strip() for v in val.split(",")), is_keep))
     return tuple(filters)
+
+
+def _json_target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--json FILE: refused at once (exit 1) when FILE is a folder, before any work is done."""
+    if value is not None and str(value) != "-" and Path(value).is_dir():
+        raise click.ClickException(f"--json {value}: {str(value)!r} is a folder; give a file name for the JSON, "
+                                   f"e.g. --json {Path(value) / 'results.json'}.")
+    return value
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -148,14 +156,28 @@ _AUDIT_OPTIONS = [
     click.option("--test", type=click.Choice(["fisher", "chi2"]), default="fisher", show_default=True),
     click.option("--adjust", type=click.Choice(["holm", "bh"]), default="holm", show_default=True,
                  help="Adjusted p-value that sets each status (both are reported)."),
-    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N", help="Bootstrap replicates."),
+    click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N",
+                 help="Bootstrap replicates (at most 100,000; progress on stderr from 10,000)."),
     click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--all-selected", is_flag=True,
+                 help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
+    click.option("--keep-row", multiple=True, metavar="LABEL",
+                 help="Count table: keep a row labelled LABEL (e.g. Totaal) that would be dropped as a total."),
+    click.option("--decimal", type=click.Choice([",", "."]), help="Decimal mark of text scores, when a column "
+                 "cannot tell by itself (e.g. '1,234')."),
+    click.option("--thousands", type=click.Choice([",", ".", " ", "'", "_"]),
+                 help="Thousands separator of text scores, when a column cannot tell by itself."),
     click.option("--encoding", help="Text encoding of a CSV file (default UTF-8), e.g. latin-1."),
     click.option("--delimiter", help="CSV delimiter (default: detected from the header)."),
+    click.option("--sheet", metavar="NAME|N", help="Spreadsheet: the sheet to read, by name or number from 1 "
+                 "(default: the first with values)."),
+    click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                 help="Spreadsheet: the header's row number (default: detected; title rows above it are skipped)."),
     click.option("--engine", type=click.Choice(["pandas", "duckdb", "dask"]), default="pandas", show_default=True,
                  help="How rows are counted: in memory, DuckDB out of core, or a Dask cluster."),
     click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to connect to (with --engine dask)."),
-    click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results JSON here ('-' for stdout)."),
+    click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+                 help="Write the results JSON here ('-' for stdout)."),
     click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV tables into this folder."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Write the evidence bundle (results, findings, manifest of hashes) into this folder."),
@@ -189,7 +211,9 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         missing_values=tuple(o["missing_value"]), min_group_size=o["min_group_size"], max_depth=o["max_depth"],
         metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
-        delimiter=o["delimiter"])
+        delimiter=o["delimiter"], sheet=o.get("sheet"), header_row=o.get("header_row"),
+        keep_rows=_split(o.get("keep_row", ())) or (), decimal=o.get("decimal"), thousands=o.get("thousands"),
+        all_selected=o.get("all_selected", False))
     return fields
 
 
@@ -247,14 +271,47 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
     if printing:
         click.echo(summary_text(results))
+        click.echo(_headline_and_flips(results, findings))
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
             click.echo("Findings:\n" + "\n".join(f"  [{f['id']} {f['severity']}] {f['statement']['en']}"
                                                    for f in shown[:20]))
 
 
+def _num(x: Any, fmt: str, scale: float = 1.0) -> str:
+    return format(scale * x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else "?"
+
+
+def _p(x: Any) -> str:
+    return "< 0.0001" if isinstance(x, (int, float)) and x < 0.0001 else _num(x, ".4f")
+
+
+def _headline_and_flips(results: dict, findings: list) -> str:
+    """The headline (the rule of docs/reports.md) and the counterfactual flip tests, for the terminal."""
+    from .report._headline import choose_headline
+
+    lines = []
+    h = choose_headline(results, findings)
+    if h is not None:
+        c = h.comparison
+        ci = list(c.get("ratio_ci") or [None, None])
+        fid = f" [{h.finding['id']}]" if h.finding else ""
+        what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
+        lines.append(f"Headline{fid}: {c.get('group')} ({c.get('attribute')}) {what} {_num(c.get('ratio'), '.2f')} "
+                     f"times as often as {c.get('reference')} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+    for f in (results.get("explanations") or {}).get("flips") or []:
+        for d in f.get("direct_effect") or []:
+            per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
+            lines.append(f"Flip test {f.get('attribute')}: {d.get('baseline')} -> {d.get('value')}: "
+                         f"{per.get('flips_to_selected', '?')} decisions change to selected, "
+                         f"{per.get('flips_to_not_selected', '?')} to not selected; selection rate "
+                         f"{_num(d.get('difference'), '+.1f', 100)} points (95% CI {_num(d.get('ci_low'), '+.1f', 100)} "
+                         f"to {_num(d.get('ci_high'), '+.1f', 100)}), Holm p {_p(d.get('p_holm'))}.")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 @main.command()
-@click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(dir_okay=True, readable=False, path_type=Path))
 @audit_options
 @template_option
 @example_option
@@ -267,7 +324,8 @@ def audit(data: Path | None, **o: Any) -> None:
     if example is not None:
         data, o["out_dir"] = example.data, example.out
     fields, template = apply_template(ctx, fields_from_options(o))
-    result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
     write_outputs(result.results, o, [("data", data)], _run_record("audit", fields, o), template)
     if example is not None:
         _echo_next(example, o)
@@ -324,11 +382,14 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if not o.get("no_report"):
         from .report import render_report
 
+        from .report._build_many import needs_table_file
+
         lang = getattr(template, "language", None) or "en"
-        names = [f"report.{lang}.html"]
+        formats = ("html", "csv") if needs_table_file(results) else ("html",)  # many groups: the full table
+        names = [f"report.{lang}.{fmt}" for fmt in formats]
 
         def render(folder: Path) -> list[Path]:
-            return render_report(folder, lang=lang, formats=("html",), out_dir=folder)
+            return render_report(folder, lang=lang, formats=formats, out_dir=folder)
 
     write_bundle(o["out_dir"], results, inputs=inputs, command=_command_line(), findings=findings,
                  checklist=checklist, extra={"run": run}, parameters=parameters_for(results, template),
@@ -337,7 +398,7 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
 @main.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data", type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", type=click.Path(dir_okay=True, readable=False, path_type=Path),
               help="Rows to score: the model's inputs and the protected attributes (CSV or Parquet).")
 @audit_options
 @template_option
@@ -391,7 +452,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
         link=o["link"], model_limits=limits, **explain)
-    result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
+    with bootstrap_progress(fields.get("bootstrap") or 0):
+        result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
@@ -404,7 +466,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON ('-' for stdout).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
+              help="Write the report as JSON ('-' for stdout).")
 @limit_options
 def inspect(model: Path, json_path: Path | None, **o: Any) -> None:
     """Show what MODEL would import, and whether auditkit will open it: the file is scanned and opened

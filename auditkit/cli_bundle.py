@@ -34,7 +34,7 @@ def _lines(report, bundle: Path) -> list[str]:
 
 @click.command()
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), help="Re-run the recorded command on this data and "
+@click.option("--data", type=click.Path(readable=False, path_type=Path), help="Re-run the recorded command on this data and "
               "compare everything: every figure, file and manifest entry.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="The model file, for a model assessment.")
 @click.option("--signer", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE.pub",

@@ -15,8 +15,9 @@ __all__ = ["report"]
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--lang", default="en", show_default=True, metavar="CODE",
               help="Report language: en, nl, or any language with a catalog on AUDITKIT_LOCALES_PATH.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "md", "brief"]),
-              help="Output format (repeatable; default html). brief: the one-page A4 brief, as PDF and PNG.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "md", "csv", "brief"]),
+              help="Output format (repeatable; default html). csv: every group's figures, as published. "
+                   "brief: the one-page A4 brief, as PDF and PNG.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the reports into (report.LANG.FORMAT). Default: into BUNDLE itself, where "
                    "they are listed in its manifest and checked by `auditkit verify`.")

@@ -153,7 +153,7 @@ def template_option(command: Any) -> Any:
 #: Command-line option names whose AuditSpec field has another name.  ``--model-decision`` (assess)
 #: counts as a decision option, so that it replaces the template's decision rule.
 _OPTION_FIELDS = {"reference": "references", "keep": "filters", "drop": "filters", "missing_value": "missing_values",
-                  "model_decision": "decision"}
+                  "model_decision": "decision", "keep_row": "keep_rows"}
 
 
 def given_fields(ctx: click.Context) -> set[str]:

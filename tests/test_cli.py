@@ -30,9 +30,9 @@ def test_misspelt_column_says_did_you_mean(decisions_csv):
 @pytest.mark.parametrize(("name", "content", "fragments"), [
     ("empty.csv", b"", ("'empty.csv' is empty",)),
     ("header.csv", b"group,decision\n", ("'header.csv' has a header but no rows",)),
-    ("table.xlsx", b"PK\x03\x04", ("'table.xlsx' is a spreadsheet", "Save the sheet as CSV")),
+    ("table.xlsx", b"PK\x03\x04", ("'table.xlsx' could not be opened as a .xlsx spreadsheet", "save the sheet as CSV")),
     ("table.sav", b"$FL2", ("'table.sav'", "'.sav'", "expected .csv")),
-    ("dup.csv", b"group,decision,group\na,1,b\n", ("dup.csv", "duplicate column names 'group'")),
+    ("dup.csv", b"group,decision,group\na,1,b\n", ("dup.csv", "'group' appears 2 times", "'group#1', 'group#2'")),
     ("latin.csv", "group,decision\nBelgë,1\n".encode("latin-1"), ("latin.csv", "line 2", "--encoding latin-1")),
     ("ragged.csv", b"group,decision\na,1\nb,0,extra\n", ("ragged.csv", "row 3", "3 fields")),
 ])
@@ -62,9 +62,9 @@ def test_truth_negative_notes_the_unknown_value(tmp_path):
 
 
 def test_positive_value_not_in_column_lists_values(decisions_csv):
-    """--positive Ja on a 0/1 column exits 1 naming the column and its values."""
-    assert_user_error(run_cli("audit", decisions_csv, *BASE, "--positive", "Ja"), 1,
-                      "--positive 'Ja' does not occur in column 'decision'", "'0', '1'")
+    """--positive 2 on a 0/1 column exits 1 naming the column and its values ('Ja' would mean 1 there)."""
+    assert_user_error(run_cli("audit", decisions_csv, *BASE, "--positive", "2"), 1,
+                      "--positive '2' does not occur in column 'decision'", "'0', '1'")
 
 
 def test_decision_without_positive_on_text_values(tmp_path):

@@ -214,7 +214,7 @@ def test_count_table_input_is_read_in_memory_by_every_engine(tmp_path: Path) -> 
 
 ERRORS = {
     "misspelt column": (AuditSpec(protected=("nationalty",), decision="flag"), "csv"),
-    "positive value not found": (AuditSpec(protected=("gender",), decision="flag", positive=("yes",)), "csv"),
+    "positive value not found": (AuditSpec(protected=("gender",), decision="flag", positive=("maybe",)), "csv"),
     "outcome with three values": (AuditSpec(protected=("gender",), decision="flag", truth="outcome3"), "csv"),
     "blank scores without drop_missing": (AuditSpec(protected=("gender",), score="score_gappy", top=10), "folder"),
     "blank decision without drop_missing": (AuditSpec(protected=("gender",), decision="flag_gappy"), "parquet"),

@@ -332,3 +332,57 @@ def test_findings_refuse_bad_placeholders_at_use(text):
 
     with pytest.raises(TemplateError, match="Finding rule 'r'"):
         _format(text, {"group": "ab"}, "r")
+
+
+# ------------------------------------------------------------------ bootstrap
+
+def test_bootstrap_beyond_the_cap_is_refused_at_once():
+    """--bootstrap 100000000 stops before any work, stating the maximum."""
+    done = run("audit", str(DATA), "--protected", "nationality", "--decision", "selected", "--positive", "Ja",
+               "--bootstrap", "100000000")
+    assert done.returncode == 2
+    assert "--bootstrap is at most 100,000 replicates; got 100,000,000" in done.stderr
+
+
+def test_bootstrap_values_are_bounded_by_groups_times_replicates():
+    """Within the replicate cap, a table with many groups is refused when the values would not fit."""
+    from auditkit.measure.bootstrap import MAX_REPLICATES, check_replicates
+
+    check_replicates(MAX_REPLICATES, 100)
+    with pytest.raises(ValueError, match="use at most 20,000 replicates"):
+        check_replicates(MAX_REPLICATES, 10_000)
+
+
+def test_a_large_bootstrap_shows_progress_and_keeps_its_results(tmp_path):
+    """From 10,000 replicates the CLI prints progress to stderr; the JSON is what it is without it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditkit.cli import main
+
+    args = ["audit", str(DATA), "--protected", "nationality", "--decision", "selected", "--positive", "Ja",
+            "--quiet", "--bootstrap", "10000"]
+    loud = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "a.json")])
+    assert loud.exit_code == 0, loud.output
+    assert "bootstrap: 10,000 of 10,000 replicates (100%)" in loud.stderr
+    quiet = CliRunner().invoke(main, [*args[:-1], "9999", "--json", str(tmp_path / "b.json")])
+    assert quiet.exit_code == 0 and "bootstrap:" not in quiet.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["bootstrap"]["replicates"] == 10_000
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ('  percent: "{}%"', '  percent: "{:>1000000000}%"', "at most 80 are allowed"),
+    ('  percent: "{}%"', '  percent: "{%"', "unmatched brace"),
+])
+def test_a_report_catalog_with_a_giant_placeholder_is_refused(tmp_path, monkeypatch, old, new, words):
+    """Catalogs on AUDITKIT_LOCALES_PATH are someone's file too: checked when loaded, naming file and key."""
+    from auditkit.locale import LocaleError, load_locale
+
+    text = (ROOT / "auditkit" / "locale" / "messages" / "en.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "xx.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.setenv("AUDITKIT_LOCALES_PATH", str(tmp_path))
+    with pytest.raises(LocaleError, match=words) as info:
+        load_locale("xx")
+    assert "xx.yaml" in str(info.value) and "meta.percent" in str(info.value)

@@ -211,3 +211,10 @@ def test_cli_output_passes_no_escape_sequence(tmp_path):
     assert "\x1b" not in done.output and "x\\x1b[31m" in done.output
     done = CliRunner().invoke(main, ["audit", str(data), "--protected", "g\x1b[2J", "--decision", "d"])
     assert done.exit_code == 1 and "\x1b" not in done.output
+
+
+def test_the_pdf_of_a_hostile_bundle_renders(hostile_bundle, tmp_path):
+    """WeasyPrint lays out the same payloads (control characters included) without an error."""
+    pytest.importorskip("weasyprint")
+    paths = render_report(hostile_bundle, lang="en", formats=("pdf",), out_dir=tmp_path / "pdf")
+    assert paths and all(p.stat().st_size > 1000 for p in paths)

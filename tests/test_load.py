@@ -59,8 +59,8 @@ def test_misspelt_column_suggests_the_near_column(decisions_csv):
     ("empty.csv", b"", "is empty"),
     ("blank.csv", b"\n\n  \n", "is empty"),
     ("header.csv", b"g,d\n", "has a header but no rows"),
-    ("sheet.xlsx", b"PK\x03\x04", "is a spreadsheet.*Save the sheet as CSV"),
-    ("sheet.ods", b"PK\x03\x04", "is a spreadsheet"),
+    ("sheet.xlsx", b"PK\x03\x04", "could not be opened as a .xlsx spreadsheet.*save the sheet as CSV"),
+    ("sheet.ods", b"PK\x03\x04", "could not be opened as a .ods spreadsheet"),
     ("data.json", b"[]", r"Cannot tell the format.*'\.json'.*expected \.csv"),
     ("data.parquet", b"g,d\na,1\n", "could not be opened as Parquet"),
 ])
@@ -182,9 +182,9 @@ def test_truth_negative_makes_the_third_value_unknown_and_notes_it(tmp_path):
 
 
 def test_declared_positive_that_does_not_occur_lists_the_values(decisions_csv):
-    """--positive 'yes' on a 0/1 column names the column and the values found."""
-    with pytest.raises(InputDataError, match=r"--positive 'yes' does not occur in column 'decision'.*'0', '1'"):
-        auditkit.audit(decisions_csv, protected=("group",), decision="decision", positive=("yes",))
+    """--positive 'maybe' on a 0/1 column names the column and the values found ('yes' would mean 1)."""
+    with pytest.raises(InputDataError, match=r"--positive 'maybe' does not occur in column 'decision'.*'0', '1'"):
+        auditkit.audit(decisions_csv, protected=("group",), decision="decision", positive=("maybe",))
 
 
 def test_decision_values_other_than_0_1_need_positive(tmp_path):
@@ -202,10 +202,18 @@ def test_stray_spaces_in_decision_values_do_not_change_the_decision(tmp_path):
 
 
 def test_case_variant_of_the_positive_value_is_an_error(tmp_path):
-    """'Ja' and 'ja' in one column with only --positive Ja is an error, not a silent 'not selected'."""
+    """'Hoog' and 'hoog' in a text column with only --positive Hoog is an error, not a silent 'not selected'."""
+    path = write_text(tmp_path / "d.csv", "g,flag\na,Hoog\na,hoog\nb,Laag\n")
+    with pytest.raises(InputDataError, match=r"both 'Hoog' and 'hoog'.*--positive Hoog,hoog"):
+        auditkit.audit(path, protected=("g",), decision="flag", positive=("Hoog",))
+
+
+def test_case_variants_in_a_yes_no_column_mean_the_same(tmp_path):
+    """'Ja' and 'ja' in a yes/no column both mean yes: both are selected, and the record says so."""
     path = write_text(tmp_path / "d.csv", "g,flag\na,Ja\na,ja\nb,Nee\n")
-    with pytest.raises(InputDataError, match=r"both 'Ja' and 'ja'.*--positive Ja,ja"):
-        auditkit.audit(path, protected=("g",), decision="flag", positive=("Ja",))
+    r = auditkit.audit(path, protected=("g",), decision="flag", positive=("Ja",), min_group_size=1)
+    assert r.results["population"]["decision_rule"]["positive"] == ["Ja", "ja"]
+    assert [g["selected"] for g in r.groups] == [2, 0]
 
 
 def test_float_coded_decisions_from_a_csv_export_are_read_as_0_1(tmp_path):
@@ -401,9 +409,10 @@ def test_cell_column_long_table_equals_the_rows(tmp_path):
 
 
 def test_cell_column_with_an_unknown_cell_name_is_an_error(tmp_path):
-    """A 'total' row in the cell column is an error naming the value and suggesting the fix."""
-    path = write_text(tmp_path / "l.csv", "region,cell,n\nNorth,tp,5\nNorth,fp,3\nNorth,total,8\n")
-    with pytest.raises(InputDataError, match=r"cell column 'cell'.*'total'.*totals"):
+    """An unknown cell is an error naming the value and suggesting the fix (a 'total' that adds up is
+    left out as a total: tests/test_real_values.py)."""
+    path = write_text(tmp_path / "l.csv", "region,cell,n\nNorth,tp,5\nNorth,fp,3\nNorth,overig,8\n")
+    with pytest.raises(InputDataError, match=r"cell column 'cell'.*'overig'.*totals"):
         auditkit.audit(path, protected=("region",), count_column="n", cell_column="cell")
 
 

@@ -15,11 +15,12 @@ import auditkit
 # --- 1. duplicate column names ---------------------------------------------------------------
 
 
-def test_duplicate_column_names_are_an_error_naming_them(tmp_path):
-    """A header with two 'gender' columns stops with a message naming the column, not a silent 'gender.1'."""
+def test_differing_duplicate_columns_are_an_error_naming_the_copies(tmp_path):
+    """A header with two 'gender' columns that differ stops with the copies listed, not a silent 'gender.1'."""
     path = write_text(tmp_path / "dup.csv", "gender,decision,gender\nF,1,M\nM,0,F\n")
     message = assert_user_error(run_cli("audit", path, "--protected", "gender", "--decision", "decision"), 1,
-                                "dup.csv", "duplicate", "'gender'", "rename")
+                                "dup.csv", "'gender' appears 2 times", "columns 1, 3", "copies differ",
+                                "'gender#1', 'gender#2'")
     assert "gender.1" not in message
 
 

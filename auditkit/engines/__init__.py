@@ -132,7 +132,8 @@ def count_rows(source: str | os.PathLike, spec: AuditSpec, engine: str, *, sched
     from ._plan import Scan, count_scan
     from ._source import open_files
 
-    files = open_files(source, _wanted(spec), encoding=spec.encoding, delimiter=spec.delimiter)
+    files = open_files(source, _wanted(spec), encoding=spec.encoding, delimiter=spec.delimiter, sheet=spec.sheet,
+                       header_row=spec.header_row)
     scan: Scan
     if engine == "duckdb":
         from ._duckdb import DuckDBScan
@@ -161,7 +162,7 @@ def _in_memory(source: object, spec: AuditSpec) -> tuple[CountTable, Population]
     from ..load.rows import rows_to_counts
 
     src = read_columns(source, _wanted(spec), encoding=spec.encoding,  # type: ignore[arg-type]
-                       delimiter=spec.delimiter)
+                       delimiter=spec.delimiter, sheet=spec.sheet, header_row=spec.header_row)
     return counts_to_table(src, spec) if spec.is_count_table else rows_to_counts(src, spec)
 
 

@@ -47,6 +47,11 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 class DuckDBScan(Scan):
     """The rows of ``files`` seen through one in-memory DuckDB connection with bounded memory.
 
@@ -117,6 +122,8 @@ class DuckDBScan(Scan):
         if not rule.text:
             return "NULL::VARCHAR", f"CAST({col} AS DOUBLE)"
         text = f"nullif(trim(CAST({col} AS VARCHAR), {_SPACE}), '')"
+        if rule.thousands:
+            text = f"replace({text}, {_sql_text(rule.thousands)}, '')"
         if comma:
             text = f"replace({text}, ',', '.')"
         return text, f"TRY_CAST({text} AS DOUBLE)"

@@ -28,11 +28,12 @@ import pyarrow.compute as pc
 from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError
 from ..load.data import row_numbering
-from ..load.rows import Population, _check_random, _positive_mask, _rows, _value_levels, _values
+from ..load._values import match_values
+from ..load.rows import Population, all_selected_rule, _check_random, _positive_mask, _rows, _value_levels, _values
 from ..measure._counts import CountTable, count_codes
 from ..spec import AuditSpec
 from ._reduced import Reduced, dimensions, outcome_codes, place
-from ._source import Files
+from ._source import Files, column_format
 from ._tasks import BELOW, BLANK, NOT_A_NUMBER, SELECTED, TIED, ColumnIn, ScoreRule
 
 __all__ = ["Scan", "count_scan"]
@@ -81,15 +82,9 @@ def _filters(rows: Reduced, spec: AuditSpec, steps: list[dict], check: bool = Tr
         levels, codes = _value_levels(rows.where(keep).src, f.column)
         option = "--filter" if f.keep else "--exclude"
         given = _values(f.values) or ()
-        values = [v.strip() for v in given]
-        unknown = [v for v in values if v not in levels]
-        if unknown:
-            raise InputDataError(
-                f"{rows.files.label}: {option} {f.column}={','.join(given)}: value {unknown[0]!r} does not "
-                f"occur in column {f.column!r}{' (after the filters before it)' if steps else ''}, which holds "
-                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the values exactly as written "
-                "in the column."
-            )
+        values = match_values(levels, [v.strip() for v in given], label=rows.files.label, column=f.column,
+                              option=f"{option} {f.column}={','.join(given)}:",
+                              after=" (after the filters before it)" if steps else "")
         all_levels, all_codes = _value_levels(rows.src, f.column)
         hit = np.isin(all_codes, [all_levels.index(v) for v in values])
         passes = hit if f.keep else ~hit
@@ -199,7 +194,7 @@ def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str], r
     n = rows.total()
     k = _top_k(n, spec)
     cutoff = scan.kth_largest(conds, rule, k, n)
-    ranked = ScoreRule(rule.column, rule.text, rule.comma, cutoff=cutoff)
+    ranked = ScoreRule(rule.column, rule.text, rule.comma, cutoff=cutoff, thousands=rule.thousands)
     rows = Reduced(rows.files, scan.counts(keys, ranked))
     rows = rows.where(_keep(rows, conds) & np.isin(rows.score(), (BELOW, SELECTED, TIED)))
     classes = rows.score()
@@ -246,16 +241,6 @@ def _rule(files: Files, spec: AuditSpec) -> ScoreRule | None:
     return ScoreRule(column, files.is_text(column), threshold=threshold)
 
 
-def _comma(scan: Scan, spec: AuditSpec, rule: ScoreRule, filter_keys: list[str]) -> bool:
-    """parse_scores reads decimal commas only when, after the filters, some score holds a comma and none a point."""
-    marks = scan.marks(filter_keys, rule)
-    marks = marks.append_column("_n", pa.array(np.ones(marks.num_rows, np.int64)))
-    kept, _ = _filters(Reduced(scan.files, marks), spec, [], check=False)
-    comma = kept.table.column("_comma").to_numpy(zero_copy_only=False)
-    point = kept.table.column("_point").to_numpy(zero_copy_only=False)
-    return bool(comma.any() and not point.any())
-
-
 def _keys(spec: AuditSpec, files: Files) -> list[str]:
     """The file's names of every column the reduced table is keyed by (not the score)."""
     wanted = [f.column for f in spec.filters] + [c for c in (spec.decision, spec.truth) if c]
@@ -268,9 +253,11 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     files = scan.files
     keys = _keys(spec, files)
     rule = _rule(files, spec)
+    number_format = None
     if rule is not None and rule.text:
-        filter_keys = list(dict.fromkeys(files.columns[f.column] for f in spec.filters))
-        rule = ScoreRule(rule.column, True, _comma(scan, spec, rule, filter_keys), rule.threshold)
+        number_format = column_format(files, spec)
+        rule = ScoreRule(rule.column, True, number_format.decimal == ",", rule.threshold,
+                         thousands=number_format.thousands)
     rows = Reduced(files, scan.counts(keys, rule))
     rows_read = rows.total()
     if rows_read == 0:
@@ -279,7 +266,10 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     steps: list[dict] = []
     notes = list(files.notes)
     rows, conds = _filters(rows, spec, steps)
-    if spec.decision:
+    if spec.all_selected:
+        decision = np.ones(len(rows.n), dtype=np.int8)
+        record = all_selected_rule(rows.total())
+    elif spec.decision:
         rows, decision, record = _decision_column(rows, spec, scan, conds, steps, notes)
     else:
         assert rule is not None
@@ -292,6 +282,8 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
         else:
             rows, decision, record = _decision_top(rows, spec, scan, keys, rule, conds)
         record["column"] = spec.score
+        if number_format is not None and number_format.record():
+            record["number_format"] = number_format.record()
     outcome, outcome_info = outcome_codes(rows, spec, notes)
     dims, codes = dimensions(rows, spec, notes)
     _check_random(rows.src, spec, dims)

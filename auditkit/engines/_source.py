@@ -19,21 +19,24 @@ import pyarrow as pa
 
 from .._text import did_you_mean
 from ..exceptions import InputDataError
+from ..load._header import resolve_header
+from ..load._spreadsheet import SPREADSHEET_SUFFIXES
 from ..load.data import (
     _CSV_SUFFIXES,
     _PARQUET_SUFFIXES,
     _check_delimiter,
     _check_encoding,
+    check_file_kind,
     _decode_head,
+    _not_parquet,
     _ragged,
     _resolve,
     read_csv_header,
 )
 
-__all__ = ["Files", "csv_read_error", "open_files", "source_kind"]
+__all__ = ["Files", "column_format", "csv_read_error", "open_files", "source_kind"]
 
 _GLOB_CHARS = "*?["
-_SPREADSHEETS = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}
 
 
 @dataclass(frozen=True)
@@ -65,21 +68,26 @@ class Files:
 
 
 def source_kind(source: str | os.PathLike) -> str:
-    """'csv' or 'parquet': how :func:`open_files` will read ``source``."""
+    """'csv', 'parquet' or 'spreadsheet': how :func:`open_files` will read ``source``."""
     path = Path(source)
     if not path.exists() and any(c in str(source) for c in _GLOB_CHARS):
         matches = sorted(glob.glob(str(source), recursive=True))
         path = Path(matches[0]) if matches else path
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES and not path.is_dir():
+        return "spreadsheet"
     return "csv" if path.suffix.lower() in _CSV_SUFFIXES and not path.is_dir() else "parquet"
 
 
 def open_files(source: str | os.PathLike, wanted: Sequence[str] | None, *, encoding: str | None = None,
-               delimiter: str | None = None) -> Files:
+               delimiter: str | None = None, sheet: str | int | None = None,
+               header_row: int | None = None) -> Files:
     """Find the files of ``source`` (a file, a folder of Parquet files or a glob) and resolve ``wanted``.
 
     Raises the same :class:`~auditkit.exceptions.InputDataError` as
-    :func:`auditkit.load.data.read_columns` for a missing file, a spreadsheet,
-    an unknown extension, a misspelt or duplicate column.
+    :func:`auditkit.load.data.read_columns` for a missing file, an unknown
+    extension, a misspelt or duplicate column.  A spreadsheet is read once
+    (:func:`auditkit.load._spreadsheet.read_sheet`) and its table handed on as a
+    temporary CSV file, which the engines count like any other.
     """
     text = os.fspath(source)
     path = Path(text)
@@ -100,19 +108,23 @@ def open_files(source: str | os.PathLike, wanted: Sequence[str] | None, *, encod
         hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*")]) if path.parent.exists() else ""
         raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
     suffix = path.suffix.lower()
+    check_file_kind(path, sheet, header_row)
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
         return _parquet(str(path), path.name, wanted)
-    if suffix in _SPREADSHEETS:
-        raise InputDataError(
-            f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
-            "CSV (UTF-8) from the spreadsheet program and pass that file."
-        )
-    if suffix not in _CSV_SUFFIXES:
-        raise InputDataError(
-            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
-            "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
-        )
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _sheet(path, wanted, sheet, header_row)
     return _csv((str(path),), path.name, wanted, encoding, delimiter)
+
+
+def _sheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None, header_row: int | None) -> Files:
+    """A spreadsheet's table as a temporary CSV file: the same text and header checks as the in-memory reader."""
+    from ._sheet_cache import sheet_as_csv
+
+    csv_path, label, sheet_notes = sheet_as_csv(path, sheet, header_row)
+    codec, delim, raw = read_csv_header(csv_path, "utf-8", ",")
+    header, mapping, notes = resolve_header(label, raw, wanted, csv_path, codec, delim, _resolve)
+    return Files("csv", (str(csv_path),), label, mapping, sheet_notes + tuple(notes), tuple(header),
+                 delimiter=delim, encoding=codec)
 
 
 def _parquet(where: str | list[str], label: str, wanted: Sequence[str] | None) -> Files:
@@ -122,7 +134,8 @@ def _parquet(where: str | list[str], label: str, wanted: Sequence[str] | None) -
         dataset = ds.dataset(where, format="parquet")
         rows = tuple(fragment.metadata.num_rows for fragment in dataset.get_fragments())
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputDataError(f"{label!r} could not be opened as Parquet: {err}") from err
+        advice = _not_parquet(Path(where)) if isinstance(where, str) else ""
+        raise InputDataError(f"{label!r} could not be opened as Parquet: {str(err).rstrip('.')}.{advice}") from err
     mapping, notes = _resolve(label, dataset.schema.names, wanted)
     if sum(rows) == 0:
         raise InputDataError(f"Parquet data {label!r} has no rows.")
@@ -137,9 +150,10 @@ def _csv(paths: tuple[str, ...], label: str, wanted: Sequence[str] | None, encod
     encoding = _check_encoding(encoding or "utf-8")
     delimiter = _check_delimiter(delimiter)
     first = Path(paths[0])
-    codec, delim, header = read_csv_header(first, encoding, delimiter)
-    mapping, notes = _resolve(first.name if len(paths) == 1 else label, header, wanted)
-    return Files("csv", paths, first.name if len(paths) == 1 else label, mapping, tuple(notes), tuple(header),
+    codec, delim, raw = read_csv_header(first, encoding, delimiter)
+    name = first.name if len(paths) == 1 else label
+    header, mapping, notes = resolve_header(name, raw, wanted, first, codec, delim, _resolve)
+    return Files("csv", paths, name, mapping, tuple(notes), tuple(header),
                  delimiter=delim, encoding=codec)
 
 
@@ -190,3 +204,40 @@ def _shift(err: InputDataError, lines: int, offset: int) -> InputDataError:
     text = re.sub(r"on line (\d+)", lambda m: f"on line {int(m.group(1)) + lines}", text, count=1)
     text = re.sub(r"\(offset (\d+)\)", lambda m: f"(offset {int(m.group(1)) + offset})", text, count=1)
     return InputDataError(text)
+
+
+def column_format(files: Files, spec: object) -> object:
+    """The number format of ``spec.score`` in ``files``, decided on the whole column as the in-memory
+    reader decides it (:func:`auditkit.load.rows.score_format`): the column alone is streamed."""
+    from ..load._numbers import detect_format, distinct_texts
+
+    column = files.columns[spec.score]  # type: ignore[attr-defined]
+    return detect_format(distinct_texts(_column_batches(files, column)), label=files.label,
+                         column=spec.score, decimal=spec.decimal, thousands=spec.thousands)  # type: ignore[attr-defined]
+
+
+def _column_batches(files: Files, column: str):  # type: ignore[no-untyped-def]
+    """Batches of one column of every file, read with bounded memory."""
+    if files.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for name in files.paths:
+            with pq.ParquetFile(name) as handle:
+                for batch in handle.iter_batches(columns=[column]):
+                    yield batch.column(0)
+        return
+    import pyarrow.csv as pacsv
+
+    for name in files.paths:
+        try:
+            stream = pacsv.open_csv(
+                name,
+                read_options=pacsv.ReadOptions(encoding="utf8" if files.encoding == "utf-8-sig" else files.encoding,
+                                               column_names=list(files.header), skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=files.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}),
+            )
+            for batch in stream:
+                yield batch.column(0)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            raise csv_read_error(files, err) from None

@@ -53,6 +53,8 @@ class ScoreRule:
     comma: bool = False
     threshold: float | None = None
     cutoff: float | None = None
+    #: Thousands separator removed before parsing (the column's detected or declared format).
+    thousands: str | None = None
 
 
 def _array(frame: pd.DataFrame, column: str) -> pa.Array:
@@ -63,12 +65,14 @@ def _array(frame: pd.DataFrame, column: str) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
-def parse_text(array: pa.Array, comma: bool) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def parse_text(array: pa.Array, comma: bool, thousands: str | None = None) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Trimmed text (null when blank), its value as float64 (NaN when blank or not a number), and a mask of
     non-blank values that are not numbers."""
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
     blank = pc.fill_null(pc.equal(text, ""), True)
     text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    if thousands:
+        text = pc.replace_substring(text, thousands, "")
     if comma:
         text = pc.replace_substring(text, ",", ".")
     try:
@@ -96,7 +100,7 @@ def score_values(frame: pd.DataFrame, rule: ScoreRule) -> tuple[np.ndarray, np.n
     if not rule.text:
         values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
         return values, np.zeros(len(values), dtype=bool)
-    _, values, bad = parse_text(array, rule.comma)
+    _, values, bad = parse_text(array, rule.comma, rule.thousands)
     return values, bad
 
 
@@ -209,7 +213,7 @@ def partition_first_row(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: Sc
 def partition_bad_scores(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[int, list]:
     """(rows in the partition, [(text, first three positions, count)] of scores that are not numbers,
     in order of first appearance)."""
-    text, _, bad = parse_text(_array(frame, rule.column), rule.comma)
+    text, _, bad = parse_text(_array(frame, rule.column), rule.comma, rule.thousands)
     where = np.flatnonzero(keep_mask(frame, conds) & bad)
     found: dict[str, list] = {}
     for pos, value in zip(where.tolist(), text.take(pa.array(where)).to_pylist()):

@@ -22,11 +22,14 @@ __all__ = ["ASK_INSTEAD", "CANNOT_OPEN", "load_lightgbm", "load_onnx", "load_xgb
 #: What to ask the agency for when auditkit cannot open or trust a model file.
 ASK_INSTEAD = ("Ask the agency instead for the model's scores on a data file (CSV or Parquet, one row per case; "
                "audit those with `auditkit audit --score`), an ONNX or skops export of the model, or the "
-               "model's coefficients.")
+               "model's coefficients, scorecard points or rules, which auditkit scores as a published "
+               "specification (a CSV 'term,weight' or YAML; see docs/published-models.md).")
 #: Formats auditkit recognises but cannot open, and why; messages go on with :data:`ASK_INSTEAD`.
 CANNOT_OPEN = {
     "r": "is an R model file, and auditkit cannot run R models.",
-    "pmml": "is a PMML model, and auditkit does not evaluate PMML.",
+    "pmml": "is a PMML model, and auditkit does not evaluate PMML (the maintained PMML evaluators, jpmml-evaluator "
+            "and pypmml, need a Java runtime; a regression model's or scorecard's PMML lists its weights or points, "
+            "which can be written out as a published specification).",
     "sas": "is a SAS file: .sas7bdat is a SAS data set (if it holds scores, export it as CSV and audit that), "
            ".sas and .spk are SAS programs or packages that need SAS to run.",
     "pytorch": "is a PyTorch file: loading it unpickles code, and auditkit does not run PyTorch. "

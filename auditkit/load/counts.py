@@ -21,6 +21,7 @@ from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError, UsageError
 from ..measure._counts import CountTable
 from ..spec import AuditSpec
+from ._totals import drop_totals
 from .data import SourceTable, row_numbering
 from .rows import (
     Population,
@@ -172,6 +173,10 @@ def counts_to_table(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popu
     steps: list[dict] = []
     src = _apply_filters(src, spec, steps)
     roles = _roles(spec)
+    count_columns = [spec.count_column] if spec.count_column else list(spec.cells.values())
+    groups = [c for c, _ in roles]
+    keys = groups + [c for c in (spec.cell_column, spec.decision, spec.truth) if c]
+    src = drop_totals(src, spec, count_columns, keys, groups, _parse_counts, _value_levels, _where, steps, notes)
     dims, codes = [], []
     for name, role in roles:
         dim, code = _dimension(src, name, role, spec, notes)

@@ -19,21 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+import numpy as np
 import pyarrow as pa
 
 from .._text import did_you_mean, list_values, normalise_name
 from ..exceptions import InputDataError, UsageError
+from ._filecheck import CSV_SUFFIXES, PARQUET_SUFFIXES, check_file_kind
+from ._header import resolve_header
+from ._spreadsheet import SPREADSHEET_SUFFIXES, read_sheet
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
-__all__ = ["Source", "SourceTable", "read_columns", "row_numbering"]
+__all__ = ["Source", "SourceTable", "check_file_kind", "read_columns", "row_numbering"]
 
 Source = Union[str, os.PathLike, "pd.DataFrame"]
 
-_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-_PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+_CSV_SUFFIXES = set(CSV_SUFFIXES)
+_SHEET_NUMBERING = (1, "row", "Row numbers are the spreadsheet's own.")
+_PARQUET_SUFFIXES = set(PARQUET_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ _ROW_NUMBERING = {
     "csv": (2, "row", "Row numbers count the header as row 1."),
     "parquet": (1, "row", "Row numbers count from 1."),
     "dataframe": (0, "position", "Positions count from 0, as in DataFrame.iloc."),
+    "spreadsheet": _SHEET_NUMBERING,
 }
 
 
@@ -70,6 +75,8 @@ def read_columns(
     encoding: str | None = None,
     delimiter: str | None = None,
     infer_types: bool = False,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
 ) -> SourceTable:
     """Read the ``wanted`` columns of ``source`` as a pyarrow Table.
 
@@ -77,6 +84,9 @@ def read_columns(
     header's trailing space or double inner space is matched, and noted).
     ``wanted=None`` reads every column.  CSV values are read as text unless
     ``infer_types`` (model inputs need numbers); blank text stays ``""``.
+    A spreadsheet's ``sheet`` (name or 1-based number) and ``header_row`` (its
+    own row number) are as in :func:`auditkit.load._spreadsheet.read_sheet`;
+    the table found there is read exactly as the same table saved as CSV.
     """
     wanted = None if wanted is None else list(dict.fromkeys(wanted))
     if not isinstance(source, (str, os.PathLike)):
@@ -86,18 +96,11 @@ def read_columns(
         hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*")]) if path.parent.exists() else ""
         raise InputDataError(f"Data file {str(path)!r} does not exist.{hint}")
     suffix = path.suffix.lower()
+    check_file_kind(path, sheet, header_row)
     if path.is_dir() or suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path, wanted, as_levels=not infer_types)
-    if suffix in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}:
-        raise InputDataError(
-            f"{path.name!r} is a spreadsheet; auditkit reads CSV and Parquet. Save the sheet as "
-            "CSV (UTF-8) from the spreadsheet program and pass that file."
-        )
-    if suffix not in _CSV_SUFFIXES:
-        raise InputDataError(
-            f"Cannot tell the format of {path.name!r} from its extension {suffix!r}: "
-            "expected .csv, .tsv, .txt or .parquet (or a folder of Parquet files)."
-        )
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _read_spreadsheet(path, wanted, sheet, header_row, infer_types)
     return _read_csv(path, wanted, _check_encoding(encoding or "utf-8"), _check_delimiter(delimiter), infer_types)
 
 
@@ -186,22 +189,47 @@ def read_csv_header(path: Path, encoding: str, delimiter: str | None) -> tuple[s
     head = _decode_head(path, raw, codec, final=not truncated)
     if not head.strip():
         raise InputDataError(f"Data file {path.name!r} is empty: it has no header and no rows.")
-    first_line = head.splitlines()[0] if head.splitlines() else ""
+    first_line = head.splitlines()[0] if head.splitlines() else ""  # splitlines knows CR, LF and CRLF
     delim = delimiter or max(",;\t|", key=first_line.count)
-    return codec, delim, next(csv.reader(io.StringIO(head), delimiter=delim), [])
+    # newline=None: old-Mac files end their lines with a lone CR, which the csv module would refuse.
+    return codec, delim, next(csv.reader(io.StringIO(head, newline=None), delimiter=delim), [])
+
+
+def _read_spreadsheet(path: Path, wanted: Sequence[str] | None, sheet: str | int | None,
+                      header_row: int | None, infer_types: bool) -> SourceTable:
+    """The table of one sheet, read as its CSV export would be (same text, same types)."""
+    found = read_sheet(path, sheet, header_row)
+    label = path.name if found.sheets == 1 else f"{path.name} (sheet {found.name!r})"
+    data = found.to_csv()
+    header, mapping, notes = resolve_header(label, found.header, wanted, data, "utf-8-sig", ",", _resolve)
+    table = _parse_csv(io.BytesIO(data), label, mapping, "utf-8-sig", ",", infer_types, header,
+                       header != found.header)
+    return SourceTable(table, label, "spreadsheet", mapping, found.notes + tuple(notes),
+                       np.asarray(found.row_numbers, dtype=np.int64))
 
 
 def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter: str | None,
               infer_types: bool = False) -> SourceTable:
+    codec, delim, raw = read_csv_header(path, encoding, delimiter)
+    header, mapping, notes = resolve_header(path.name, raw, wanted, path, codec, delim, _resolve)
+    table = _parse_csv(path, path.name, mapping, codec, delim, infer_types, header, header != raw)
+    return SourceTable(table, path.name, "csv", mapping, tuple(notes))
+
+
+def _parse_csv(source: "Path | io.BytesIO", label: str, mapping: dict[str, str], codec: str, delim: str,
+               infer_types: bool, header: list[str], renamed: bool) -> pa.Table:
+    """The mapped columns of a CSV file (or its bytes) as text, or with types inferred; ``renamed``:
+    the columns are read under ``header``'s names (repeated names made unique), not the file's."""
     import pyarrow.csv as pacsv
 
-    codec, delim, header = read_csv_header(path, encoding, delimiter)
-    mapping, notes = _resolve(path.name, header, wanted)
     cols = list(dict.fromkeys(mapping.values()))
+    path = source if isinstance(source, Path) else None
+    width = len(header)
+    names = {"column_names": header, "skip_rows": 1} if renamed else {}
     try:
         table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if codec == "utf-8-sig" else codec),
+            source,
+            read_options=pacsv.ReadOptions(encoding="utf8" if codec == "utf-8-sig" else codec, **names),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=cols,
@@ -211,19 +239,19 @@ def _read_csv(path: Path, wanted: Sequence[str] | None, encoding: str, delimiter
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
-        if "UTF8" in str(err) or isinstance(err, UnicodeDecodeError):
+        if path is not None and ("UTF8" in str(err) or isinstance(err, UnicodeDecodeError)):
             _decode_head(path, path.read_bytes(), codec)
-        if "Expected" in str(err) and "columns" in str(err):
-            _ragged(path, codec, delim, len(header))
+        if path is not None and "Expected" in str(err) and "columns" in str(err):
+            _ragged(path, codec, delim, width)
         raise InputDataError(
-            f"{path.name}: could not be read as CSV ({err}). Check that the delimiter ({delim!r}) and the "
+            f"{label}: could not be read as CSV ({err}). Check that the delimiter ({delim!r}) and the "
             "quoting are consistent, or pass --delimiter."
         ) from err
     if table.num_rows == 0:
-        raise InputDataError(f"Data file {path.name!r} has a header but no rows.")
+        raise InputDataError(f"Data file {label!r} has a header but no rows.")
     if codec == "utf-8-sig" and table.column_names and table.column_names[0].startswith("\ufeff"):
         table = table.rename_columns([table.column_names[0][1:]] + table.column_names[1:])
-    return SourceTable(table, path.name, "csv", mapping, tuple(notes))
+    return table
 
 
 #: Bytes read to find the header and check the encoding before the full read.
@@ -305,10 +333,23 @@ def _read_parquet(path: Path, wanted: Sequence[str] | None, *, as_levels: bool =
             handle = open_parquet(text)
         table = read(handle, columns)
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputDataError(f"{path.name!r} could not be opened as Parquet: {err}") from err
+        raise InputDataError(f"{path.name!r} could not be opened as Parquet: {str(err).rstrip('.')}.{_not_parquet(path)}") from err
     if table.num_rows == 0:
         raise InputDataError(f"Parquet data {path.name!r} has no rows.")
     return SourceTable(table, path.name, "parquet", mapping, tuple(notes))
+
+
+def _not_parquet(path: Path) -> str:
+    """Advice when a file named as Parquet is not one."""
+    if path.is_dir():
+        return ""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == b"PAR1":
+        return " The file starts as Parquet but is cut short or damaged: ask for it again."
+    if head.startswith(b"PK"):
+        return " It is a zip archive (an .xlsx or .ods spreadsheet?): rename it to .xlsx and run again."
+    return " If it is a CSV file, rename it to .csv and run again."
 
 
 def _from_frame(frame: "pd.DataFrame", wanted: Sequence[str] | None) -> SourceTable:

@@ -10,28 +10,29 @@ import pyarrow.compute as pc
 
 from ..exceptions import InputDataError
 from ._arrow import bool_array, to_numpy
+from ._numbers import NumberFormat, detect_format, distinct_texts, normalise
 from .data import row_numbering
 
 __all__ = ["decide", "parse_scores"]
 
 
 def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers: np.ndarray | None = None,
-                 kind: str = "csv") -> np.ndarray:
+                 kind: str = "csv", number_format: NumberFormat | None = None) -> np.ndarray:
     """Scores as float64; blanks become NaN; any text that is not a number is an error.
 
     ``row_numbers`` gives each row's number for messages (default: counted as for a
-    source of ``kind``: a CSV file's rows with the header as row 1).
+    source of ``kind``: a CSV file's rows with the header as row 1).  ``number_format``:
+    the column's decimal mark and thousands separator (:func:`auditkit.load._numbers.detect_format`,
+    decided on the whole column); by default detected from ``array`` itself.
     """
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
         return to_numpy(pc.cast(array, pa.float64()), fill=math.nan).astype(np.float64)
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
     blank = to_numpy(pc.utf8_length(text), fill=0) == 0  # empty after trimming, or null
     kept = text.filter(bool_array(~blank)) if blank.any() else text
-    # Decimal commas ('0,73') are common in Dutch exports: accept them only when no
-    # value also has a point, so that '1,234.5' is never misread.
-    comma = pc.any(pc.match_substring(kept, ",")).as_py() and not pc.any(pc.match_substring(kept, ".")).as_py()
-    if comma:
-        kept = pc.replace_substring(kept, ",", ".")
+    if number_format is None:
+        number_format = detect_format(distinct_texts([kept]), label=label, column=column)
+    kept = normalise(kept, number_format)
     try:
         numbers = to_numpy(pc.cast(kept, pa.float64()), fill=math.nan).astype(np.float64)
     except pa.ArrowInvalid:
@@ -40,7 +41,8 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers
         out = np.full(len(blank), np.nan)
         out[~blank] = numbers
         return out
-    values = [None if b else (v.replace(",", ".") if comma else v) for v, b in zip(text.to_pylist(), blank)]
+    plain = normalise(text, number_format).to_pylist()
+    values = [None if b else v for v, b in zip(plain, blank)]
     first, word, counting = row_numbering(kind)
     if row_numbers is None:
         row_numbers = np.arange(len(values)) + first
@@ -60,6 +62,8 @@ def parse_scores(array: pa.ChunkedArray, label: str, column: str, *, row_numbers
         f"{'row holds' if sum(map(len, bad.values())) == 1 else 'rows hold'} text: {shown}"
         f"{' (and more)' if len(bad) > 8 else ''}. {counting} "
         f"Fix or remove these rows, or leave them out with --exclude {column}={first}."
+        + (" If the numbers are written with a thousands separator such as a space, declare it with --thousands."
+           if any(any(c in v for c in " '_") for v in bad) else "")
     )
 
 

@@ -20,6 +20,8 @@ from ..exceptions import InputDataError, UsageError
 from ..measure._counts import MISSING, CountTable, Dimension, count_codes
 from ..spec import AuditSpec
 from ._arrow import to_numpy
+from ._numbers import NumberFormat, detect_format, distinct_texts
+from ._values import match_values
 from .data import SourceTable, row_numbering
 
 __all__ = ["Population", "encode_levels", "label_of", "rows_to_counts"]
@@ -97,7 +99,7 @@ def _distinct(array: pa.ChunkedArray | pa.Array) -> tuple[list[str | None], pa.C
     if pa.types.is_dictionary(plain.type):  # an empty dictionary column
         plain = plain.cast(plain.type.value_type)
     encoded = pc.dictionary_encode(plain)
-    labels = [None if v is None else label_of(v) for v in encoded.dictionary.to_pylist()]
+    labels = [_label_or_none(v) for v in encoded.dictionary.to_pylist()]
     return labels, pa.chunked_array([encoded.indices]), np.arange(len(labels))
 
 
@@ -107,11 +109,27 @@ def _used(values: list, codes: pa.ChunkedArray, size: int) -> tuple[list[str | N
     keep = np.sort(to_numpy(present).astype(np.int64)) if len(present) else np.array([], dtype=np.int64)
     to_label = np.full(size, -1, dtype=np.int64)
     to_label[keep] = np.arange(len(keep))
-    return [None if values[i] is None else label_of(values[i]) for i in keep], codes, to_label
+    return [_label_or_none(values[i]) for i in keep], codes, to_label
+
+
+def _label_or_none(value: object) -> str | None:
+    """A value's label; None (missing) for a null and for a float NaN (Parquet and pandas write a
+    missing number as NaN: it must join the blanks in '(missing)', not form a group 'nan')."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return label_of(value)
 
 
 def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str]) -> tuple[Dimension, np.ndarray]:
     levels, codes = encode_levels(src.table.column(src.columns[name]), _values(spec.missing_values))
+    if MISSING in levels:  # the data's own text '(missing)' must not merge with (or pose as) the missing group
+        renamed = f"{MISSING} [written in the data]"
+        named = [renamed if lv == MISSING else lv for lv in levels]
+        order = sorted(named)
+        codes = np.array([order.index(lv) for lv in named] + [-1], dtype=np.int32)[codes]
+        levels = order
+        notes.append(f"{name}: the text {MISSING!r} written in the data is shown as {renamed!r}, apart from "
+                     "the rows with no value.")
     n_missing = int((codes < 0).sum())
     if n_missing:
         codes = np.where(codes < 0, len(levels), codes)
@@ -199,14 +217,8 @@ def _positive_mask(src: SourceTable, column: str, positive: Sequence[str] | None
                 "without it)."
             )
     else:
-        positive = [p.strip() for p in _values(positive)]
-        unknown = [p for p in positive if p not in levels]
-        if unknown:
-            raise InputDataError(
-                f"{src.label}: {option} {unknown[0]!r} does not occur in column {column!r}, which holds "
-                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the value exactly as it "
-                "is written in the column."
-            )
+        given = [p.strip() for p in _values(positive)]
+        positive = match_values(levels, given, label=src.label, column=column, option=option)
         for p in positive:
             variants = [lv for lv in levels if lv not in positive and lv.casefold() == p.casefold()]
             if variants:
@@ -228,15 +240,9 @@ def _apply_filters(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> Sour
         current = SourceTable(table, src.label, src.kind, src.columns, src.notes, rows)
         levels, codes = _value_levels(current, f.column)
         option = "--filter" if f.keep else "--exclude"
-        values = [v.strip() for v in _values(f.values)]
-        unknown = [v for v in values if v not in levels]
-        if unknown:
-            raise InputDataError(
-                f"{src.label}: {option} {f.column}={','.join(_values(f.values))}: value {unknown[0]!r} does not occur in "
-                f"column {f.column!r}{' (after the filters before it)' if steps else ''}, which holds "
-                f"{list_values(levels)}.{did_you_mean(unknown[0], levels)} Give the values exactly as written "
-                "in the column."
-            )
+        values = match_values(levels, [v.strip() for v in _values(f.values)], label=src.label, column=f.column,
+                              option=f"{option} {f.column}={','.join(_values(f.values))}:",
+                              after=" (after the filters before it)" if steps else "")
         hit = np.isin(codes, [levels.index(v) for v in values])
         keep = hit if f.keep else ~hit
         before = table.num_rows
@@ -312,10 +318,12 @@ def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str],
     return _outcome_codes(src, spec, notes, weights)
 
 
-def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
-              notes: list[str]) -> tuple[SourceTable, np.ndarray, dict]:
+def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict], notes: list[str],
+              number_format: NumberFormat | None = None) -> tuple[SourceTable, np.ndarray, dict]:
     from .decide import decide, parse_scores
 
+    if spec.all_selected:
+        return src, np.ones(src.table.num_rows, dtype=np.int8), all_selected_rule(src.table.num_rows)
     if spec.decision:
         pos, missing, levels, chosen = _positive_mask(src, spec.decision, spec.positive, "--positive")
         if missing.any():
@@ -334,7 +342,7 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
         return src, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
                                           "rule": f"{spec.decision} in {chosen}", "selected": int(pos.sum())}
     scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score,
-                          row_numbers=_row_numbers(src), kind=src.kind)
+                          row_numbers=_row_numbers(src), kind=src.kind, number_format=number_format)
     blank = np.isnan(scores)
     if blank.any():
         if not spec.drop_missing:
@@ -347,7 +355,26 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict],
         scores = scores[~blank]
     decision, rule = decide(scores, threshold=spec.threshold, top=spec.top, top_n=spec.top_n)
     rule["column"] = spec.score
+    if number_format is not None and number_format.record():
+        rule["number_format"] = number_format.record()
     return src, decision, rule
+
+
+def score_format(src: SourceTable, spec: AuditSpec) -> NumberFormat | None:
+    """The number format of a text score column, decided on the whole column (before any filter)."""
+    if not spec.score or spec.all_selected:
+        return None
+    column = src.table.column(src.columns[spec.score])
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type):
+        return None
+    return detect_format(distinct_texts([column]), label=src.label, column=spec.score, decimal=spec.decimal,
+                         thousands=spec.thousands)
+
+
+def all_selected_rule(selected: int) -> dict:
+    """The decision record of data in which every row was selected (only investigated cases)."""
+    return {"kind": "all selected", "column": None, "rule": "every row was selected (only investigated cases are "
+            "in the data)", "selected": selected}
 
 
 def _roles(spec: AuditSpec) -> list[tuple[str, str]]:
@@ -366,15 +393,12 @@ def _roles(spec: AuditSpec) -> list[tuple[str, str]]:
 
 
 def _check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) -> None:
-    """Every --random value must occur in the --selection-method column."""
+    """Every --random value must occur in the --selection-method column (by meaning: 1 is 1.0 is True)."""
     if not spec.selection_method:
         return
     method = next(d for d in dims if d.role == "method")
-    bad = [r for r in _values(spec.random) or () if r not in method.levels]
-    if bad:
-        raise InputDataError(f"{src.label}: --random {bad[0]!r} does not occur in column "
-                             f"{spec.selection_method!r}, which holds "
-                             f"{list_values(method.levels)}.{did_you_mean(bad[0], method.levels)}")
+    match_values(method.levels, [r.strip() for r in _values(spec.random) or ()], label=src.label,
+                 column=spec.selection_method, option="--random")
 
 
 def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Population]:
@@ -382,8 +406,9 @@ def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popul
     rows_read = src.table.num_rows
     steps: list[dict] = []
     notes = list(src.notes)
+    number_format = score_format(src, spec)
     src = _apply_filters(src, spec, steps)
-    src, decision, rule = _decision(src, spec, steps, notes)
+    src, decision, rule = _decision(src, spec, steps, notes, number_format)
     outcome, outcome_info = _outcome(src, spec, notes)
     roles = _roles(spec)
     dims, codes = [], {}

@@ -97,7 +97,23 @@ def _load_cached(code: str, path: str, mtime: float) -> tuple[dict[str, str], di
     data = _read(Path(path))
     meta = {**_META_DEFAULTS, **{k: str(v) for k, v in (data.get("meta") or {}).items()}}
     messages = _flatten({k: v for k, v in data.items() if k != "meta"})
+    for key, text in [("meta.percent", meta["percent"]), *messages.items()]:
+        _check_placeholders(path, key, text)
     return meta, messages
+
+
+def _check_placeholders(path: str, key: str, text: str) -> None:
+    """Refuse an unmatched brace or a placeholder beyond alignment and padding (a catalog is someone's file)."""
+    from .._placeholders import fields, spec_problem
+
+    try:
+        found = fields(text)
+    except ValueError as err:
+        raise LocaleError(f"{path}: message {key!r} has an unmatched brace ({err}); write {{{{ and }}}} for a "
+                          "literal brace.") from None
+    for field, conversion, spec in found:
+        if problem := spec_problem(field, conversion, spec):
+            raise LocaleError(f"{path}: message {key!r}: {problem}")
 
 
 def _load_file(code: str, path: Path) -> tuple[dict[str, str], dict[str, str]]:

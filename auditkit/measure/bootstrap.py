@@ -8,15 +8,44 @@ cost depends on the number of cells, not of rows.  Percentile intervals.
 
 from __future__ import annotations
 
+import logging
+import math
+
 import numpy as np
 
+from ..spec import MAX_BOOTSTRAP
 from ._counts import CountTable
 from .groups import GroupTable
 from .rates import group_rates
 
-__all__ = ["bootstrap_replicates", "bootstrap_intervals"]
+__all__ = ["MAX_REPLICATES", "MAX_VALUES", "bootstrap_intervals", "bootstrap_replicates", "check_replicates"]
 
+#: Most replicates ``--bootstrap`` accepts (checked when the AuditSpec is built): see spec.MAX_BOOTSTRAP.
+MAX_REPLICATES = MAX_BOOTSTRAP
+#: Most replicate values (replicates x groups x metrics x rate/ratio/difference) held for the percentiles:
+#: 8 bytes each, 1.6 GB in all.
+MAX_VALUES = 200_000_000
 _BATCH_VALUES = 20_000_000  # replicate counts held in memory at once (float64 values)
+_log = logging.getLogger("auditkit.bootstrap")
+
+
+def check_replicates(replicates: int, values_per_replicate: int = 1) -> None:
+    """Raise ValueError when ``replicates`` is above :data:`MAX_REPLICATES` or would hold too many values.
+
+    >>> check_replicates(10_000, 40)
+    >>> check_replicates(1_000_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: --bootstrap is at most 100,000 replicates; got 1,000,000. Beyond 10,000 the percentile interval hardly moves; use 10,000 (or fewer for a quick look).
+    """
+    if replicates > MAX_REPLICATES:
+        raise ValueError(f"--bootstrap is at most {MAX_REPLICATES:,} replicates; got {replicates:,}. Beyond 10,000 "
+                         "the percentile interval hardly moves; use 10,000 (or fewer for a quick look).")
+    if replicates * values_per_replicate > MAX_VALUES:
+        most = MAX_VALUES // max(values_per_replicate, 1)
+        raise ValueError(f"--bootstrap {replicates:,} would hold {replicates * values_per_replicate:,} replicate values "
+                         f"for this audit's groups and metrics (at most {MAX_VALUES:,}, about 1.6 GB); use at most "
+                         f"{most:,} replicates, or fewer groups (--max-depth) or metrics (--metrics).")
 
 
 def bootstrap_replicates(table: CountTable, replicates: int, seed: int):
@@ -24,13 +53,15 @@ def bootstrap_replicates(table: CountTable, replicates: int, seed: int):
     counts = table.low.ravel()
     total = int(counts.sum())
     rng = np.random.default_rng(seed)
-    batch = max(1, min(replicates, _BATCH_VALUES // max(counts.size, 1)))
+    # At most a twentieth of the replicates per batch, so that progress can be reported as they go.
+    batch = max(1, min(replicates, _BATCH_VALUES // max(counts.size, 1), max(1_000, math.ceil(replicates / 20))))
     done = 0
     while done < replicates:
         size = min(batch, replicates - done)
         draws = rng.multinomial(total, counts / total, size=size).astype(np.float64)
         yield draws.reshape((size,) + table.low.shape)
         done += size
+        _log.info("bootstrap: %d of %d replicates", done, replicates, extra={"done": done, "total": replicates})
 
 
 def _marginal(draws: np.ndarray, table: CountTable, keep: tuple[str, ...]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from ._build_checklist import checklist_section
 from ._build_extra import appendix_section, limitations_section
@@ -20,7 +21,18 @@ from ._document import Document, Paragraph, Section, Table
 from ..locale import load_locale
 from ._suppress import Suppressor
 
-__all__ = ["SEVERITIES", "build_document"]
+__all__ = ["SEVERITIES", "build_document", "table_file"]
+
+
+def table_file(bundle: Bundle | str | os.PathLike, lang: str = "en", *,
+               min_count: int | None = None) -> list[dict[str, Any]]:
+    """The rows of the report's table file: every group and rate compared, withheld as in the report."""
+    from ._build_many import table_file_rows
+
+    if not isinstance(bundle, Bundle):
+        bundle = load_bundle(bundle)
+    k = bundle.min_count if min_count is None else min_count
+    return table_file_rows(Context(bundle=bundle, loc=load_locale(lang), sup=Suppressor(bundle.results, k)))
 
 
 def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_count: int | None = None) -> Document:

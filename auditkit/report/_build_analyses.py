@@ -55,6 +55,14 @@ def stratified_section(ctx: Context) -> Section | None:
     return Section(id="stratified", title=t("analyses.stratified_title"), blocks=(intro, *blocks, table))
 
 
+def _status_cell(ctx: Context, c: Mapping[str, Any], ok: bool) -> Cell:
+    """A comparison's status; withheld with its figures (a status says on which side of the threshold the
+    withheld p-value lies, a constraint on the withheld counts)."""
+    if not ok:
+        return Cell(ctx.t("suppression.withheld"), suppressed=True)
+    return Cell(ctx.loc.label("status", str(c.get("status", ""))) if c.get("status") else "—")
+
+
 def _pair(ctx: Context, m: Mapping[str, Any], first: str, second: str, comp: str, mid: str,
           attr: str, group: str) -> TableRow:
     a_ok = ctx.sup.group_rate_ok(attr, group, first, m.get(first))
@@ -66,8 +74,7 @@ def _pair(ctx: Context, m: Mapping[str, Any], first: str, second: str, comp: str
                      ctx.rate(m.get(second), b_ok, mid + "/" + second), ctx.ratio(c, ok, mid + "/ratio"),
                      Cell(ctx.loc.p_value(c.get("p_holm")) if ok else ctx.t("suppression.withheld"), not ok,
                           numeric=True),
-                     Cell(ctx.loc.label("status", str(c.get("status", ""))) if c.get("status") else "—")),
-                    anchor=anchor_for(mid))
+                     _status_cell(ctx, c, ok)), anchor=anchor_for(mid))
 
 
 def selection_method_section(ctx: Context) -> Section | None:

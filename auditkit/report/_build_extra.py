@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ._build_many import MANY
 from ._context import Context
 from ._document import Block, BulletList, Cell, CodeBlock, KeyValues, Notice, Paragraph, Section, Table, TableRow
 
@@ -18,7 +19,7 @@ def _power_items(ctx: Context) -> list[str]:
         if (c.get("status") == "no_difference_detected" and c.get("metric") == "selection_rate"
                 and ctx.sup.comparison_ok(c) and None not in ci[:2] and (ci[0] < 0.8 or ci[1] > 1.25)):
             out.append(_power_sentence(ctx, c, loc.number(ci[0]), loc.number(ci[1])))
-    return out
+    return out[:MANY]
 
 
 def _power_sentence(ctx: Context, c: Mapping[str, Any], low: str, high: str) -> str:
@@ -33,12 +34,12 @@ def _insufficient(ctx: Context) -> list[TableRow]:
         if c.get("status") == "insufficient_evidence":
             metric = ctx.loc.label("metric", str(c["metric"]))
             seen.setdefault((str(c["attribute"]), str(c["group"])), []).append(metric)
-    sizes = {(str(g.get("attribute")), str(g.get("group"))): g.get("n") for g in ctx.results.get("groups", [])}
+    groups = {(str(g.get("attribute")), str(g.get("group"))): g for g in ctx.results.get("groups", [])}
     rows = []
-    for (attr, group), metrics in seen.items():
-        n = sizes.get((attr, group))
-        n_cell = ctx.masked_count(n, ctx.sup.count_hidden(attr, group, "selection_rate", "den"),
-                                  f"limits/{attr}/{group}/n")
+    for (attr, group), metrics in list(seen.items())[:MANY]:  # the rest: in the table file
+        g = groups.get((attr, group)) or {}
+        n_cell = ctx.masked_count(g.get("n"), ctx.sup.count_hidden(attr, group, "selection_rate", "den"),
+                                  f"limits/{attr}/{group}/n", (g.get("bounds") or {}).get("n"))
         rows.append(TableRow((Cell(group), Cell(attr), n_cell, Cell(", ".join(metrics)))))
     return rows
 
@@ -50,6 +51,10 @@ def limitations_section(ctx: Context) -> Section:
     rows = _insufficient(ctx)
     if rows:
         min_size = (results.get("parameters") or {}).get("min_group_size", 30)
+        total = len({(c.get("attribute"), c.get("group")) for c in results.get("comparisons", [])
+                     if c.get("status") == "insufficient_evidence"})
+        if total > len(rows):
+            blocks.append(Paragraph(t("many.limits_note", shown=loc.integer(len(rows)), total=loc.integer(total))))
         blocks += [Paragraph(t("limits.insufficient", n=loc.integer(min_size))),
                    Table(t("limits.insufficient_caption"), (t("groups.col.group"), t("model.col.attribute"),
                                                             t("analyses.col.n"), t("limits.col.rates")), tuple(rows))]

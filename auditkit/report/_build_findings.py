@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ._build_groups import ratio_chart
+from ._build_many import LARGEST, MANY, supported
 from ._build_system import legal_of
 from ._context import Context, anchor_for, pick
 from ._document import Block, Cell, FindingBlock, KeyValues, Paragraph, Section, Table, TableRow
@@ -22,6 +23,9 @@ __all__ = ["SEVERITIES", "block_key", "finding_block", "findings_appendix", "fin
            "sorted_findings", "statement"]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+#: Ids listed under a block, and finding cards in the appendix, at most (the rest are in findings.json).
+CARDS = 60
+MANY_CARDS = 200
 
 
 def sorted_findings(findings: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -111,9 +115,13 @@ def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[
     """All groups of ``attr`` for ``metric``: ratio, difference, adjusted p, result and the findings."""
     t, loc = ctx.t, ctx.loc
     rows = []
-    for c in ctx.results.get("comparisons", []):
-        if str(c.get("attribute")) != attr or str(c.get("metric")) != metric:
-            continue
+    comps = [c for c in ctx.results.get("comparisons", [])
+             if str(c.get("attribute")) == attr and str(c.get("metric")) == metric]
+    many = len(comps) > MANY  # many groups: the cited ones with the largest disparities (all in the table file)
+    if many:
+        comps = sorted((c for c in comps if ids.get(comparison_key(c))),
+                       key=lambda c: (-supported(c), str(c.get("group"))))[:LARGEST]
+    for c in comps:
         key, ok = comparison_key(c), ctx.sup.comparison_ok(c)
         found = ids.get(key, [])
         uses = (ctx.results.get("multiple_testing") or {}).get("status_uses", "holm")
@@ -121,16 +129,18 @@ def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[
         cells = (Cell(ctx.group_label(attr, str(c.get("group")))),
                  ctx.ratio(c, ok, key + "/ratio"), ctx.difference(c, ok, key + "/difference"),
                  Cell(loc.p_value(p) if ok else t("suppression.withheld"), suppressed=not ok, numeric=True),
-                 Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") else "—"),
+                 Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") and ok
+                      else t("suppression.withheld") if not ok else "—", suppressed=not ok),
                  Cell(" ".join(found) or "—", code=bool(found)))
         rows.append(TableRow(cells, emphasis=bool(found)))
     reference = next((str(c.get("reference")) for c in ctx.results.get("comparisons", [])
                       if str(c.get("attribute")) == attr), "")
     header = (t("groups.col.group"), t("groups.col.ratio", level=ctx.level), t("groups.col.difference", level=ctx.level),
               t("groups.col.p"), t("groups.col.status"), t("findings.col.findings"))
+    notes = (t("many.findings_note", n=loc.integer(len(rows)), file=f"report.{loc.code}.csv"),) if many else ()
     return Table(caption=t("findings.block_caption", metric=loc.label("metric", metric), attribute=ctx.attr_label(attr),
                            reference=ctx.group_label(attr, reference)),
-                 header=header, rows=tuple(rows))
+                 header=header, rows=tuple(rows), notes=notes)
 
 
 def _findings_list(ctx: Context, findings: list[Mapping[str, Any]]) -> Table:
@@ -167,9 +177,9 @@ def _block(ctx: Context, key: tuple[str, str, str], findings: list[Mapping[str, 
         for f in findings:
             for e in f.get("evidence", []):
                 ids.setdefault(str(e), []).append(str(f.get("id")))
-        if metric == "selection_rate":
-            comps = [c for c in ctx.results.get("comparisons", []) if str(c.get("attribute")) == attr
-                     and c.get("metric") == metric]
+        comps = [c for c in ctx.results.get("comparisons", []) if str(c.get("attribute")) == attr
+                 and c.get("metric") == metric]
+        if metric == "selection_rate" and len(comps) <= MANY:
             chart = ratio_chart(ctx, attr, comps)
             if chart is not None:
                 blocks.append(replace(chart, id=anchor_for(f"findings/chart/{attr}/{metric}")))
@@ -182,8 +192,9 @@ def _block(ctx: Context, key: tuple[str, str, str], findings: list[Mapping[str, 
     once = _once(ctx, findings)
     if once is not None:
         blocks.append(once)
-    blocks.append(Paragraph(ctx.t("findings.block_cards", ids=", ".join(str(f.get("id")) for f in findings)),
-                            style="block-cards"))
+    cards = [str(f.get("id")) for f in findings[:CARDS]]
+    more = ctx.t("many.more_cards", n=ctx.loc.integer(len(findings) - CARDS)) if len(findings) > CARDS else ""
+    blocks.append(Paragraph(ctx.t("findings.block_cards", ids=", ".join(cards) + more), style="block-cards"))
     return Section(id=anchor_for(f"findings/{prefix}/{attr}/{metric}"), title=title, blocks=tuple(blocks))
 
 
@@ -206,5 +217,9 @@ def findings_appendix(ctx: Context) -> Section | None:
     if not findings:
         return None
     blocks: list[Block] = [Paragraph(ctx.t("findings.cards_intro"))]
+    if len(findings) > MANY_CARDS:  # thousands of cards help no reader: the most serious, the rest in the bundle
+        blocks.append(Paragraph(ctx.t("many.cards_note", shown=ctx.loc.integer(MANY_CARDS),
+                                      total=ctx.loc.integer(len(findings)))))
+        findings = findings[:MANY_CARDS]
     blocks += [finding_block(ctx, f) for f in findings]
     return Section(id="finding-cards", title=ctx.t("findings.cards_title"), blocks=tuple(blocks))

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ._build_many import MANY, many_groups
 from ._context import Context, anchor_for, nice_ticks, reference_rule_text, short_number
 from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section, Table, TableRow
 
@@ -58,7 +59,7 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         else:
             ok = ctx.sup.comparison_ok(c)
             cells += [ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
-                      _p(ctx, c, ok), _status(ctx, c)]
+                      _p(ctx, c, ok), _status(ctx, c) if ok else Cell(t("suppression.withheld"), suppressed=True)]
         anchor = anchor_for(f"comparisons/{attr}/{name}/{metric}" if c is not None else where)
         if c is not None:
             ctx.anchors[f"comparisons/{attr}/{name}/{metric}"] = (anchor, not ctx.sup.comparison_ok(c))
@@ -172,6 +173,9 @@ def group_sections(ctx: Context) -> list[Section]:
             comps = [c for c in results.get("comparisons", []) if c.get("attribute") == attr
                      and c.get("metric") == metric]
             by_group = {str(c["group"]): c for c in comps}
+            if len(groups) > MANY:
+                blocks += many_groups(ctx, attr, metric, groups, comps)
+                continue
             if metric == "selection_rate":
                 blocks += [ch for ch in (_rate_chart(ctx, attr, metric, groups), ratio_chart(ctx, attr, comps)) if ch]
             blocks.append(_metric_table(ctx, attr, metric, groups, by_group))

@@ -184,6 +184,31 @@ def _cluster_table(ctx: Context, clusters: Mapping[str, Any]) -> Table:
                          t("model.col.confirmed")), rows=tuple(rows))
 
 
+def _archetype_table(ctx: Context, people: list[Mapping[str, Any]]) -> Table:
+    """Named example persons scored side by side.  They are made up, so they have no small cells; their
+    rank among the real population is shown only when that population holds at least k people."""
+    t, loc = ctx.t, ctx.loc
+    rows = []
+    for a in people:
+        groups = "; ".join(f"{ctx.attr_label(str(k))}: {ctx.group_label(str(k), str(v))}"
+                           for k, v in (a.get("groups") or {}).items())
+        decision = a.get("decision")
+        decided = "—" if decision is None else t("model.archetype_selected" if decision else "model.archetype_not")
+        n = a.get("reference_rows")
+        ranked = a.get("rank") is not None and isinstance(n, int) and n >= ctx.k
+        rank = t("model.archetype_rank", rank=loc.integer(a.get("rank")), n=loc.integer(n),
+                 percentile=loc.number(a.get("percentile"), 1)) if ranked else "—"
+        filled = ", ".join(map(str, a.get("filled_from_defaults") or [])) or "—"
+        description, lang = (str(a.get("description")), ctx.text_lang()) if a.get("description") else ("", None)
+        rows.append(TableRow((Cell(str(a.get("name"))), Cell(description or "—", lang=lang if description else None),
+                              Cell(groups or "—"), Cell(loc.number(a.get("score"), 3), numeric=True),
+                              Cell(decided), Cell(rank, numeric=True), Cell(filled))))
+    return Table(caption=t("model.archetype_caption"),
+                 header=(t("model.col.person"), t("model.col.description"), t("model.col.groups"),
+                         t("model.col.score"), t("model.col.decision"), t("model.col.rank"), t("model.col.filled")),
+                 rows=tuple(rows))
+
+
 def model_section(ctx: Context) -> Section | None:
     """What the model is and what drives its scores, when a model was assessed."""
     results, t = ctx.results, ctx.t
@@ -200,6 +225,10 @@ def model_section(ctx: Context) -> Section | None:
     if explanations.get("flips"):
         subs.append(Section(id="model-flips", title=t("model.flip_title"),
                             blocks=(Paragraph(t("model.flip_intro")), _flip_table(ctx, explanations["flips"]))))
+    if explanations.get("archetypes"):
+        subs.append(Section(id="model-archetypes", title=t("model.archetype_title"),
+                            blocks=(Paragraph(t("model.archetype_intro")),
+                                    _archetype_table(ctx, explanations["archetypes"]))))
     if (explanations.get("clusters") or {}).get("clusters"):
         subs.append(Section(id="model-clusters", title=t("model.cluster_title"),
                             blocks=(Paragraph(t("model.cluster_intro")),

@@ -127,6 +127,12 @@ def summary_section(ctx: Context) -> Section:
     if model:
         family = (results.get("model_card") or {}).get("family", "")
         blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=str(family))))
+    people = (results.get("explanations") or {}).get("archetypes") or []
+    if people:
+        items = "; ".join(t("summary.archetype_item", name=str(a.get("name")), score=loc.number(a.get("score"), 3),
+                            decision=t("model.archetype_selected" if a.get("decision") else "model.archetype_not")
+                            if a.get("decision") is not None else "—") for a in people)
+        blocks.append(Paragraph(t("summary.archetypes", items=items)))
     findings = sorted_findings(ctx.bundle.findings)
     counts = [(s, sum(1 for f in findings if f.get("severity") == s)) for s in SEVERITIES]
     parts = ", ".join(t("summary.severity_count", n=loc.integer(n), severity=loc.label("severity", s))

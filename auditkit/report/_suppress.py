@@ -35,11 +35,11 @@ done greedily; its limits (rounded rates, bounds from non-negativity) are in doc
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
+from ._attacker import Equations
 
 __all__ = ["RATE_QUANTITIES", "Suppressor"]
 
@@ -105,35 +105,6 @@ def _point(rec: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def _determined(matrix: np.ndarray) -> np.ndarray:
-    """For each column of a system of equations: is its unknown fixed by them?  Gauss–Jordan elimination
-    (with elementwise numpy only: LAPACK's thread start-up costs more than these small systems)."""
-    a = matrix.astype(float)
-    m, n = a.shape
-    pivot_row: dict[int, int] = {}
-    row = 0
-    for j in range(n):
-        if row == m:
-            break
-        p = row + int(np.abs(a[row:, j]).argmax())
-        if abs(a[p, j]) < 1e-9:
-            continue
-        a[[row, p]] = a[[p, row]]
-        a[row] /= a[row, j]
-        factors = a[:, j].copy()
-        factors[row] = 0
-        rows = np.nonzero(np.abs(factors) > 1e-12)[0]
-        if rows.size:
-            a[rows] -= factors[rows, None] * a[row]
-        pivot_row[j] = row
-        row += 1
-    free = np.array([j not in pivot_row for j in range(n)])
-    out = np.zeros(n, dtype=bool)
-    for j, r in pivot_row.items():
-        out[j] = not free.any() or np.abs(a[r, free]).max() < 1e-9
-    return out
-
-
 class Suppressor:
     """Decisions about publishing, for one results document and one minimum count.
 
@@ -151,7 +122,6 @@ class Suppressor:
         self.withheld_cells: set[str] = set()
         self.exposed: set[Cell] = set()
         self.primary: set[Cell] = set()
-        self._cells: set[Cell] = set()
         records = [(g, g) for g in results.get("groups", [])]
         records += [(m, m) for m in results.get("selection_method", [])]
         for owner, rec in records:
@@ -173,11 +143,19 @@ class Suppressor:
             key = (str(m.get("attribute")), str(m.get("group")))
             for q in ("random_n", "model_n", "random_pos", "random_known", "model_pos", "model_known"):
                 self._uses[(key, q)] += 1
-        self.relations = self._relations(sets)
-        self._by_cell: dict[Cell, list[int]] = defaultdict(list)
-        for i, (rel, _) in enumerate(self.relations):
-            for c in rel:
-                self._by_cell[c].append(i)
+        # a relation of zeros only tells the attacker nothing (zeros are known and never withheld), and
+        # a table without outcomes has a dozen such per group: leave them out
+        relations = [r for r in self._relations(sets) if not all(self._zero(c) for c in r[0])]
+        # the cells as numbers 0 .. n - 1 in sorted order, for the attacker (:mod:`._attacker`)
+        self._cell = sorted({c for rel, _ in relations for c in rel}
+                            | {c for c in self._cells_of_values() if not self._zero(c)})
+        number = {c: j for j, c in enumerate(self._cell)}
+        self.eq = Equations([(tuple(number[c] for c in rel), coefs) for rel, coefs in relations], len(self._cell))
+        self._val = [self.values[key].get(q, 0) for key, q in self._cell]
+        self._tiers = [_TIER.get(q, 1 if q in self._shown else 0) for _, q in self._cell]
+        self._hide = [key != TOTAL and bool(v) for (key, _), v in zip(self._cell, self._val)]
+        self._costs = [(t, self._uses.get(c, 0), v, j)
+                       for j, (c, t, v) in enumerate(zip(self._cell, self._tiers, self._val))]
         self._protect()
 
     def small(self, count: Any) -> bool:
@@ -273,138 +251,68 @@ class Suppressor:
             for same in by_value.values():  # equal counts of the decision, the random sample and the
                 out += [(((key, a), (key, b)), (1, -1)) for a, b in itertools.combinations(same, 2)
                         if _source(a) != _source(b)]  # model's selection may be the same people
-        names = {q for values in self.values.values() for q in values}
+            out += self._split(key, values)
         for whole, members in sets:
-            for q in sorted(names):
-                cells = [(whole, q), *((m, q) for m in members)]
-                if members and sum(q in self.values.get(c[0], {}) for c in cells) > 1:
-                    out.append((tuple(cells), (1, *(-1 for _ in members))))
+            if not members:
+                continue
+            count: dict[str, int] = defaultdict(int)
+            for key in (whole, *members):
+                for q in self.values.get(key, ()):
+                    count[q] += 1
+            for q in sorted(q for q, c in count.items() if c > 1):
+                out.append((((whole, q), *((m, q) for m in members)), (1, *itertools.repeat(-1, len(members)))))
         return out
 
-    # the attacker and the repair ------------------------------------------------------------------
-
-    def _attack(self, known: set[Cell]) -> dict[Cell, int]:
-        """Every cell subtraction gives back from ``known``: cell -> the relation that gave it."""
-        by_cell = self._by_cell
-        have = set(known)
-        derived: dict[Cell, int] = {}
-        queue = deque(range(len(self.relations)))
-        while queue:
-            i = queue.popleft()
-            unknown = [c for c in self.relations[i][0] if c not in have]
-            if len(unknown) != 1:
+    def _split(self, key: Key, values: Mapping[str, float]) -> list[tuple[tuple[Cell, ...], tuple[int, ...]]]:
+        """A count of the decisions that is the sum of the random sample's and the model selection's
+        counts of the same name (selected = random sample + model's picks, when the sampled cases are
+        selected too), in this group and in the population alike: the attacker takes them to be the
+        same people, as it does equal counts."""
+        totals, out = self.values.get(TOTAL, {}), []
+        for a in (q for q in values if q.startswith("random_")):
+            b = "model_" + a[len("random_"):]
+            if b not in values:
                 continue
-            c = unknown[0]
-            have.add(c)
-            derived[c] = i
-            queue.extend(by_cell[c])
-        return derived
+            for q in (q for q in values if not _source(q)):
+                if (values[q] and values[q] == values[a] + values[b] and q in totals and a in totals
+                        and b in totals and totals[q] == totals[a] + totals[b]):
+                    out.append((((key, q), (key, a), (key, b)), (1, -1, -1)))
+        return out
 
-    def _solve(self, have: set[Cell]) -> dict[Cell, set[Cell]]:
-        """Cells that a linear combination of relations gives back although no subtraction does (e.g. a
-        2 × 2 table from its margins and its diagonal): cell -> the known cells nearest to it."""
-        rels = {i for i, (rel, _) in enumerate(self.relations) if sum(c not in have for c in rel) > 1}
-        free = {i: [c for c in self.relations[i][0] if c not in have] for i in rels}
-        uses: dict[Cell, set[int]] = defaultdict(set)
-        for i in rels:
-            for c in free[i]:
-                uses[c].add(i)
-        # a cell in one equation only absorbs it: drop the equation (the cell is determined when the
-        # others of its equation are), until every cell left is in two or more
-        pruned: list[tuple[Cell, int]] = []
-        stack = [c for c, u in uses.items() if len(u) == 1]
-        while stack:
-            c = stack.pop()
-            if len(uses[c]) != 1:
-                continue
-            (i,) = uses[c]
-            pruned.append((c, i))
-            for x in free[i]:
-                uses[x].discard(i)
-                if len(uses[x]) == 1:
-                    stack.append(x)
-        core = sorted({i for u in uses.values() for i in u})
-        cols = sorted({c for i in core for c in free[i]})
-        if not any(self.small(self._value(c)) for c in uses):
-            return {}
-        index = {c: j for j, c in enumerate(cols)}
-        matrix = np.zeros((len(core), len(cols)))
-        for r, i in enumerate(core):
-            for c, coef in zip(*self.relations[i]):
-                if c in index:
-                    matrix[r, index[c]] += coef
-        fixed = _determined(matrix)
-        determined = {c for c, j in index.items() if fixed[j]}
-        for c, i in reversed(pruned):
-            if all(x in determined for x in free[i] if x != c):
-                determined.add(c)
-        return {c: self._near(c, have) for c in determined}
+    # the repair ----------------------------------------------------------------------------------
 
-    def _near(self, c: Cell, have: set[Cell]) -> set[Cell]:
-        """The known non-zero cells nearest to ``c`` in its equations (ring by ring through unknown cells)."""
-        ring, seen = {c}, {c}
-        while ring:
-            found, nxt = set(), set()
-            for x in ring:
-                for i in self._by_cell[x]:
-                    for m in self.relations[i][0]:
-                        if m in seen:
-                            continue
-                        seen.add(m)
-                        if m not in have:
-                            nxt.add(m)
-                        elif self._hideable(m):
-                            found.add(m)
-            if found:
-                return found
-            ring = nxt
-        return set()
+    def _zero(self, c: Cell) -> bool:
+        """A count of zero people (known: the source did not suppress it)."""
+        return self.values.get(c[0], {}).get(c[1]) == 0
 
-    def _hideable(self, c: Cell) -> bool:
+    def _cells_of_values(self) -> set[Cell]:
+        return {(key, q) for key, values in self.values.items() for q in values}
+
+    def _hideable(self, c: int) -> bool:
         """A printed count complementary suppression may withhold: not a zero, not a population total
         (the summary and the method section print those)."""
-        return c[0] != TOTAL and bool(self._value(c))
+        return self._hide[c]
 
-    def _value(self, c: Cell) -> float:
-        return self.values[c[0]].get(c[1], 0)
-
-    def _tier(self, c: Cell) -> int:
-        return _TIER.get(c[1], 1 if c[1] in self._shown else 0)
-
-    def _cost(self, c: Cell) -> tuple:
+    def _cost(self, c: int) -> tuple:
         """Least important first: by tier, then by how many comparisons rest on it (a reference group's
         count carries every comparison of its attribute), then the smallest."""
-        return self._tier(c), self._uses.get(c, 0), self._value(c), c
+        return self._costs[c]
 
-    def _support(self, cells: Iterable[Cell], derived: dict[Cell, int], known: set[Cell]) -> set[Cell]:
-        """The printed, non-zero counts that the derivation of ``cells`` rests on."""
-        out, stack = set(), list(cells)
-        seen = set(stack)
-        while stack:
-            x = stack.pop()
-            if x not in derived:
-                if x in known and self._hideable(x):
-                    out.add(x)
-                continue
-            for m in self.relations[derived[x]][0]:
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
-        return out
-
-    def _leaks(self, known: set[Cell], protected: set[Cell], *, linear: bool = True) -> dict[Cell, set[Cell]]:
+    def _leaks(self, known: set[int], protected: set[int], *, linear: bool = True) -> dict[int, set[int]]:
         """Protected cells the attacker gets back: cell -> the printed counts to withhold one of."""
-        derived = self._attack(known)
-        found = {c: self._support([c], derived, known) for c in derived if c in protected}
+        eq = self.eq
+        state = eq.attack(known)
+        derived = state.derived
+        found = {c: eq.support([c], derived, known, self._hideable) for c in derived if c in protected}
         if linear and not any(found.values()):  # nothing left to repair by subtraction
-            solved = self._solve(known | set(derived))
-            found |= {c: self._support(b, derived, known) for c, b in solved.items() if c in protected}
+            for c in sorted(eq.solve(state.have, protected)):
+                found[c] = eq.support(eq.near(c, state.have, self._hideable), derived, known, self._hideable)
         return found
 
-    def _repair(self, known: set[Cell], protected: set[Cell], complementary: set[Cell]) -> None:
+    def _repair(self, known: set[int], protected: set[int], complementary: set[int]) -> None:
         """Withhold one more count for each recovered small cell until none is recovered."""
-        for _ in range(len(self._cells) + 1):
-            added: set[Cell] = set()
+        for _ in range(len(self._cell) + 1):
+            added: set[int] = set()
             for c, support in sorted(self._leaks(known, protected).items()):
                 if support and not support & added:
                     added.add(min(support, key=self._cost))
@@ -413,31 +321,50 @@ class Suppressor:
             known -= added
             complementary |= added
 
+    def _undo(self, known: set[int], protected: set[int], complementary: set[int], tier: int, *,
+              linear: bool) -> None:
+        """Publish again each complementary count of at least ``tier``, most important first, whose
+        publication gives nothing more away (by subtraction; with ``linear`` also by any combination).
+        The attacker's state is updated cell by cell rather than rerun, so this costs about one attack."""
+        eq = self.eq
+        state = eq.attack(known)
+        exposed = {c for c in state.derived if c in protected}
+        if linear:
+            exposed |= eq.solve(state.have, protected)
+        for c in sorted(complementary, key=self._cost, reverse=True):
+            if self._tiers[c] < tier:
+                continue
+            log = eq.learn(state, c)
+            ok = not any(x in protected and x not in exposed for x in log)
+            if ok and linear and eq.solve(state.have, protected) - exposed:
+                ok = False
+            if ok:
+                known.add(c)
+                complementary.discard(c)
+                state.derived.pop(c, None)
+            else:
+                eq.forget(state, log)
+
     def _protect(self) -> None:
-        cells = self._cells = {(key, q) for key, values in self.values.items() for q in values}
-        protected = {c for c in cells if self.small(self._value(c))}
-        primary = {c for c in protected if c[1] in self.printed[c[0]]}
-        known = {c for c in cells if c[1] in self.printed[c[0]] and c not in primary}
-        known |= {c for c in cells if self._value(c) == 0}
-        complementary: set[Cell] = set()
+        cells = range(len(self._cell))
+        protected = {c for c in cells if self.small(self._val[c])}
+        printed = [q in self.printed[key] for key, q in self._cell]
+        primary = {c for c in protected if printed[c]}
+        known = {c for c in cells if printed[c] and c not in primary}
+        known |= {c for c in cells if self._val[c] == 0 and self._cell[c][1] in self.values.get(self._cell[c][0], {})}
+        complementary: set[int] = set()
         self._repair(known, protected, complementary)
         # undo what is not needed, the most important counts first (checked by subtraction, which is
-        # quick; the repair after it adds back what a linear combination would still give away)
-        exposed = set(self._leaks(known, protected, linear=False))
-        for c in sorted(complementary, key=self._cost, reverse=True):
-            if self._tier(c) and set(self._leaks(known | {c}, protected, linear=False)) <= exposed:
-                known.add(c)
-                complementary.discard(c)
+        # quick; the repair after it adds back what a linear combination would still give away), and
+        # the selection counts once more, fully checked
+        self._undo(known, protected, complementary, 1, linear=False)
         self._repair(known, protected, complementary)
-        exposed = set(self._leaks(known, protected))
-        for c in sorted(complementary, key=self._cost, reverse=True):  # and the selection counts once more,
-            if self._tier(c) > 1 and set(self._leaks(known | {c}, protected)) <= exposed:  # fully checked
-                known.add(c)
-                complementary.discard(c)
-        for key, q in primary | complementary:
+        self._undo(known, protected, complementary, 2, linear=True)
+        for c in primary | complementary:
+            key, q = self._cell[c]
             self.hidden[key].add(q)
-        self.primary = primary
-        self.exposed = set(self._leaks(known, protected))
+        self.primary = {self._cell[c] for c in primary}
+        self.exposed = {self._cell[c] for c in self._leaks(known, protected)}
 
     # questions the builders ask ------------------------------------------------------------------
 

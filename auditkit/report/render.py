@@ -13,7 +13,7 @@ from ._bundle import Bundle, load_bundle
 
 __all__ = ["FORMATS", "render_report"]
 
-FORMATS = ("html", "pdf", "md", "brief")
+FORMATS = ("html", "pdf", "md", "csv", "brief")
 
 
 def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: Sequence[str] = ("html",),
@@ -58,6 +58,11 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
             from ._pdf import render_pdf
 
             write_bytes(path, render_pdf(str(html)))
+        elif fmt == "csv":
+            from ..results import write_csv
+            from ._build import table_file
+
+            write_csv(table_file(bundle, lang, min_count=min_count), path)
         else:
             from ._markdown import render_markdown
 

@@ -21,7 +21,8 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 #: AuditSpec fields that only make sense together: a command-line option from a group replaces the
 #: template's whole group (``--score risk --top 5`` drops the template's decision column).
 FIELD_GROUPS = (
-    ("decision", "positive", "score", "threshold", "top", "top_n", "count_column", "cell_column", "cells"),
+    ("decision", "positive", "score", "threshold", "top", "top_n", "count_column", "cell_column", "cells",
+     "all_selected"),
     ("truth", "truth_positive", "truth_negative"),
     ("selection_method", "random"),
     ("stage", "stage_order"),
