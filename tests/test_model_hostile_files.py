@@ -175,7 +175,8 @@ def test_onnx_loop_that_hangs_on_real_rows(tmp_path):
     model.ir_version = 8
     path = tmp_path / "loop.onnx"
     onnx.save(model, str(path))
-    loaded = load_model(path, limits=ModelLimits(timeout=4.0))
+    loaded = load_model(path, limits=ModelLimits(timeout=120.0))  # the first ONNX file also imports onnxruntime
+    loaded.estimator.worker.limits = ModelLimits(timeout=4.0)  # the time limit of each step from now on
     with pytest.raises(UnsafeModelError, match="did not finish within 4 s while scoring the data"):
         model_predict(loaded, pd.DataFrame({"x": [1.0, 2.0]}))
 
