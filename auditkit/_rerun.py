@@ -105,7 +105,9 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
 
     report.rerun = True
     given = {"data": data, "model": model}
-    for entry in manifest.get("inputs") or []:
+    inputs = manifest.get("inputs")
+    # A tampered manifest may hold anything here; its hash check has already failed, the re-run goes on.
+    for entry in inputs if isinstance(inputs, list) else []:
         path = given.get(entry.get("role")) if isinstance(entry, dict) else None
         if path is None:
             continue
@@ -130,13 +132,29 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
 
 
 def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -> None:
+    """Every file the re-run wrote against the bundle's (results first), then every other manifest entry."""
     from .bundle import MANIFEST_FILE
 
     new_manifest = json.loads((fresh / MANIFEST_FILE).read_text(encoding="utf-8"))
-    # Reports added after the run (auditkit report) are not the run's; each report's bytes are compared
-    # below and every report was rendered again from the bundle already.
-    old_manifest = {k: v for k, v in manifest.items() if k != "reports"}
+    # The annexes (the agency's response.yaml, corrections.yaml) were added after the run and the reports
+    # rendered again with them; reports added later (auditkit report) are not the run's either. Both were
+    # checked without the data (hashes; every report rendered again from the bundle and compared).
+    annexes = sorted(a.get("path") for a in manifest.get("annexes") or [] if isinstance(a, dict))
     new_reports = new_manifest.pop("reports", [])
+    if annexes:
+        report.notes.append(f"The reports show the annexes ({', '.join(map(str, annexes))}), added after the run, so "
+                            "they were checked by rendering them again from the bundle, not against the re-run.")
+        new_reports = []
+    old_names = sorted(str(f.get("path")) for f in manifest.get("files") or [] if isinstance(f, dict))
+    new_files = sorted(new_manifest.get("files", []), key=lambda e: (e["path"] != "results.json",
+                                                                      e["path"] != "findings.json", e["path"]))
+    for entry in new_files + new_reports:
+        report.differences += _file_difference(bundle / entry["path"], fresh / entry["path"], entry["path"])
+    if old_names != [e["path"] for e in sorted(new_files, key=lambda e: e["path"])]:
+        report.differences.append({"path": f"{MANIFEST_FILE}/files", "bundle": old_names,
+                                   "rerun": sorted(e["path"] for e in new_files)})
+    old_manifest = {k: v for k, v in manifest.items() if k not in ("reports", "annexes", "files")}
+    new_manifest.pop("files", None)
     for key in ("auditkit_version", "dependencies"):
         if old_manifest.get(key) != new_manifest.get(key):
             report.notes.append(f"The re-run used other versions ({key}): bundle {_short(old_manifest.get(key))}, "
@@ -144,26 +162,24 @@ def _compare(bundle: Path, manifest: dict[str, Any], fresh: Path, report: Any) -
         old_manifest.pop(key, None)
         new_manifest.pop(key, None)
     report.differences += _diff(old_manifest, new_manifest, MANIFEST_FILE)
-    for entry in new_manifest.get("files", []) + new_reports:
-        name = entry["path"]
-        old_path = bundle / name
-        new = (fresh / name).read_bytes()
-        old = old_path.read_bytes() if old_path.is_file() and not old_path.is_symlink() else None
-        if old == new:
-            continue
-        if not name.endswith(".json"):
-            report.differences.append({"path": name, "bundle": "(other bytes)" if old is not None else "(missing)",
-                                       "rerun": "(other bytes)"})
-            continue
-        try:
-            a, b = json.loads(old.decode("utf-8")) if old is not None else None, json.loads(new.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            report.differences.append({"path": name, "bundle": "(other bytes)", "rerun": "(other bytes)"})
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            a.pop("auditkit_version", None)
-            b.pop("auditkit_version", None)
-        report.differences += _diff(a, b, name)
+
+
+def _file_difference(old_path: Path, new_path: Path, name: str) -> list[dict]:
+    new = new_path.read_bytes()
+    old = old_path.read_bytes() if old_path.is_file() and not old_path.is_symlink() else None
+    if old == new:
+        return []
+    if old is None or not name.endswith(".json"):
+        return [{"path": name, "bundle": "(other bytes)" if old is not None else "(missing)",
+                 "rerun": "(other bytes)"}]
+    try:
+        a, b = json.loads(old.decode("utf-8")), json.loads(new.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return [{"path": name, "bundle": "(not JSON)", "rerun": "(other bytes)"}]
+    if isinstance(a, dict) and isinstance(b, dict):
+        a.pop("auditkit_version", None)
+        b.pop("auditkit_version", None)
+    return _diff(a, b, name)
 
 
 def _short(value: Any) -> str:

@@ -9,7 +9,8 @@ come from other people, so every one of them is read here, under the same rules:
   all; the 1 KB "billion laughs" file, which expands to 10⁹ values, is refused before it is expanded;
 * nesting is at most :data:`MAX_DEPTH` levels and the text at most :data:`MAX_CHARS` characters;
 * ``.inf``, ``.nan`` and numbers too large for a float are refused (they cannot be written as JSON);
-  integers are at most 100 digits.
+  integers are at most 100 digits;
+* only what JSON can hold is read: a tag such as ``!!binary``, ``!!set`` or ``!!timestamp`` is refused.
 
 The checks run on the composed node graph, whose size is linear in the file's length (an alias is one
 shared node), so refusing a hostile file costs as little as reading an honest one.
@@ -42,6 +43,9 @@ _MAX_INT_DIGITS = 100
 _BOOL = "tag:yaml.org,2002:bool"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _STR = "tag:yaml.org,2002:str"
+# What JSON can hold, and the merge key ('<<: *defaults'): a !!binary, !!set, !!omap or !!timestamp value
+# would reach the JSON writers as bytes, a set or a date.
+_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
 _LOADER: type | None = None
 
 
@@ -80,6 +84,14 @@ def _children(node: Any) -> list:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+def _check_tag(node: Any) -> None:
+    if node.tag not in _TAGS:
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise YamlLimitError(f"the tag {shown} is not accepted: auditkit reads text, numbers, true/false, null, "
+                             "lists and mappings.", node.start_mark.line + 1,
+                             "Remove the tag, or put the value in quotes.")
 
 
 def _check_scalar(node: Any, loader: Any) -> None:
@@ -140,6 +152,7 @@ def _check_graph(root: Any, loader: Any, duplicates: bool, aliases: bool = True)
                                      node.start_mark.line + 1, "Write the values out.")
             continue
         written += 1
+        _check_tag(node)
         if isinstance(node, yaml.ScalarNode):
             _check_scalar(node, loader)
             size[key], depth[key] = 1, 0
@@ -193,8 +206,10 @@ def construct(node: Any, loader: Any) -> Any:
         return None
     try:
         return loader.construct_document(node)
-    except (ValueError, OverflowError, RecursionError) as err:  # e.g. a base-60 number too large to convert
-        raise YamlLimitError(f"a value cannot be read ({err}).", None, "Put it in quotes.") from err
+    except Exception as err:  # noqa: BLE001 - PyYAML's constructors fail in many ways on crafted values
+        mark = getattr(err, "problem_mark", None)
+        raise YamlLimitError(f"a value cannot be read ({type(err).__name__}: {err}).", mark.line + 1 if mark else None,
+                             "Put it in quotes.") from err
 
 
 def load_yaml(text: str, *, aliases: bool = True) -> Any:

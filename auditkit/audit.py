@@ -17,8 +17,9 @@ from .load.data import Source, read_columns
 from .load.rows import Population, rows_to_counts
 from .measure._counts import CountTable
 from .measure.bootstrap import bootstrap_intervals, check_replicates
-from .measure.designs import measure_selection_method, measure_stages, measure_strata
+from .measure.designs import measure_selection_method, measure_strata
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
+from .measure.stages import end_to_end, measure_stages, stage_design, stage_notes, transition_table
 from .exceptions import UsageError
 from .spec import AuditSpec
 
@@ -50,7 +51,7 @@ def _wanted_columns(spec: AuditSpec) -> list[str]:
     if spec.is_count_table:
         return count_table_columns(spec)
     cols = list(spec.protected) + list(spec.strata)
-    cols += [c for c in (spec.decision, spec.score, spec.truth, spec.stage, spec.selection_method) if c]
+    cols += [c for c in (spec.decision, spec.score, spec.truth, spec.stage, spec.selection_method, spec.person) if c]
     return cols + [f.column for f in spec.filters]
 
 
@@ -93,6 +94,10 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     """Every figure of the results document, computed from the count table alone."""
     spec = _values_as_read(table, population, spec)
     has_truth = population.outcome.get("has_outcome", population.outcome.get("column") is not None)
+    counted = table
+    if spec.stage:
+        # Every figure outside 'stages' is end to end, one count per person: never rows of several stages added up.
+        table = end_to_end(counted, spec)
     design = design_of(table, has_truth)
     if spec.selection_method and design["not_selected"] == 0 and design["selected"]:
         # Only investigated cases, part of them chosen at random: the random part is the baseline.
@@ -102,7 +107,7 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     for subset, gt in tables.items():
         ref_label = next(a["reference"] for a in attributes if a["attributes"] == list(subset))
         references[subset] = [gt.label(i) for i in range(len(gt.labels))].index(ref_label) if ref_label else -1
-    stratified, method, stages = [], [], []
+    stratified, method = [], []
     singles = [s for s in tables if len(s) == 1]
     for subset in singles:
         gt, ref = tables[subset], references[subset]
@@ -110,16 +115,17 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
             stratified += measure_strata(table, gt, ref, spec)
         if spec.selection_method:
             method += measure_selection_method(table, gt, spec)
-        if spec.stage:
-            stages += measure_stages(table, gt, spec)
+    stages = measure_stages(counted, spec, {s: tables[s].label(r) if r >= 0 else None
+                                            for s, r in references.items()}) if spec.stage else []
     family = comparisons + stratified + [m[k] for m in method for k in ("share_comparison", "hit_rate_comparison")]
+    family += [s["comparison"] for s in stages if s["comparison"] is not None]
     testing = adjust_family(family, spec)
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "auditkit_version": __version__,
         "engine": engine,
         "input": {"source": population.source, "kind": "count table" if spec.is_count_table else input_kind},
-        "population": _population(population, spec, table),
+        "population": _population(population, spec, counted),
         "design": design,
         "parameters": _parameters(spec),
         "attributes": attributes,
@@ -129,11 +135,11 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "stratified": stratified,
         "selection_method": method,
         "stages": stages,
-        "notes": list(table.notes),
+        "notes": list(counted.notes) + (stage_notes(counted, spec) if spec.stage else []),
     }
     if spec.bootstrap:
         _add_bootstrap(results, table, tables, references, spec, design)
-    return AuditResult(table, results)
+    return AuditResult(counted, results)
 
 
 def _values_as_read(table: CountTable, population: Population, spec: AuditSpec) -> AuditSpec:
@@ -167,11 +173,18 @@ def _population(population: Population, spec: AuditSpec, table: CountTable) -> d
     rec: dict[str, Any] = {"source": population.source, "filters": list(population.steps),
            "decision_rule": population.decision_rule, "outcome": population.outcome}
     if spec.is_count_table:
-        rec.update(published_rows=population.rows_read, people=population.rows_audited)
-        if table.bounded:  # suppressed cells: 'people' is the low end; the high end is stated too
-            rec["people_bounds"] = [int(table.low.sum()), int(table.high.sum())]
+        # Per-stage counts count a person at every stage reached: the people are those at the first stage.
+        base = transition_table(table, spec, 0) if spec.stage else table
+        rec.update(published_rows=population.rows_read,
+                   people=int(base.low.sum()) if spec.stage else population.rows_audited)
+        if base.bounded:  # suppressed cells: 'people' is the low end; the high end is stated too
+            rec["people_bounds"] = [int(base.low.sum()), int(base.high.sum())]
     else:
         rec.update(rows_read=population.rows_read, rows_audited=population.rows_audited)
+        if population.people is not None:
+            rec["people"] = population.people
+    if spec.stage:
+        rec["stages"] = stage_design(table, spec)
     return rec
 
 

@@ -40,7 +40,8 @@ from ._version import __version__
 from .exceptions import InputDataError
 from .results import to_json
 
-__all__ = ["BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports", "bundle_files",
+__all__ = ["ANNEX_FILES", "BUNDLE_VERSION", "MANIFEST_FILE", "SIGNATURE_FILE", "VerifyReport", "add_reports",
+           "bundle_files",
            "file_sha256", "manifest_hash", "manifest_text", "verify_bundle", "write_bundle"]
 
 BUNDLE_VERSION = "2"
@@ -187,7 +188,7 @@ def _list_reports(folder: Path, manifest: dict[str, Any], written: Sequence[Path
         entries[entry["path"]] = entry
     manifest["reports"] = [entries[k] for k in sorted(entries)]
     # The agency's side and the corrections log, which the reports print: listed (and hashed) with them.
-    annexes = [_entry(name, (folder / name).read_bytes()) for name in ANNEX_FILES if (folder / name).is_file()]
+    annexes = _annexes(folder)
     if annexes or "annexes" in manifest:
         manifest["annexes"] = annexes
     write_bytes(folder / MANIFEST_FILE, manifest_text(manifest).encode("utf-8"))
@@ -277,17 +278,9 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]]) -> tuple[list[Path], bool]:
-    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
-
-    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
-    moved into place.  The manifest hash does not change.  A signature no longer matches the manifest
-    once a report is listed, so it is removed: the second value says whether one was.  Returns the
-    reports' final paths and that flag.
-    """
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
-    _replaceable(bundle, keep=ANNEX_FILES)  # copied over, then listed with the reports
+def _copy_bundle(bundle: Path, keep: Sequence[str] = ()) -> Path:
+    """A copy of ``bundle`` (its signature left out) in a new temporary folder next to it."""
+    _replaceable(bundle, keep=keep)
     for rel, st in bundle_files(bundle):
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
             raise OutputError(f"{bundle / rel} is a link or a device inside the bundle; auditkit will not copy it. "
@@ -299,7 +292,40 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
                 (tmp / rel).mkdir(exist_ok=True)
             elif rel != SIGNATURE_FILE:
                 shutil.copyfile(bundle / rel, tmp / rel, follow_symlinks=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def _annexes(folder: Path) -> list[dict[str, Any]]:
+    return [_entry(name, (folder / name).read_bytes()) for name in ANNEX_FILES if (folder / name).is_file()]
+
+
+def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Path]],
+                rerender: Callable[[Path, str, Sequence[str]], Sequence[Path]] | None = None
+                ) -> tuple[list[Path], bool]:
+    """Render reports into ``bundle`` and list them in its manifest, replacing the bundle whole.
+
+    The bundle is copied into a temporary folder, the reports rendered there and listed, and the copy
+    moved into place.  The manifest hash does not change.  The agency's side and the corrections log
+    (:data:`ANNEX_FILES`) found in the bundle are listed as annexes; when they changed, every report
+    already in the bundle is rendered again too (``rerender(folder, lang, formats)``), so that none shows
+    an old reply.  A signature no longer matches the manifest once a report is listed, so it is
+    removed: the second value says whether one was.  Returns the reports' final paths and that flag.
+    """
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    tmp = _copy_bundle(bundle, keep=ANNEX_FILES)  # copied over, then listed with the reports
+    try:
         written = list(render(tmp))
+        if rerender is not None and _annexes(tmp) != (manifest.get("annexes") or []):
+            done = {Path(p).name for p in written}
+            by_lang: dict[str, list[str]] = {}
+            for r in manifest.get("reports") or []:
+                if isinstance(r, dict) and r.get("path") not in done and {"lang", "format"} <= set(r):
+                    by_lang.setdefault(str(r["lang"]), []).append(str(r["format"]))
+            written += [p for lang, formats in sorted(by_lang.items()) for p in rerender(tmp, lang, formats)]
         _list_reports(tmp, manifest, written, manifest_hash((tmp / MANIFEST_FILE).read_bytes()))
         signed = os.path.lexists(bundle / SIGNATURE_FILE)
         replace_dir(tmp, bundle)

@@ -78,7 +78,7 @@ def _range(text: str) -> tuple[int, int]:
 class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
-    LAZY = {"checklist": "cli_checklist", "datasets": "cli_datasets", "keygen": "cli_bundle",
+    LAZY = {"checklist": "cli_checklist", "compare": "cli_compare", "datasets": "cli_datasets", "keygen": "cli_bundle",
             "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates", "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
@@ -133,8 +133,11 @@ _AUDIT_OPTIONS = [
     click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
                  show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit)."),
     click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable)."),
-    click.option("--stage", metavar="COL", help="Process-stage column."),
+    click.option("--stage", metavar="COL", help="Process-stage column: the stage of each row (with --person) or the "
+                 "furthest stage each person reached."),
     click.option("--stage-order", metavar="A,B,C", help="Order of the stages (default: sorted)."),
+    click.option("--person", metavar="COL", help="Person id: the file holds one row per person per stage reached; "
+                 "each person is counted once (needs --stage)."),
     click.option("--selection-method", metavar="COL", help="Column saying how a case was selected."),
     click.option("--random", multiple=True, metavar="VALUE", help="Value of --selection-method marking the random sample."),
     click.option("--count-column", metavar="COL", help="The file is a count table: each row stands for COL people."),
@@ -203,7 +206,7 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
         references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
         selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
-        stage_order=_split((o["stage_order"],)) if o["stage_order"] else None,
+        stage_order=_split((o["stage_order"],)) if o["stage_order"] else None, person=o.get("person"),
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
         cell_column=o.get("cell_column"), cells=_pairs(o.get("cells", ()), "--cell", "CELL=COLUMN"),
         suppressed=tuple(o.get("suppressed", ())), suppressed_range=_range(o.get("suppressed_range", "0-9")),

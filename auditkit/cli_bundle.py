@@ -91,3 +91,4 @@ def sign(bundle: Path, key: Path) -> None:
     path, fp = sign_bundle(bundle, key)
     click.echo(f"Signed {bundle}/manifest.json with key {fp}: {path}\n"
                f"Check it: auditkit verify {bundle} --signer {key}.pub")
+

@@ -35,8 +35,9 @@ def report(bundle: Path, lang: str, formats: tuple[str, ...], out_dir: Path | No
             # Into the bundle: rendered in a copy, listed in the manifest, moved into place whole.
             from .bundle import add_reports
 
-            written, unsigned = add_reports(bundle, lambda folder: render_report(folder, lang=lang, formats=wanted,
-                                                                                 out_dir=folder))
+            written, unsigned = add_reports(
+                bundle, lambda folder: render_report(folder, lang=lang, formats=wanted, out_dir=folder),
+                rerender=lambda folder, other, fmts: render_report(folder, lang=other, formats=fmts, out_dir=folder))
             if unsigned:
                 click.echo(f"Note: {bundle}/signature.json was removed: the manifest now lists the new report, so "
                            f"the old signature no longer matches. Sign again: auditkit sign {bundle} --key KEYFILE",

@@ -1,7 +1,8 @@
 """Findings: template rules turn measurements into plain, exact, citable statements.
 
 A rule (from the audit template) names the records it applies to
-(``comparisons`` by default, or ``selection_method``), a condition in
+(``comparisons`` by default, ``selection_method``, or ``stages``: the comparison
+at each process stage, whose ``{stage}`` placeholder names it), a condition in
 auditkit's safe expression language (:mod:`auditkit.expr`), a severity, a
 statement and a recommendation per language with placeholders, and the
 rights and provisions concerned.  Each matching record becomes a finding
@@ -130,6 +131,7 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
         "group_rate": _pct(g.get("value"), lang), "reference_rate": _pct(r.get("value"), lang),
         "n_group": _count(g.get("denominator"), lang), "n_reference": _count(r.get("denominator"), lang),
         "level": level if lang in LANGUAGES else _swap(level, lang), "p_holm": _p(rec.get("p_holm"), lang),
+        "stage": str(rec.get("stage", "")),
     }
     return values  # type: ignore[return-value]
 
@@ -157,7 +159,7 @@ def _format(template: str, values: Mapping[str, str], rule: str) -> str:
 def _population(results: Mapping[str, Any], lang: str) -> str | None:
     """The population sentence in ``lang``; None when it cannot be written in it (no catalog message)."""
     pop = results.get("population", {})
-    n = pop.get("rows_audited", pop.get("people"))
+    n = pop.get("people", pop.get("rows_audited"))  # with --person the rows are stages; people are counted
     steps = "; ".join(s["step"] for s in pop.get("filters", []))
     if lang == "en":
         text = f"{_count(n, lang)} cases in {pop.get('source')}"
@@ -230,9 +232,10 @@ def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[s
                 fallback.setdefault(lang, []).append(part)
             else:
                 parts[part][lang] = text
+    identity = [str(rec.get("attribute")), str(rec.get("group")), str(rec.get("reference")),
+                str(rec.get("metric", rule.get("applies_to", "")))]
     out = {
-        "id": finding_id(rule["id"], str(rec.get("attribute")), str(rec.get("group")), str(rec.get("reference")),
-                         str(rec.get("metric", rule.get("applies_to", "")))),
+        "id": finding_id(rule["id"], *identity, *([str(rec["stage"])] if "stage" in rec else [])),
         "rule": rule["id"], "kind": kind, "severity": rule.get("severity", "medium"),
         "statement": parts["statement"], "recommendation": parts["recommendation"],
         "population": parts["population"],
@@ -258,7 +261,10 @@ def _records(results: Mapping[str, Any], applies_to: str) -> list[tuple[dict, st
                        "reference": "random sample"}
                 out.append((rec, f"selection_method/{m['attribute']}/{m['group']}/{key}"))
         return out
-    raise TemplateError(f"Finding rules apply to 'comparisons' or 'selection_method'; got {applies_to!r}.")
+    if applies_to == "stages":
+        return [(s["comparison"], f"stages/{s['attribute']}/{s['group']}/{s['stage']}")
+                for s in results.get("stages", []) if s.get("comparison")]
+    raise TemplateError(f"Finding rules apply to 'comparisons', 'selection_method' or 'stages'; got {applies_to!r}.")
 
 
 def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]], *,
@@ -308,6 +314,17 @@ _INSUFFICIENT = {
                        "nl": "Vraag gegevens over meer gevallen op, of gepubliceerde aantallen voor deze groep, "
                              "voordat u conclusies trekt."},
 }
+_INSUFFICIENT_STAGE = {
+    **_INSUFFICIENT,
+    "id": "insufficient-evidence-stage",
+    "statement": {
+        "en": "At stage {stage}, there is not enough data to compare {group} with {reference} ({attribute}): "
+              "{n_group} and {n_reference} people reached it, below the minimum group size. This is not evidence "
+              "of equal treatment at this stage.",
+        "nl": "Bij stap {stage} zijn er te weinig gegevens om {group} met {reference} te vergelijken ({attribute}): "
+              "{n_group} en {n_reference} personen bereikten deze stap, minder dan de minimale groepsgrootte. Dit "
+              "is geen bewijs van gelijke behandeling bij deze stap."},
+}
 _REVERSAL = {
     "id": "stratified-reversal", "severity": "medium", "when": "true",
     "statement": {
@@ -327,6 +344,9 @@ def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) 
         if c.get("status") == "insufficient_evidence" and c.get("metric") == "selection_rate":
             out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence",
                                 f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}", languages))
+    for rec, evidence in _records(results, "stages"):
+        if rec.get("status") == "insufficient_evidence":
+            out.append(_finding(_INSUFFICIENT_STAGE, rec, results, "insufficient_evidence", evidence, languages))
     for s in results.get("stratified", []):
         if s.get("direction_reversed"):
             rec = {**s, "metric": "stratified"}

@@ -103,12 +103,38 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def _stage_lines(results: dict) -> list[str]:
+    """Per attribute, stage and group: people entering, the conditional selection rate and its comparison."""
+    stages = results.get("stages") or []
+    if not stages:
+        return []
+    design = results["population"].get("stages") or {}
+    lines = ["", f"Stages of {design.get('column')!r}: {design.get('reading')}.",
+             f"The tables above are {design.get('comparisons', 'end to end')}."]
+    for attr in dict.fromkeys(r["attribute"] for r in stages):
+        mine = [r for r in stages if r["attribute"] == attr]
+        lines += ["", f"{attr} by stage  (reference: {mine[0]['reference']}; rate: selected at the stage among "
+                      "those who entered it)",
+                  f"  {'stage':<20} {'group':<20} {'entered':>9} {'selected':>9} {'rate':>7} {'ratio':>7} "
+                  f"{'ratio CI':>15} {'p adj':>8}  status"]
+        for r in mine:
+            c = r.get("comparison") or {}
+            rci = c.get("ratio_ci") or [None, None]
+            status = "reference" if r.get("is_reference") else c.get("status", "")
+            lines.append(f"  {str(r['stage'])[:20]:<20} {str(r['group'])[:20]:<20} {r['entering']['n']:>9,} "
+                         f"{r['leaving']['n']:>9,} {_pct(r['selection_rate'].get('value')):>7} "
+                         f"{_num(c.get('ratio')):>7} {_num(rci[0]) + '–' + _num(rci[1]):>15} "
+                         f"{_num(c.get('p_holm'), 4):>8}  {status}")
+    return lines
+
+
 def summary_text(results: dict, max_rows: int = 40) -> str:
     """A readable summary for the terminal: population, then each attribute's selection rates."""
     pop, design = results["population"], results["design"]
     lines = [f"auditkit {results['auditkit_version']} — {pop['source']}"]
     if "rows_read" in pop:
-        lines.append(f"Population: {pop['rows_read']:,} rows read, {pop['rows_audited']:,} audited.")
+        lines.append(f"Population: {pop['rows_read']:,} rows read, {pop['rows_audited']:,} audited"
+                     + (f", of {pop['people']:,} people." if "people" in pop else "."))
     else:
         people = "{:,}–{:,}".format(*pop["people_bounds"]) if pop.get("people_bounds") else f"{pop['people']:,}"
         lines.append(f"Population: {people} people in {pop['published_rows']:,} published rows"
@@ -139,6 +165,7 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
                          f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
         if len(groups) > max_rows:
             lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
+    lines += _stage_lines(results)
     mt = results["multiple_testing"]
     lines += ["", f"Tests: {mt['family_size']} comparisons adjusted together (Holm and Benjamini–Hochberg); "
               f"status uses {mt['status_uses']} at alpha {mt['alpha']}. The four-fifths band is a screening "

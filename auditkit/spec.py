@@ -76,6 +76,7 @@ class AuditSpec:
     strata: tuple[str, ...] = ()
     stage: str | None = None
     stage_order: tuple[str, ...] | None = None
+    person: str | None = None
     selection_method: str | None = None
     random: tuple[str, ...] | None = None
     count_column: str | None = None
@@ -128,13 +129,34 @@ class AuditSpec:
 
     def _check_roles(self) -> None:
         roles = [(c, "--protected") for c in self.protected] + [(c, "--strata") for c in self.strata]
-        roles += [(c, o) for c, o in ((self.stage, "--stage"), (self.selection_method, "--selection-method")) if c]
+        roles += [(c, o) for c, o in ((self.stage, "--stage"), (self.selection_method, "--selection-method"),
+                                      (self.person, "--person")) if c]
         seen: dict[str, str] = {}
         for column, option in roles:
             if column in seen:
                 raise UsageError(f"Column {column!r} is named twice ({seen[column]} and {option}); a column can "
                                  "play one role in an audit.")
             seen[column] = option
+        self._check_stages()
+
+    def _check_stages(self) -> None:
+        if self.stage_order is not None and not self.stage:
+            raise UsageError("--stage-order orders the values of the --stage column; give --stage COL too.")
+        if self.stage_order is not None and len(set(self.stage_order)) != len(self.stage_order):
+            twice = next(s for s in self.stage_order if self.stage_order.count(s) > 1)
+            raise UsageError(f"--stage-order names {twice!r} twice; name each stage once, in process order.")
+        if not self.person:
+            return
+        if not self.stage:
+            raise UsageError("--person names the person id of a file with one row per person per stage; it "
+                             "needs --stage COL (the stage of each row) too.")
+        if self.is_count_table:
+            raise UsageError("--person reads rows of people; a count table has no people to follow through the "
+                             "stages. Drop --person (a count table's stage rows count the people at each stage).")
+        if self.top is not None or self.top_n is not None:
+            raise UsageError("--top/--top-n rank every row together, but with --person the rows are a person's "
+                             "stages, which must not compete with each other. Decide with --decision COL or "
+                             "--score COL --threshold T.")
 
     @property
     def is_count_table(self) -> bool:

@@ -23,6 +23,7 @@ FILES = {
     "welfare/decisions.csv": ("welfare", 6000),
     "childcare-benefit/applications.csv": ("childcare-benefit", 4000),
     "student-finance/process.csv": ("student-finance", 8000),
+    "student-finance-reached/students.csv": ("student-finance-reached", 4000),
     "police-stops/stops.csv": ("police-stops", 3000),
     "recidivism/scores.csv": ("recidivism", 4000),
 }

@@ -190,3 +190,24 @@ def test_report_default_out_is_the_bundle_and_is_listed(tmp_path):
     shutil.copy(out / "report.nl.md", tmp_path / "keep.md")
     (out / "report.nl.md").write_text("edited", encoding="utf-8")
     assert "report.nl.md" in verify_bundle(out).edited
+
+
+def test_documented_python_one_liner_gives_the_manifest_hash(tmp_path):
+    """The command docs/reports.md and docs/campaigner.md give for checking the manifest hash without auditkit
+    prints the hash the report cites."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    commands = {re.search(r"^python3 -c .*$", (root / "docs" / page).read_text(encoding="utf-8"), re.M).group(0)
+                for page in ("reports.md", "campaigner.md")}
+    assert len(commands) == 1
+    _run("audit", _data(tmp_path), "--protected", "g", "--decision", "d", "--out", tmp_path / "welfare-audit",
+         "--quiet")
+    args = shlex.split(commands.pop())
+    done = subprocess.run([sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, check=True)
+    cited = json.loads((tmp_path / "welfare-audit" / "manifest.json").read_text())["reports"][0]["manifest_sha256"]
+    assert done.stdout.strip() == cited

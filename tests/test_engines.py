@@ -61,7 +61,7 @@ def _frame() -> pd.DataFrame:
     gappy = np.where(rng.random(N) < 0.02, np.nan, score)
     flag = (score + rng.normal(0, 0.2, N) > 0.75).astype(int)
     outcome = (rng.random(N) < 0.3 + 0.3 * flag).astype(int)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "nationality": nationality, "gender": gender,
         "region": rng.choice(["north", "south", "east"], N),
         "stage": rng.choice(["1 risk", "2 selected", "3 visit"], N),
@@ -73,6 +73,22 @@ def _frame() -> pd.DataFrame:
         "outcome": pd.array(np.where(rng.random(N) < 0.03, None, outcome), dtype="Int64"),
         "outcome3": np.where(rng.random(N) < 0.05, "?", outcome.astype(str)),
     })
+    return _people(frame, rng)
+
+
+def _people(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Person ids for multi-stage audits: rows i and i + N/2 (in different files and partitions) are one
+    person when their stages differ, of one household; repeated at one stage, blank, or of two nationalities
+    in the columns that must be refused."""
+    half = N // 2
+    pair = np.arange(N) % half
+    stage = frame["stage"].to_numpy()
+    same = np.tile(stage[:half] == stage[half:], 2)
+    frame["person"] = np.where(same, [f"U{i:05d}" for i in range(N)], [f"P{p:05d}" for p in pair])
+    frame["household"] = rng.choice(["A", "B", "C"], half, p=[0.6, 0.3, 0.1])[pair]
+    frame["person_dup"] = [f"D{p:05d}" for p in pair]
+    frame["person_blank"] = np.where(rng.random(N) < 0.01, " ", frame["person"])
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +130,12 @@ SPECS = {
         filters=(Filter("municipality", ("Utrecht",), keep=False),)),
     "threshold": AuditSpec(protected=("nationality",), score="score", threshold=0.5, truth="outcome", test="chi2"),
     "decimal-comma scores": AuditSpec(protected=("gender",), score="score_comma", top=5),
+    "people at several stages": AuditSpec(
+        protected=("household",), decision="flag", truth="outcome", stage="stage",
+        stage_order=("1 risk", "2 selected", "3 visit"), person="person"),
+    "people, threshold, filter": AuditSpec(
+        protected=("household",), score="score_gappy", threshold=0.5, drop_missing=True, stage="stage",
+        person="person", filters=(Filter("municipality", ("Utrecht",), keep=False),)),
 }
 
 
@@ -226,6 +248,14 @@ ERRORS = {
     "top-n larger than the rows": (AuditSpec(protected=("gender",), score="score", top_n=N + 1), "folder"),
     "unknown stage in the order": (AuditSpec(protected=("gender",), decision="flag", stage="stage",
                                              stage_order=("1 risk", "visit")), "csv"),
+    "a stage the order leaves out": (AuditSpec(protected=("gender",), decision="flag", stage="stage",
+                                               stage_order=("1 risk", "3 visit")), "parquet"),
+    "a person twice at one stage": (AuditSpec(protected=("household",), decision="flag", stage="stage",
+                                              person="person_dup"), "folder"),
+    "a person in two groups": (AuditSpec(protected=("nationality",), decision="flag", stage="stage",
+                                         person="person"), "csv"),
+    "rows without a person id": (AuditSpec(protected=("household",), decision="flag", stage="stage",
+                                           person="person_blank"), "parquet"),
 }
 
 

@@ -87,9 +87,34 @@ def test_load_yaml_refuses_the_billion_laughs_naming_the_line():
 
 def test_load_yaml_keeps_small_aliases_and_strict_types():
     """Aliases used the way the shipped instruments use them still read; 'no' and dates stay text."""
-    data = load_yaml("opts: &o [a, b]\nq1: *o\nq2: *o\ncountry: NO\nwhen: 2024-01-01\nflag: false\n")
+    data = load_yaml("opts: &o [a, b]\nq1: *o\nq2: *o\ncountry: NO\nwhen: 2024-01-01\nflag: false\n"
+                     "base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n")
     assert data == {"opts": ["a", "b"], "q1": ["a", "b"], "q2": ["a", "b"], "country": "NO",
-                    "when": "2024-01-01", "flag": False}
+                    "when": "2024-01-01", "flag": False, "base": {"x": 1}, "merged": {"x": 1, "y": 2}}
+
+
+def test_mutated_shipped_files_raise_only_clear_errors():
+    """A small fuzz: shipped templates and instruments with random edits give YAML or limit errors, nothing else."""
+    import random
+
+    import yaml
+
+    rng = random.Random(13)
+    sources = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "audits").rglob("*.yaml"))]
+    pieces = ["&a ", "*a", "!!float ", "!!binary ", "!!timestamp x", ".inf", "1e999", "[", "]", "{", "}", "? ",
+              ": ", "- ", "\t", "<<: *a\n", "!!set ", "&b [*a,*a]", "'", '"', "|", ">", "\x85", "%YAML 1.1\n---\n"]
+    for _ in range(300):
+        text = list(rng.choice(sources))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.6:
+                text[at:at] = list(rng.choice(pieces))
+            else:
+                del text[at:at + rng.randint(1, 20)]
+        try:
+            load_yaml("".join(text))
+        except (YamlLimitError, yaml.YAMLError):
+            pass
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -100,6 +125,11 @@ def test_load_yaml_keeps_small_aliases_and_strict_types():
     ("x: " + "9" * 5000 + "\n", "at most 100 are read"),
     ("x: " + "[" * 80 + "]" * 80 + "\n", "nests more than 64 levels"),
     ("a: 1\nb: 2\na: 3\n", "appears twice"),
+    ("a: !!binary aGVsbG8=\n", "the tag !!binary is not accepted"),
+    ("a: !!set {x}\n", "the tag !!set is not accepted"),
+    ("a: !!timestamp 2020-13-99x\n", "the tag !!timestamp is not accepted"),
+    ("a: !!python/object/apply:os.system [ls]\n", "is not accepted"),
+    ("? [1, 2]\n: x\n", "cannot be read"),
 ])
 def test_load_yaml_refuses_values_that_cannot_be_published(text, words):
     """Non-finite numbers, giant integers, deep nesting and duplicate keys are refused with the line."""

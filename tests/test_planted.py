@@ -13,7 +13,7 @@ from auditkit.datasets import GENERATORS, PlantedDisparity, generate
 
 #: Rows per generator for the recovery runs: enough that every designed disparity is found.
 RECOVERY_ROWS = {"welfare": 30000, "childcare-benefit": 30000, "student-finance": 40000, "police-stops": 20000,
-                 "recidivism": 12000}
+                 "recidivism": 12000, "student-finance-reached": 20000}
 #: The disparities each generator is designed to plant, which must all be detected: (attribute, group, metric, step).
 DESIGNED = {
     "welfare": [("nationality", "non-EU", "selection_rate", None), ("nationality", "EU", "selection_rate", None),
@@ -22,6 +22,7 @@ DESIGNED = {
     "student-finance": [("migration_background", "non-European", "selection_rate", "1 risk score"),
                         ("migration_background", "non-European", "selection_rate", "2 manual selection"),
                         ("migration_background", "European", "selection_rate", "2 manual selection")],
+    "student-finance-reached": [("migration_background", "non-European", "selection_rate", "2 manual selection")],
     "police-stops": [("officer_defined_ethnicity", "Black", "ppv", None),
                      ("officer_defined_ethnicity", "Asian", "ppv", None)],
     "recidivism": [("race", "African-American", m, None) for m in ("fpr", "fnr", "selection_rate", "base_rate")],
@@ -31,13 +32,18 @@ CONTROL_ROWS = 3000
 
 
 def _runs(data, level: float) -> dict[tuple, dict]:
-    """Audit the data once per process step named in its planted records; results by step."""
+    """Audit the data once per process step named in its planted records; results by step.
+
+    A file of one row per person per step (``person``) is also audited one step at a time: its rows
+    at a step are the people who reached it, so each intersection is measured there too.  A file of
+    one row per person with the step reached is audited once; its ``stages`` records carry each step.
+    """
     out = {}
     for where in sorted({p.where for p in data.planted}):
         fields = dict(data.audit, level=level)
-        if where:
-            fields.pop("stage", None)
-            fields.pop("stage_order", None)
+        if where and fields.get("person"):
+            for key in ("stage", "stage_order", "person"):
+                fields.pop(key)
             fields["filters"] = tuple(Filter(column, (value,)) for column, value in where)
         out[where] = auditkit.audit(data.frame, **fields).results
     return out
@@ -45,7 +51,13 @@ def _runs(data, level: float) -> dict[tuple, dict]:
 
 def _record(results: dict, planted: PlantedDisparity) -> tuple[dict, tuple[int, int, int, int]]:
     """The results record that measures ``planted``, and its counts (k1, n1, k2, n2)."""
-    if planted.record == "comparisons":
+    if planted.record == "comparisons" and planted.where and results["stages"]:
+        stage = dict(planted.where)[results["population"]["stages"]["column"]]
+        row = next(s for s in results["stages"] if (s["attribute"], s["group"], s["stage"])
+                   == (planted.attribute, planted.group, stage))
+        rec = row["comparison"]
+        g, r = rec["group_rate"], rec["reference_rate"]
+    elif planted.record == "comparisons":
         rec = next(c for c in results["comparisons"] if (c["attribute"], c["group"], c["reference"], c["metric"])
                    == (planted.attribute, planted.group, planted.reference, planted.metric))
         g, r = rec["group_rate"], rec["reference_rate"]
@@ -82,7 +94,7 @@ def test_audit_recovers_every_planted_disparity(name):
         if planted.planted and _z(planted, counts) >= 5:
             assert detected, (planted, rec)
         if detected:
-            found.add((planted.attribute, planted.group, planted.metric, dict(planted.where).get("stage")))
+            found.add((planted.attribute, planted.group, planted.metric, next(iter(dict(planted.where).values()), None)))
     assert set(DESIGNED[name]) <= found
 
 
@@ -91,6 +103,7 @@ def _statuses(results: dict) -> list[str]:
     out = [c["status"] for c in results["comparisons"]]
     out += [s["status"] for s in results["stratified"] if "status" in s]
     out += [m[k]["status"] for m in results["selection_method"] for k in ("share_comparison", "hit_rate_comparison")]
+    out += [s["comparison"]["status"] for s in results["stages"] if s["comparison"]]
     return out
 
 

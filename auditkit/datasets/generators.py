@@ -25,7 +25,7 @@ from typing import Any
 
 from ._cells import PlantedDisparity, SyntheticData
 from ._justice import police_stops, recidivism
-from ._process import STAGES, student_finance
+from ._process import STAGES, student_finance, student_finance_reached
 from ._welfare import SEED, childcare_benefit, welfare, welfare_history
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "police_stops",
     "recidivism",
     "student_finance",
+    "student_finance_reached",
     "welfare",
     "welfare_history",
 ]
@@ -49,6 +50,7 @@ GENERATORS: dict[str, Callable[..., SyntheticData]] = {
     "police-stops": police_stops,
     "recidivism": recidivism,
     "student-finance": student_finance,
+    "student-finance-reached": student_finance_reached,
     "welfare": welfare,
 }
 
@@ -58,7 +60,7 @@ def generate(name: str, rows: int | None = None, seed: int = SEED, *, planted: b
     """Generate the synthetic data set ``name`` (see :data:`GENERATORS`).
 
     ``rows`` is the number of rows (for ``student-finance``: students, each on one row per step
-    reached); ``planted=False`` gives the planted-none control.  Other keywords go to the generator.
+    reached; for ``student-finance-reached``: students, one row each); ``planted=False`` gives the planted-none control.  Other keywords go to the generator.
     """
     if name not in GENERATORS:
         from .._text import did_you_mean
@@ -67,5 +69,5 @@ def generate(name: str, rows: int | None = None, seed: int = SEED, *, planted: b
         raise UsageError(f"Unknown generator {name!r}.{did_you_mean(name, GENERATORS)} "
                          f"Generators: {', '.join(sorted(GENERATORS))}.")
     if rows is not None:
-        parameters["students" if name == "student-finance" else "rows"] = rows
+        parameters["students" if name.startswith("student-finance") else "rows"] = rows
     return GENERATORS[name](seed=seed, planted=planted, **parameters)

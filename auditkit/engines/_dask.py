@@ -162,6 +162,28 @@ class DaskScan(Scan):
         starts = self._offsets(results)
         return next(int(start + pos) for start, (_, pos) in zip(starts, results) if pos >= 0)
 
+    def persons(self, person: str, keys: Sequence[str], rule: ScoreRule | None, combos: pa.Table,
+                example: str | None = None) -> pa.Table:
+        """Per-person aggregates: partial aggregates per partition, combined by person (a shuffle, since a
+        person's rows may lie in several partitions), then counted by their values."""
+        import dask.dataframe as dd
+        import pandas as pd
+        from dask import delayed
+
+        parts = [delayed(_tasks.partition_persons, pure=True)(p, person, list(keys), rule, combos) for p in self.parts]
+        meta = pd.DataFrame({"_blank": pd.Series([], dtype=bool), "__p": pd.Series([], dtype=object),
+                             **{c: pd.Series([], dtype=np.int64) for c in _AGG}})
+        frame = dd.from_delayed(parts, meta=meta, verify_meta=False)
+        per = frame.groupby(["_blank", "__p"]).agg(_AGG, split_out=max(1, len(parts) // 8)).reset_index()
+        if example is not None:
+            hit = per.map_partitions(_kind, example, meta=per._meta)
+            found = sorted(str(p) for p in self.compute(hit["__p"]).tolist())[:3]
+            return pa.table({"_p": pa.array(found, pa.string())})
+        columns = ["_blank", *_AGG]
+        counted = self.compute(per.groupby(columns).size().to_frame("_n").reset_index())
+        table = pa.Table.from_pandas(counted, preserve_index=False)
+        return table.select([*columns, "_n"])
+
     def bad_scores(self, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[list[tuple[str, list[int], int]], int]:
         """Scores that are not numbers, merged over the partitions in file order."""
         results = self._each(_tasks.partition_bad_scores, list(conds), rule)
@@ -172,6 +194,24 @@ class DaskScan(Scan):
                 entry[0] = (entry[0] + [int(start + r) for r in rows])[:3]
                 entry[1] += n
         return [(v, rows, n) for v, (rows, n) in list(found.items())[:9]], sum(n for _, n in found.values())
+
+
+#: How each per-person partial aggregate combines over partitions.
+_AGG = {"_rows": "sum", "_key": "max", "_mask": "sum", "_unsel": "max", "_gmin": "min", "_gmax": "max"}
+
+
+def _kind(per: Any, example: str) -> Any:
+    """The people of one partition of per-person aggregates who are of kind ``example``."""
+    if example == "duplicate":
+        bits = per["_mask"].to_numpy(dtype=np.int64).copy()
+        count = np.zeros(len(per), dtype=np.int64)
+        while bits.any():
+            count += bits & 1
+            bits >>= 1
+        wrong = per["_rows"].to_numpy() > count
+    else:
+        wrong = per["_gmin"].to_numpy() != per["_gmax"].to_numpy()
+    return per[wrong & ~per["_blank"].to_numpy(dtype=bool)]
 
 
 def _connect(address: str) -> Any:

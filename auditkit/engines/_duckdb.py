@@ -283,6 +283,35 @@ class DuckDBScan(Scan):
         self._hits(conds, rule, test, "true", params, stop)
         return found[0]
 
+    def persons(self, person: str, keys: Sequence[str], rule: ScoreRule | None, combos: pa.Table,
+                example: str | None = None) -> pa.Table:
+        """Per-person aggregates of the rows matching ``combos``: a join with the small combinations table,
+        one GROUP BY person, one GROUP BY the aggregates (:mod:`auditkit.load.persons`)."""
+        columns = list(dict.fromkeys([*keys, person]))
+        score = f", {self._class(rule)}::TINYINT AS _s" if rule is not None else ""
+        names = ", ".join(f"{_quote(k)} AS {_quote('k_' + k)}" for k in keys)
+        match = [f"r.{_quote('k_' + k)} IS NOT DISTINCT FROM c.{_quote(k)}" for k in keys]
+        match += ["r._s = c._s"] if rule is not None else []
+        blank = f"(r.__p IS NULL OR trim(CAST(r.__p AS VARCHAR), {_SPACE}) = '')"
+        per = (f"SELECT {blank} AS _blank, CASE WHEN {blank} THEN NULL ELSE r.__p END AS __p, count(*) AS _rows, "
+               f"max(c._st * {len(combos)} + c._c) AS _key, sum(1::BIGINT << c._st)::BIGINT AS _mask, "
+               "max(CASE WHEN c._dec = 0 THEN c._st ELSE -1 END) AS _unsel, min(c._g) AS _gmin, max(c._g) AS _gmax "
+               f"FROM (SELECT {_quote(person)} AS __p{', ' + names if names else ''}{score} "
+               f"FROM ({self._inner(columns, rule)})) r JOIN __combos c ON {' AND '.join(match) or 'true'} "
+               "GROUP BY ALL")
+        if example is not None:
+            test = "bit_count(_mask) < _rows" if example == "duplicate" else "_gmin <> _gmax"
+            sql = (f"SELECT CAST(__p AS VARCHAR) AS _p FROM ({per}) WHERE NOT _blank AND {test} "
+                   "ORDER BY CAST(__p AS VARCHAR) LIMIT 3")
+        else:
+            sql = (f"SELECT _blank, _rows, _key, _mask, _unsel, _gmin, _gmax, count(*) AS _n FROM ({per}) "
+                   "GROUP BY ALL")
+        self.con.register("__combos", combos)
+        try:
+            return self._run(sql, self._params(rule, {}))
+        finally:
+            self.con.unregister("__combos")
+
     def bad_scores(self, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[list[tuple[str, list[int], int]], int]:
         """Scores that are not numbers, first seen first, with their first three rows and counts."""
         found: dict[str, list] = {}

@@ -66,6 +66,13 @@ class Scan(ABC):
         """Number (as messages count rows) of the first row meeting ``conds`` whose score class is in ``classes``."""
 
     @abstractmethod
+    def persons(self, person: str, keys: Sequence[str], rule: ScoreRule | None, combos: pa.Table,
+                example: str | None = None) -> pa.Table:
+        """The per-person aggregate table (:mod:`auditkit.load.persons`) of the rows whose ``keys`` (and score
+        class ``_s``) match a row of ``combos``, which gives each its ``_c``, ``_st``, ``_dec`` and ``_g``.
+        With ``example`` ('duplicate' or 'mixed'): the first three such people, as text, in column ``_p``."""
+
+    @abstractmethod
     def bad_scores(self, conds: Sequence[ColumnIn], rule: ScoreRule) -> tuple[list[tuple[str, list[int], int]], int]:
         """Up to nine scores that are not numbers, first seen first: (text, first three row numbers, rows);
         and the number of such rows."""
@@ -287,6 +294,28 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     outcome, outcome_info = outcome_codes(rows, spec, notes)
     dims, codes = dimensions(rows, spec, notes)
     _check_random(rows.src, spec, dims)
-    table = count_codes(dims, codes, decision, outcome, weights=rows.n)
-    population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info)
+    weights = _people(scan, spec, rows, keys, rule, dims, codes, decision, notes) if spec.person else rows.n
+    table = count_codes(dims, codes, decision, outcome, weights=weights)
+    population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info,
+                            int(weights.sum()) if spec.person else None)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population
+
+
+def _people(scan: Scan, spec: AuditSpec, rows: Reduced, keys: list[str], rule: ScoreRule | None,
+            dims: list, codes: dict[str, np.ndarray], decision: np.ndarray, notes: list[str]) -> np.ndarray:
+    """People per combination of the reduced table: each person once, at their furthest stage."""
+    from ..load.persons import combos_of, person_weights, stage_dimension
+
+    combos = combos_of(dims, codes, decision, str(spec.stage))
+    table = rows.table.select([*keys, *(["_s"] if rule is not None else [])])
+    table = table.append_column("_c", pa.array(np.arange(len(combos), dtype=np.int64)))
+    for name, values in (("_st", combos.stage), ("_dec", combos.decision), ("_g", combos.group)):
+        table = table.append_column(name, pa.array(values))
+    person = scan.files.columns[str(spec.person)]
+
+    def examples(kind: str) -> list[str]:
+        return [str(p) for p in scan.persons(person, keys, rule, table, example=kind).column("_p").to_pylist()]
+
+    return person_weights(scan.persons(person, keys, rule, table), combos, label=scan.files.label,
+                          person=str(spec.person), stage=stage_dimension(dims),
+                          groups=[d.name for d in dims if d.role != "stage"], examples=examples, notes=notes)

@@ -66,7 +66,7 @@ def dimensions(rows: Reduced, spec: AuditSpec, notes: list[str]) -> tuple[list[D
     dims, codes = [], {}
     for name, role in _roles(spec):
         found: list[str] = []
-        dim, code = _dimension(rows.src, name, role, spec, found)
+        dim, code = _dimension(rows.src, name, role, spec, found, weights=rows.n)
         if MISSING in dim.levels:
             # _dimension counted combinations; say how many rows, in its words.
             combos = int((code == dim.levels.index(MISSING)).sum())

@@ -224,6 +224,59 @@ def partition_bad_scores(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: S
     return len(frame), [(v, rows, n) for v, (rows, n) in found.items()]
 
 
+def _combo_index(frame: pd.DataFrame, keys: Sequence[str], rule: ScoreRule | None, combos: pa.Table) -> np.ndarray:
+    """Each row's position in ``combos`` (-1: none, e.g. a filtered-out row), matching raw values, nulls too."""
+    row_code = np.zeros(len(frame), dtype=np.int64)
+    combo_code = np.zeros(combos.num_rows, dtype=np.int64)
+    found = np.ones(len(frame), dtype=bool)
+    columns = [(_array(frame, k), combos.column(k)) for k in keys]
+    if rule is not None:
+        columns.append((pa.array(score_classes(frame, rule), pa.int8()), combos.column("_s")))
+    for values, wanted in columns:
+        value_set = pc.unique(wanted.combine_chunks() if isinstance(wanted, pa.ChunkedArray) else wanted)
+        if values.type != value_set.type:
+            values = values.cast(value_set.type)
+        at = pc.index_in(values, value_set=value_set, skip_nulls=False)
+        found &= at.is_valid().to_numpy(zero_copy_only=False)
+        row_code = row_code * (len(value_set) + 1) + pc.fill_null(at, -1).to_numpy(zero_copy_only=False) + 1
+        combo_code = combo_code * (len(value_set) + 1) + pc.index_in(wanted, value_set=value_set,
+                                                                     skip_nulls=False).to_numpy(zero_copy_only=False) + 1
+    order = np.argsort(combo_code, kind="stable")
+    pos = np.searchsorted(combo_code[order], row_code)
+    pos = np.minimum(pos, len(order) - 1)
+    hit = found & (combo_code[order][pos] == row_code) if len(order) else np.zeros(len(frame), dtype=bool)
+    return np.where(hit, order[pos] if len(order) else -1, -1)
+
+
+def partition_persons(frame: pd.DataFrame, person: str, keys: Sequence[str], rule: ScoreRule | None,
+                      combos: pa.Table) -> pd.DataFrame:
+    """Per person of this partition (a person's rows may lie in several): partial aggregates of the rows that
+    match ``combos``, to be summed (``_rows``, ``_mask``) and maxed/minned over partitions; ``__p`` is the
+    person id as text, ``_blank`` marks the rows that name no person (``__p`` empty)."""
+    import pandas as pd
+
+    combo = _combo_index(frame, keys, rule, combos)
+    kept = combo >= 0
+    combo = combo[kept]
+    ids = pc.cast(_array(frame, person), pa.string()).filter(pa.array(kept))
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids), ""), True).to_numpy(zero_copy_only=False)
+    stage = combos.column("_st").to_numpy()[combo]
+    table = pa.table({
+        "_blank": blank, "__p": pc.if_else(pa.array(blank), pa.scalar("", pa.string()), ids),
+        "_rows": np.ones(len(combo), dtype=np.int64),
+        "_key": stage * combos.num_rows + combos.column("_c").to_numpy()[combo],
+        "_mask": np.left_shift(np.int64(1), stage),
+        "_unsel": np.where(combos.column("_dec").to_numpy()[combo] == 0, stage, -1),
+        "_gmin": combos.column("_g").to_numpy()[combo], "_gmax": combos.column("_g").to_numpy()[combo]})
+    grouped = table.group_by(["_blank", "__p"], use_threads=False).aggregate(
+        [("_rows", "sum"), ("_key", "max"), ("_mask", "sum"), ("_unsel", "max"), ("_gmin", "min"), ("_gmax", "max")])
+    return pd.DataFrame({"_blank": grouped.column("_blank").to_numpy(zero_copy_only=False),
+                         "__p": grouped.column("__p").to_pylist(),
+                         **{name: grouped.column(f"{name}_{how}").to_numpy(zero_copy_only=False).astype(np.int64)
+                            for name, how in (("_rows", "sum"), ("_key", "max"), ("_mask", "sum"),
+                                              ("_unsel", "max"), ("_gmin", "min"), ("_gmax", "max"))}})
+
+
 def read_row_group(piece: tuple[str, int], names: Sequence[str]) -> pd.DataFrame:
     """One Parquet row group as a partition (pyarrow types kept, so values read as in memory)."""
     import pandas as pd

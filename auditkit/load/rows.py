@@ -37,6 +37,8 @@ class Population:
     rows_audited: int
     decision_rule: dict
     outcome: dict
+    #: With --person: the number of people the rows are of (each counted once).
+    people: int | None = None
 
 
 def label_of(value: object) -> str:
@@ -120,8 +122,12 @@ def _label_or_none(value: object) -> str | None:
     return label_of(value)
 
 
-def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str]) -> tuple[Dimension, np.ndarray]:
+def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str],
+               weights: np.ndarray | None = None) -> tuple[Dimension, np.ndarray]:
+    """Levels and codes of a grouping column (``weights``: rows per entry, for the engines' combinations)."""
     levels, codes = encode_levels(src.table.column(src.columns[name]), _values(spec.missing_values))
+    if role == "stage":
+        return _stage(src, name, levels, codes, spec, notes, weights)
     if MISSING in levels:  # the data's own text '(missing)' must not merge with (or pose as) the missing group
         renamed = f"{MISSING} [written in the data]"
         named = [renamed if lv == MISSING else lv for lv in levels]
@@ -141,15 +147,38 @@ def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: l
     for same in (v for v in folded.values() if len(v) > 1):
         notes.append(f"{name}: values {list_values(same)} differ only in spaces or case and are counted "
                      "as separate groups; clean the column if they mean the same.")
-    if role == "stage" and spec.stage_order:
-        unknown = [s for s in spec.stage_order if s not in levels]
-        if unknown:
-            raise InputDataError(f"{src.label}: --stage-order names {unknown[0]!r}, but column {name!r} has "
-                                 f"{list_values(levels)}.{did_you_mean(unknown[0], levels)}")
-        order = list(spec.stage_order) + [lv for lv in levels if lv not in spec.stage_order]
-        remap = np.array([order.index(lv) for lv in levels])
-        codes, levels = remap[codes], order
     return Dimension(name, role, tuple(levels)), codes
+
+
+def _stage(src: SourceTable, name: str, levels: list[str], codes: np.ndarray, spec: AuditSpec, notes: list[str],
+           weights: np.ndarray | None) -> tuple[Dimension, np.ndarray]:
+    """The stage column: every row names a stage, and the stages are in process order.
+
+    The order decides every transition, so a stage the order leaves out is an error rather than
+    a stage silently put last; without --stage-order the sorted order is used and said.
+    """
+    blank = codes < 0
+    if blank.any():
+        n = int(blank.sum() if weights is None else weights[blank].sum())
+        raise InputDataError(f"{src.label}: {_rows(n)} no value in stage column {name!r}; every row of a process "
+                             "file must name the stage it records. Fill the stage, or leave these rows out.")
+    if not spec.stage_order:
+        notes.append(f"{name}: no --stage-order was given, so the stages are taken in sorted order "
+                     f"({', '.join(repr(lv) for lv in levels)}); give the process order with --stage-order if "
+                     "it differs.")
+        return Dimension(name, "stage", tuple(levels)), codes
+    unknown = [s for s in spec.stage_order if s not in levels]
+    if unknown:
+        raise InputDataError(f"{src.label}: --stage-order names {unknown[0]!r}, but column {name!r} has "
+                             f"{list_values(levels)}.{did_you_mean(unknown[0], levels)}")
+    unlisted = [lv for lv in levels if lv not in spec.stage_order]
+    if unlisted:
+        raise InputDataError(f"{src.label}: column {name!r} holds {list_values(unlisted)}, which --stage-order "
+                             f"({', '.join(spec.stage_order)}) does not place; every stage must have its place in "
+                             "the process. Add it to --stage-order, or leave its rows out with --exclude.")
+    order = list(spec.stage_order)
+    remap = np.array([order.index(lv) for lv in levels] + [-1])
+    return Dimension(name, "stage", tuple(order)), remap[codes]
 
 
 def _values(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
@@ -417,6 +446,14 @@ def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popul
         dims.append(dim)
         codes[name] = code
     _check_random(src, spec, dims)
-    table = count_codes(dims, codes, decision, outcome)
-    population = Population(src.label, rows_read, tuple(steps), src.table.num_rows, rule, outcome_info)
+    if spec.person:
+        from .persons import count_people
+
+        labels, person = encode_levels(src.table.column(src.columns[spec.person]))
+        table = count_people(src.label, spec, dims, codes, decision, outcome, person, labels, notes)
+    else:
+        table = count_codes(dims, codes, decision, outcome)
+    population = Population(src.label, rows_read, tuple(steps), src.table.num_rows, rule, outcome_info,
+                            int(table.total) if spec.person else None)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population
+

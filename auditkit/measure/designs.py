@@ -1,4 +1,4 @@
-"""The designs real investigations use: strata, a random-sample baseline, process stages."""
+"""The designs real investigations use: strata and a random-sample baseline (process stages: :mod:`.stages`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._stats import fisher_exact_p, chi2_p, katz_ratio_interval, newcombe_differ
 from ._stratified import conditional_demographic_disparity, mantel_haenszel
 from .groups import GroupTable
 
-__all__ = ["measure_stages", "measure_selection_method", "measure_strata", "proportion_record"]
+__all__ = ["measure_selection_method", "measure_strata", "proportion_record"]
 
 
 def _f(x: Any) -> float | None:
@@ -130,22 +130,3 @@ def measure_selection_method(table: CountTable, gt: GroupTable, spec: AuditSpec)
                                             **hit}})
     return out
 
-
-def measure_stages(table: CountTable, gt: GroupTable, spec: AuditSpec) -> list[dict]:
-    """Each group's share of the population and its selection rate at every process stage."""
-    stage = table.dim(str(spec.stage))
-    m = table.marginal(gt.attributes + (stage.name,))
-    cells = m.low.reshape(len(gt.labels), len(stage.levels), 2, 3)
-    n = cells.sum(axis=(2, 3))
-    sel = cells[:, :, 1].sum(axis=-1)
-    out = []
-    for s, name in enumerate(stage.levels):
-        for i in range(len(gt.labels)):
-            share = proportion_record(n[i, s], n[:, s].sum(), spec.level)
-            first = n[i, 0] / n[:, 0].sum() if n[:, 0].sum() else np.nan
-            out.append({"attribute": gt.name, "group": gt.label(i), "stage": name, "stage_index": s,
-                        "n": int(n[i, s]), "share": share,
-                        "share_ratio_to_first_stage": _f(share["value"] / first) if share["value"] is not None
-                        and first else None,
-                        "selection_rate": proportion_record(sel[i, s], n[i, s], spec.level)})
-    return out

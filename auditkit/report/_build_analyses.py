@@ -103,29 +103,49 @@ def selection_method_section(ctx: Context) -> Section | None:
     return Section(id="random-sample", title=t("analyses.random_title"), blocks=tuple(blocks))
 
 
+def _stage_row(ctx: Context, r: Mapping[str, Any], ref: Mapping[str, Any] | None) -> TableRow:
+    attr, group, stage = str(r.get("attribute")), str(r.get("group")), str(r.get("stage"))
+    where = f"stages/{attr}/{group}/{stage}"
+    hidden = ctx.sup.group_hidden(attr, group)
+    entering, leaving = r.get("entering") or {}, r.get("leaving") or {}
+    rate_ok = not hidden and ctx.sup.rate_ok(r.get("selection_rate"))
+    cum_ok = not hidden and ctx.sup.rate_ok(r.get("cumulative_selection_rate"))
+    c = r.get("comparison") or {}
+    ref_ok = ref is None or ctx.sup.rate_ok(ref.get("selection_rate"))
+    ok = rate_ok and ref_ok
+    ctx.anchors[where] = (anchor_for(where), not ok)
+    status = ctx.t("groups.reference") if r.get("is_reference") else (
+        ctx.loc.label("status", str(c.get("status", ""))) if c.get("status") else "—")
+    return TableRow((
+        Cell(stage), Cell(group), ctx.count(entering.get("n"), where + "/entering"),
+        ctx.rate(entering.get("share"), not hidden and ctx.sup.rate_ok(entering.get("share")), where + "/share_in"),
+        ctx.rate(leaving.get("share"), not hidden and ctx.sup.rate_ok(leaving.get("share")), where + "/share_out"),
+        ctx.rate(r.get("selection_rate"), rate_ok, where + "/selection_rate"),
+        ctx.ratio(c, ok, where + "/ratio") if c else Cell("—", numeric=True),
+        Cell(ctx.loc.p_value(c.get("p_holm")) if ok and c else ("—" if ok else ctx.t("suppression.withheld")),
+             not ok, numeric=True),
+        Cell(status),
+        ctx.rate(r.get("cumulative_selection_rate"), cum_ok, where + "/cumulative")), anchor=anchor_for(where))
+
+
 def stages_section(ctx: Context) -> Section | None:
-    """Each group's share and selection rate at every process stage."""
+    """Per process stage: who entered, who was selected, the rate at the stage and its comparison, the
+    cumulative rate; each person counted once (never rows of several stages added up)."""
     records = ctx.results.get("stages") or []
     if not records:
         return None
-    t, loc = ctx.t, ctx.loc
+    t = ctx.t
     blocks: list[Block] = [Paragraph(t("analyses.stages_intro"))]
     for attr in dict.fromkeys(str(r.get("attribute")) for r in records):
-        rows = []
-        for r in (r for r in records if str(r.get("attribute")) == attr):
-            group, where = str(r.get("group")), f"stages/{attr}/{r.get('group')}/{r.get('stage')}"
-            hidden = ctx.sup.group_hidden(attr, group)
-            share_ok = not hidden and ctx.sup.rate_ok(r.get("share"))
-            sel_ok = not hidden and ctx.sup.rate_ok(r.get("selection_rate"))
-            ratio = r.get("share_ratio_to_first_stage")
-            rows.append(TableRow((Cell(group), Cell(str(r.get("stage"))),
-                                  ctx.count(r.get("n"), where + "/n"),
-                                  ctx.rate(r.get("share"), share_ok, where + "/share"),
-                                  Cell(loc.number(ratio) if share_ok else t("suppression.withheld"), not share_ok,
-                                       numeric=True),
-                                  ctx.rate(r.get("selection_rate"), sel_ok, where + "/selection_rate"))))
-        blocks.append(Table(caption=t("analyses.stages_caption", attribute=attr),
-                            header=(t("groups.col.group"), t("analyses.col.stage"), t("analyses.col.n"),
-                                    t("analyses.col.share", level=ctx.level), t("analyses.col.share_ratio"),
-                                    t("groups.col.rate", level=ctx.level)), rows=tuple(rows)))
+        mine = [r for r in records if str(r.get("attribute")) == attr]
+        refs = {str(r.get("stage")): r for r in mine if r.get("is_reference")}
+        rows = [_stage_row(ctx, r, refs.get(str(r.get("stage")))) for r in mine]
+        blocks.append(Table(caption=t("analyses.stages_caption", attribute=attr, reference=str(mine[0].get("reference"))),
+                            header=(t("analyses.col.stage"), t("groups.col.group"), t("analyses.col.entered"),
+                                    t("analyses.col.share_in", level=ctx.level),
+                                    t("analyses.col.share_out", level=ctx.level),
+                                    t("analyses.col.stage_rate", level=ctx.level),
+                                    t("analyses.col.ratio", level=ctx.level), t("groups.col.p"),
+                                    t("groups.col.status"), t("analyses.col.cumulative", level=ctx.level)),
+                            rows=tuple(rows)))
     return Section(id="stages", title=t("analyses.stages_title"), blocks=tuple(blocks))

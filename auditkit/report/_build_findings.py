@@ -112,32 +112,42 @@ def _order(ctx: Context, key: tuple[str, str, str]) -> tuple[Any, ...]:
 
 
 def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[str]]) -> Table:
-    """All groups of ``attr`` for ``metric``: ratio, difference, adjusted p, result and the findings."""
+    """The groups of ``attr`` for ``metric``, the reference first: rate, ratio, difference, adjusted p, result
+    and the findings that cite each group (with many groups: the cited ones with the largest disparities)."""
     t, loc = ctx.t, ctx.loc
-    rows = []
     comps = [c for c in ctx.results.get("comparisons", [])
              if str(c.get("attribute")) == attr and str(c.get("metric")) == metric]
+    reference = str(comps[0].get("reference")) if comps else ""
+    first = comps[0] if comps else None
     many = len(comps) > MANY  # many groups: the cited ones with the largest disparities (all in the table file)
     if many:
         comps = sorted((c for c in comps if ids.get(comparison_key(c))),
                        key=lambda c: (-supported(c), str(c.get("group"))))[:LARGEST]
+    uses = (ctx.results.get("multiple_testing") or {}).get("status_uses", "holm")
+    rows = []
+    if first is not None:
+        ref_ok = ctx.sup.group_rate_ok(attr, reference, metric, first.get("reference_rate"))
+        dash = Cell("—", numeric=True)
+        rows.append(TableRow((Cell(f"{ctx.group_label(attr, reference)} ({t('groups.reference')})"),
+                              ctx.rate(first.get("reference_rate"), ref_ok, f"groups/{attr}/{reference}/{metric}"),
+                              dash, dash, dash, Cell(t("groups.reference")), Cell("—")), emphasis=True))
     for c in comps:
-        key, ok = comparison_key(c), ctx.sup.comparison_ok(c)
+        key, ok, group = comparison_key(c), ctx.sup.comparison_ok(c), str(c.get("group"))
+        where = f"groups/{attr}/{group}/{metric}"  # the ids the results tables note withheld figures by
         found = ids.get(key, [])
-        uses = (ctx.results.get("multiple_testing") or {}).get("status_uses", "holm")
         p = c.get("p_bh" if uses in ("bh", "benjamini-hochberg") else "p_holm")
-        cells = (Cell(ctx.group_label(attr, str(c.get("group")))),
-                 ctx.ratio(c, ok, key + "/ratio"), ctx.difference(c, ok, key + "/difference"),
+        rate_ok = ctx.sup.group_rate_ok(attr, group, metric, c.get("group_rate"))
+        cells = (Cell(ctx.group_label(attr, group)), ctx.rate(c.get("group_rate"), rate_ok, where),
+                 ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
                  Cell(loc.p_value(p) if ok else t("suppression.withheld"), suppressed=not ok, numeric=True),
                  Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") and ok
                       else t("suppression.withheld") if not ok else "—", suppressed=not ok),
                  Cell(" ".join(found) or "—", code=bool(found)))
-        rows.append(TableRow(cells, emphasis=bool(found)))
-    reference = next((str(c.get("reference")) for c in ctx.results.get("comparisons", [])
-                      if str(c.get("attribute")) == attr), "")
-    header = (t("groups.col.group"), t("groups.col.ratio", level=ctx.level), t("groups.col.difference", level=ctx.level),
-              t("groups.col.p"), t("groups.col.status"), t("findings.col.findings"))
-    notes = (t("many.findings_note", n=loc.integer(len(rows)), file=f"report.{loc.code}.csv"),) if many else ()
+        rows.append(TableRow(cells))
+    header = (t("groups.col.group"), t("groups.col.rate", level=ctx.level), t("groups.col.ratio", level=ctx.level),
+              t("groups.col.difference", level=ctx.level), t("groups.col.p"), t("groups.col.status"),
+              t("findings.col.findings"))
+    notes = (t("many.findings_note", n=loc.integer(len(rows) - 1), file=f"report.{loc.code}.csv"),) if many else ()
     return Table(caption=t("findings.block_caption", metric=loc.label("metric", metric), attribute=ctx.attr_label(attr),
                            reference=ctx.group_label(attr, reference)),
                  header=header, rows=tuple(rows), notes=notes)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._build_findings import SEVERITIES, block_key, sorted_findings, statement
 from ._build_groups import ratio_chart
+from ._build_many import LARGEST, MANY, supported
 from ._context import Context, anchor_for, decision_text
 from ._document import Block, BulletList, Chart, Paragraph, Section
 from ._headline import Headline, choose_headline
@@ -61,6 +62,9 @@ def headline_chart(ctx: Context, h: Headline) -> Chart | None:
         return None
     comps = [x for x in ctx.results.get("comparisons", []) if str(x.get("attribute")) == attr
              and x.get("metric") == metric]
+    if len(comps) > MANY:  # many groups: the headline group among the strongest disparities
+        strongest = sorted((x for x in comps if ctx.sup.comparison_ok(x)), key=supported, reverse=True)[:LARGEST]
+        comps = strongest if c in strongest else [*strongest[:LARGEST - 1], c]
     chart = ratio_chart(ctx, attr, comps, highlight=str(c.get("group")))
     return None if chart is None else replace(chart, id=anchor_for(f"headline/chart/{attr}"))
 

@@ -29,10 +29,13 @@ RULE_NAMES = {
                     "screening_band"),
     "selection_method": ("attribute", "group", "reference", "metric", "status", "ratio", "ratio_ci", "difference",
                          "difference_ci", "p_value", "p_holm", "p_bh", "test", "compares"),
+    "stages": ("attribute", "group", "reference", "metric", "status", "ratio", "ratio_ci", "difference",
+               "difference_ci", "p_value", "p_holm", "p_bh", "test", "group_rate", "reference_rate",
+               "screening_band", "stage", "stage_index"),
 }
 #: Placeholders a statement or recommendation can use, as :mod:`auditkit.findings` fills them.
 PLACEHOLDERS = ("attribute", "difference_pp", "group", "group_rate", "level", "metric", "n_group", "n_reference",
-                "p_holm", "ratio", "ratio_ci_high", "ratio_ci_low", "reference", "reference_rate")
+                "p_holm", "ratio", "ratio_ci_high", "ratio_ci_low", "reference", "reference_rate", "stage")
 
 _TYPES = {"object": "a mapping (key: value)", "array": "a list", "string": "text", "integer": "a whole number",
           "number": "a number", "boolean": "true or false", "null": "empty"}
@@ -275,6 +278,8 @@ def _check_concrete(data: dict, out: _Collector) -> None:
     for key in ("stage", "selection_method"):
         if key in columns:
             _claim(roles, columns[key]["column"], ("data", key, "column"), out)
+    if "person" in columns.get("stage", {}):
+        _claim(roles, columns["stage"]["person"], ("data", "stage", "person"), out)
 
 
 def _claim(roles: dict[str, tuple], column: str, path: tuple, out: _Collector) -> None:

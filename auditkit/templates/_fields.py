@@ -62,6 +62,8 @@ def spec_fields(data: Mapping[str, Any], protected: Sequence[Any], *, for_model:
         fields["stage"] = columns["stage"]["column"]
         if "order" in columns["stage"]:
             fields["stage_order"] = texts(columns["stage"]["order"])
+        if "person" in columns["stage"]:
+            fields["person"] = columns["stage"]["person"]
     if "selection_method" in columns:
         fields["selection_method"] = columns["selection_method"]["column"]
         fields["random"] = texts(columns["selection_method"]["random"])

@@ -25,7 +25,7 @@ FIELD_GROUPS = (
      "all_selected"),
     ("truth", "truth_positive", "truth_negative"),
     ("selection_method", "random"),
-    ("stage", "stage_order"),
+    ("stage", "stage_order", "person"),
     ("suppressed", "suppressed_range"),
 )
 
