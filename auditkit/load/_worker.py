@@ -143,9 +143,12 @@ def _isolate() -> bool:
         if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
             return False
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-            try:
-                with open(f"/proc/self/{name}", "w") as fh:
-                    fh.write(text)
+            try:  # kernel control files, not output: written with os.write
+                fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+                try:
+                    os.write(fd, text.encode())
+                finally:
+                    os.close(fd)
             except OSError:
                 pass
         return True
