@@ -59,6 +59,8 @@ class AssessOptions:
     explain_sample: int | None = None
     #: For a published specification given as a CSV of weights: 'logistic' or 'identity'.
     link: str | None = None
+    #: The model's inputs in its order, for a model that records no input names (``--features``).
+    features: tuple[str, ...] | None = None
     #: Limits of the worker process the model runs in (:class:`~auditkit.load._limits.ModelLimits`);
     #: None: the defaults.  Not used with ``trust_model`` (the model then runs in this process).
     model_limits: Any = None
@@ -192,12 +194,15 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
 
 def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options: AssessOptions, engine: str,
                      scheduler: str | None) -> Scored:
+    from .load._features import name_inputs
     from .load.model import align_features, model_predict
 
     frame = _frame(data, fields.get("encoding"), fields.get("delimiter"), fields.get("sheet"), fields.get("header_row"))
     if SCORE_COLUMN in frame.columns:
         raise InputDataError(f"The data already has a column named {SCORE_COLUMN!r}; rename it.")
+    loaded, input_notes = name_inputs(loaded, list(frame.columns), fields, options.features)
     features, align_notes = align_features(loaded, frame)
+    align_notes = input_notes + list(align_notes)
     scores, method = model_predict(loaded, features, batch_size=options.batch_size, progress=options.progress)
     scored = frame.assign(**{SCORE_COLUMN: scores})
     run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))

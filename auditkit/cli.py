@@ -413,6 +413,9 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="MODEL is a published table of weights (CSV term,weight): how the weighted sum becomes the score.")
 @click.option("--no-explain", is_flag=True, help="Skip SHAP, proxies and flip tests.")
 @click.option("--shap-sample", type=int, default=2000, show_default=True, metavar="N", help="Rows explained by SHAP.")
+@click.option("--features", metavar="COL,COL,...|FILE",
+              help="The model's inputs in its order, for a model that records no input names (an ONNX file with "
+                   "one input tensor, a model fitted on an array); or a YAML/CSV file listing them.")
 @click.option("--explain-sample", type=click.IntRange(min=1), metavar="N",
               help="Explain a seeded sample of N audited rows, the same rows on every engine (default: every row "
                    f"with --engine pandas, {EXPLAIN_SAMPLE:,} with duckdb and dask).")
@@ -432,6 +435,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """
     from .assess import AssessOptions
     from .assess import assess as run_assess
+    from .load._features import read_features
 
     ctx = click.get_current_context()
     limits = _limits(o)
@@ -454,7 +458,7 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], model_limits=limits, **explain)
+        link=o["link"], features=read_features(o["features"]), model_limits=limits, **explain)
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]

@@ -261,3 +261,37 @@ def test_the_template_counts_each_student_once():
     assert sum(g["n"] for g in r["groups"] if g["attribute"] == "gender") == 8000
     first = [s for s in r["stages"] if s["stage"] == "1 risk score" and s["attribute"] == "gender"]
     assert sum(s["entering"]["n"] for s in first) == 8000
+
+
+def _report(tmp_path, frame: pd.DataFrame, *options: str) -> str:
+    """The English Markdown report of an audit of ``frame`` (written to a CSV file)."""
+    frame.to_csv(tmp_path / "process.csv", index=False)
+    args = ["audit", str(tmp_path / "process.csv"), "--protected", "background", "--decision", "moved_on",
+            "--stage", "stage", "--stage-order", ",".join(STAGES), "--reference", "background=none",
+            "--out", str(tmp_path / "b"), "--quiet", "--no-report", *options]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    done = CliRunner().invoke(main, ["report", str(tmp_path / "b"), "--format", "md", "--out", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    return (tmp_path / "r" / "report.en.md").read_text(encoding="utf-8")
+
+
+def test_report_headline_is_end_to_end_and_counts_people(tmp_path):
+    """Ten times the hand process: the headline names the whole process; the population is people."""
+    frame = pd.concat([_people().assign(person=lambda f, i=i: f["person"] + f"-{i}") for i in range(10)],
+                      ignore_index=True)
+    text = _report(tmp_path, frame, "--person", "person")
+    assert "Evidence report on 10,000 people in process.csv" in text
+    assert ("Over the whole process, from 1 risk score to 3 home visit, people in group migration (background) "
+            "were selected at the last step 24.00 times as often") in text
+
+
+def test_report_withholds_stage_shares_that_reveal_a_small_count(tmp_path):
+    """2 people of 'none' are found at the home visit: the leaving shares there are withheld for every group,
+    and a detected difference that may not lead never reads as 'no difference'."""
+    text = _report(tmp_path, _people(), "--person", "person")
+    visit = [line for line in text.splitlines() if line.startswith("| 3 home visit |")]
+    assert len(visit) == 2 and all(line.split(" | ")[4] == "withheld" for line in visit)
+    first = [line for line in text.splitlines() if line.startswith("| 1 risk score |")]
+    assert all("withheld" not in line.split(" | ")[4] for line in first)
+    assert "No comparison showed a difference" not in text
+    assert "Differences were detected after adjusting" in text

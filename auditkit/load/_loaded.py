@@ -39,6 +39,9 @@ class LoadedModel:
     needs: dict[str, str] = field(default_factory=dict)
     feature_names: tuple[str, ...] | None = None
     notes: tuple[str, ...] = ()
+    #: The input names were given to a model that records none (``--features``, or the data's
+    #: candidate columns): the model itself is still fed bare arrays.
+    names_given: bool = False
 
 
 def feature_names_of(est: Any) -> tuple[str, ...] | None:

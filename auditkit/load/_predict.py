@@ -193,7 +193,7 @@ def _run(score: Callable, batch: pd.DataFrame, model: LoadedModel) -> np.ndarray
 def _scorer(model: LoadedModel, selected: object) -> tuple[Callable, str]:
     """A function from an aligned batch to 1-d scores, and the method's name."""
     est: Any = model.estimator
-    plain = model.feature_names is None
+    plain = model.feature_names is None or model.names_given
     if isinstance(est, OnnxModel):
         return _onnx_scorer(model, est, selected)
     module = type(est).__module__

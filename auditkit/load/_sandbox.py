@@ -332,9 +332,13 @@ class RemoteModel:
                                                                                           "wrong shape")))
         return {**reply, "values": out[0], "output": out[1]}
 
-    def card(self, protected: list[str], proxies: list[str]) -> dict:
-        """The model card, made in the worker from the model object."""
-        reply, _ = self.worker.call("card", "describing the model", {"protected": protected, "proxies": proxies})
+    def card(self, protected: list[str], proxies: list[str], names: tuple[str, ...] | None = None,
+             names_given: bool = False) -> dict:
+        """The model card, made in the worker from the model object (with the input names auditkit was given
+        for a model that records none, ``--features``)."""
+        header = {"protected": protected, "proxies": proxies, "names_given": bool(names_given),
+                  "names": list(names) if names_given and names is not None else None}
+        reply, _ = self.worker.call("card", "describing the model", header)
         card = reply.get("card")
         if not isinstance(card, dict):
             raise UnsafeModelError(self.worker._failure("describing the model", Broken("no model card")))

@@ -277,7 +277,12 @@ def _shap(state: dict, header: dict, arrays: list) -> tuple[dict, list]:
 def _card(state: dict, header: dict, arrays: list) -> tuple[dict, list]:
     from ._model_card import model_card
 
-    card = model_card(_loaded(state), protected=list(header["protected"]), proxies=list(header["proxies"]))
+    loaded = _loaded(state)
+    if header.get("names_given") and header.get("names") is not None:  # names auditkit was given (--features)
+        import dataclasses
+
+        loaded = dataclasses.replace(loaded, feature_names=tuple(header["names"]), names_given=True)
+    card = model_card(loaded, protected=list(header["protected"]), proxies=list(header["proxies"]))
     return {"card": json.loads(json.dumps(card, default=_plain))}, []
 
 

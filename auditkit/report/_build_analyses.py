@@ -103,7 +103,8 @@ def selection_method_section(ctx: Context) -> Section | None:
     return Section(id="random-sample", title=t("analyses.random_title"), blocks=tuple(blocks))
 
 
-def _stage_row(ctx: Context, r: Mapping[str, Any], ref: Mapping[str, Any] | None) -> TableRow:
+def _stage_row(ctx: Context, r: Mapping[str, Any], ref: Mapping[str, Any] | None,
+               shares_ok: tuple[bool, bool]) -> TableRow:
     attr, group, stage = str(r.get("attribute")), str(r.get("group")), str(r.get("stage"))
     where = f"stages/{attr}/{group}/{stage}"
     hidden = ctx.sup.group_hidden(attr, group)
@@ -118,14 +119,28 @@ def _stage_row(ctx: Context, r: Mapping[str, Any], ref: Mapping[str, Any] | None
         ctx.loc.label("status", str(c.get("status", ""))) if c.get("status") else "—")
     return TableRow((
         Cell(stage), Cell(group), ctx.count(entering.get("n"), where + "/entering"),
-        ctx.rate(entering.get("share"), not hidden and ctx.sup.rate_ok(entering.get("share")), where + "/share_in"),
-        ctx.rate(leaving.get("share"), not hidden and ctx.sup.rate_ok(leaving.get("share")), where + "/share_out"),
+        ctx.rate(entering.get("share"), shares_ok[0] and not hidden and ctx.sup.rate_ok(entering.get("share")),
+                 where + "/share_in"),
+        ctx.rate(leaving.get("share"), shares_ok[1] and not hidden and ctx.sup.rate_ok(leaving.get("share")),
+                 where + "/share_out"),
         ctx.rate(r.get("selection_rate"), rate_ok, where + "/selection_rate"),
         ctx.ratio(c, ok, where + "/ratio") if c else Cell("—", numeric=True),
         Cell(ctx.loc.p_value(c.get("p_holm")) if ok and c else ("—" if ok else ctx.t("suppression.withheld")),
              not ok, numeric=True),
         Cell(status),
         ctx.rate(r.get("cumulative_selection_rate"), cum_ok, where + "/cumulative")), anchor=anchor_for(where))
+
+
+def _shares_ok(ctx: Context, records: list[Mapping[str, Any]], stage: str) -> tuple[bool, bool]:
+    """May the shares of those entering and of those leaving a stage be shown?
+
+    A share reveals its stage's total (a group's count over its share), and the total less the
+    other groups' counts reveals a withheld small count: when any group's count at the stage is
+    small, every share of that count at the stage is withheld (complementary suppression).
+    """
+    at = [r for r in records if str(r.get("stage")) == stage]
+    return tuple(not any(ctx.sup.small((r.get(part) or {}).get("n")) for r in at)  # type: ignore[return-value]
+                 for part in ("entering", "leaving"))
 
 
 def stages_section(ctx: Context) -> Section | None:
@@ -139,7 +154,8 @@ def stages_section(ctx: Context) -> Section | None:
     for attr in dict.fromkeys(str(r.get("attribute")) for r in records):
         mine = [r for r in records if str(r.get("attribute")) == attr]
         refs = {str(r.get("stage")): r for r in mine if r.get("is_reference")}
-        rows = [_stage_row(ctx, r, refs.get(str(r.get("stage")))) for r in mine]
+        rows = [_stage_row(ctx, r, refs.get(str(r.get("stage"))), _shares_ok(ctx, mine, str(r.get("stage"))))
+                for r in mine]
         blocks.append(Table(caption=t("analyses.stages_caption", attribute=attr, reference=str(mine[0].get("reference"))),
                             header=(t("analyses.col.stage"), t("groups.col.group"), t("analyses.col.entered"),
                                     t("analyses.col.share_in", level=ctx.level),

@@ -27,6 +27,8 @@ _PER_ATTRIBUTE = 3
 def population_text(ctx: Context) -> str:
     """'6,000 rows of decisions.csv' (or people, a range when the source suppressed cells)."""
     pop, loc = ctx.results.get("population") or {}, ctx.loc
+    if "rows_audited" in pop and "people" in pop:  # --person: rows are a person's stages; people are counted
+        return ctx.t("doc.population_people", n=loc.integer(pop["people"]), source=str(pop.get("source", "?")))
     if "rows_audited" in pop:
         return ctx.t("doc.population_rows", n=loc.integer(pop["rows_audited"]), source=str(pop.get("source", "?")))
     bounds = pop.get("people_bounds")  # suppressed cells: the number of people is a range
@@ -51,6 +53,10 @@ def headline_sentence(ctx: Context, h: Headline) -> str:
                   level=ctx.level, low=loc.number(ci[0]), high=loc.number(ci[1]),
                   metric=loc.label("metric", metric).lower())
     key = "summary.headline_selection" if metric == "selection_rate" else "summary.headline_metric"
+    stages = (ctx.results.get("population") or {}).get("stages")
+    if stages and metric == "selection_rate":  # a process: the comparisons are end to end
+        key = "summary.headline_end_to_end"
+        values.update(first=str(stages["order"][0]), last=str(stages["order"][-1]))
     return ctx.t(key, **values)
 
 
@@ -73,6 +79,11 @@ def headline_blocks(ctx: Context) -> list[Block]:
     """The headline paragraph, its source line (finding id, adjusted p, group sizes), the rule, its chart."""
     h = headline_of(ctx)
     if h is None:
+        records = list(ctx.results.get("comparisons") or [])
+        records += [s.get("comparison") or {} for s in ctx.results.get("stages") or []]
+        # Detected differences that may not lead (their counts are withheld) must not read as 'none found'.
+        if any(isinstance(c, Mapping) and c.get("status") == "difference_detected" for c in records):
+            return [Paragraph(ctx.t("summary.headline_withheld", k=ctx.loc.integer(ctx.k)), style="headline")]
         return [Paragraph(ctx.t("summary.headline_none"), style="headline")]
     c, loc = h.comparison, ctx.loc
     uses = (ctx.results.get("multiple_testing") or {}).get("status_uses", "holm")
@@ -121,12 +132,15 @@ def summary_section(ctx: Context) -> Section:
     selected = design.get("selected")
     publishable = rows and isinstance(selected, (int, float)) and not ctx.sup.small(selected)
     share = loc.percent(selected / rows) if publishable else t("suppression.withheld")
+    sel_b, not_b = design.get("selected_bounds"), design.get("not_selected_bounds")
+    if publishable and sel_b and not_b:  # suppressed cells: the share from its least to its largest value
+        share = ctx.share_range(sel_b[0], sel_b[0] + not_b[1], sel_b[1], sel_b[1] + not_b[0])
     from ._build_response import corrections_notice
 
     notice = corrections_notice(ctx)
     blocks: list[Block] = ([notice] if notice else []) + headline_blocks(ctx)
     blocks.append(Paragraph(t("summary.examined", population=population_text(ctx), rule=decision_text(ctx),
-                              selected=ctx.count(selected, "summary/selected").text, share=share)))
+                              selected=ctx.count(selected, "summary/selected", sel_b).text, share=share)))
     model = (results.get("input") or {}).get("model")
     if model:
         family = (results.get("model_card") or {}).get("family", "")
