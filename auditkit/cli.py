@@ -248,12 +248,15 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
     printing = not o["quiet"] and str(o["json_path"]) != "-"
-    if template is None:
-        from .templates import load_template
+    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them
+    # (and does not load the base template, whose import costs start-up time).
+    findings: list[dict] = []
+    if printing or o.get("out_dir") is not None:
+        if template is None:
+            from .templates import load_template
 
-        template = load_template("base")
-    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them.
-    findings = _findings(results, template) if printing or o.get("out_dir") is not None else []
+            template = load_template("base")
+        findings = _findings(results, template)
     checklist = None
     if o.get("answers") is not None:
         from .checklist import load_assessment, score_assessment
