@@ -358,6 +358,32 @@ def _echo_next(example: Any, o: dict[str, Any]) -> None:
         click.echo("\n" + next_steps(example), err=str(o["json_path"]) == "-")
 
 
+_LIMIT_OPTIONS = [
+    click.option("--model-memory", type=click.FloatRange(min=0.25), default=8.0, show_default=True, metavar="GB",
+                 help="Address space of the worker process the model runs in, in GiB."),
+    click.option("--model-timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True,
+                 metavar="SECONDS", help="Wall time one step in the model worker may take (open, a batch, SHAP)."),
+    click.option("--model-cpu", type=click.FloatRange(min=1.0), default=3600.0, show_default=True, metavar="SECONDS",
+                 help="CPU time one step in the model worker may use."),
+    click.option("--model-open-files", type=click.IntRange(min=32), default=256, show_default=True, metavar="N",
+                 help="Files the model worker may hold open."),
+]
+
+
+def limit_options(command: Any) -> Any:
+    """The model worker's limits (see docs/models.md)."""
+    for option in reversed(_LIMIT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _limits(o: dict[str, Any]) -> Any:
+    from .load._limits import ModelLimits
+
+    return ModelLimits(memory_gb=o.pop("model_memory"), timeout=o.pop("model_timeout"), cpu=o.pop("model_cpu"),
+                       open_files=o.pop("model_open_files"))
+
+
 def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]], run: Any,
                   template: Any, findings: list[dict], checklist: Any) -> None:
     """The --out bundle, with its HTML report unless --no-report, written whole."""
@@ -409,6 +435,7 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="YAML of named example persons to score side by side.")
 @click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
+@limit_options
 def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """Open MODEL safely, score --data with it, and measure and explain its disparities.
 
@@ -420,13 +447,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     from .load._features import read_features
 
     ctx = click.get_current_context()
+    limits = _limits(o)
     example = start_example(ctx, "assess", {"MODEL": model, "--data": data}, explain=not o["no_explain"])
     if example is not None:
         model, data, o["out_dir"] = example.model, example.data, example.out
     if o["trust_model"]:
         from .load.model import inspect_model
 
-        report = inspect_model(model)
+        report = inspect_model(model, limits=limits)
         click.echo(f"--trust-model: loading {model.name} will import: "
                    + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
@@ -439,13 +467,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], features=read_features(o["features"]), **explain)
+        link=o["link"], features=read_features(o["features"]), model_limits=limits, **explain)
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
-                              for k, v in dataclasses.asdict(options).items() if k != "progress"}}
+                              for k, v in dataclasses.asdict(options).items()
+                              if k not in ("progress", "model_limits")}}
     write_outputs(result.results, o, inputs, run, template)
     if example is not None:
         _echo_next(example, o)
@@ -455,12 +484,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
               help="Write the report as JSON ('-' for stdout).")
-def inspect(model: Path, json_path: Path | None) -> None:
-    """Show what MODEL would import, and whether auditkit will open it, without loading it."""
+@limit_options
+def inspect(model: Path, json_path: Path | None, **o: Any) -> None:
+    """Show what MODEL would import, and whether auditkit will open it: the file is scanned and opened
+    exactly as assess opens it, in the resource-limited model worker, never in auditkit itself."""
     from .load.model import inspect_model
     from .results import to_json
 
-    report = inspect_model(model)
+    report = inspect_model(model, limits=_limits(o))
     if json_path is not None:
         from ._output import write_text
 
