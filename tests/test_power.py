@@ -42,8 +42,9 @@ def test_detectable_effect_matches_normal_ind_power(n1, n0, alpha, power):
     """The effect size at the wanted power equals statsmodels' solution for the same sizes (1e-6)."""
     m = minimum_detectable_ratio(n1, n0, 0.3, alpha, power)
     expected = _solve(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n0 / n1)
-    # statsmodels root-finds to about 1e-5; its power function at our effect size is the exact check below
-    assert m.effect_size == pytest.approx(expected, rel=1e-4)
+    # statsmodels' root finder stops at about 1e-4 relative (seen at n = 15,804 and 15,911); its power
+    # function at our effect size is the exact check below
+    assert m.effect_size == pytest.approx(expected, rel=1e-3)
     assert power_of(m.effect_size, n1, n0, alpha) == pytest.approx(power, abs=1e-9)
     assert NormalIndPower().power(m.effect_size, n1, alpha, ratio=n0 / n1) == pytest.approx(power, abs=1e-9)
 
