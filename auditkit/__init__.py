@@ -31,5 +31,16 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "findings",
     "measure",
+    "report",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the callable modules load on first use, not at import
+    """``auditkit.findings(result)`` and ``auditkit.report(BUNDLE, ...)``: callable modules, imported when used."""
+    if name in ("findings", "report"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'auditkit' has no attribute {name!r}")

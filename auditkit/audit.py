@@ -8,6 +8,7 @@ need) and a JSON-ready, schema-versioned results document.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -45,6 +46,25 @@ class AuditResult:
     def comparisons(self) -> list[dict]:
         """One record per group, reference and metric."""
         return self.results["comparisons"]
+
+    def to_frame(self, kind: str = "comparisons") -> Any:
+        """Tidy pandas DataFrame of the ``"comparisons"`` or the ``"groups"`` (one row per group and rate)."""
+        from .notebook import to_frame
+
+        return to_frame(self, kind)
+
+    def write_bundle(self, out: str | os.PathLike, *, template: Any = None, report: bool = True) -> Any:
+        """Write the evidence bundle (results, findings, manifest, HTML report) into ``out``; see
+        :func:`auditkit.notebook.write_result_bundle`."""
+        from .notebook import write_result_bundle
+
+        return write_result_bundle(self, out, template=template, report=report)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the population, the headline and a compact table of the selection-rate comparisons."""
+        from .notebook import html_table
+
+        return html_table(self)
 
 
 def _wanted_columns(spec: AuditSpec) -> list[str]:

@@ -31,6 +31,7 @@ and every finding states its population.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,6 +111,38 @@ def _p(p: float | None, lang: str) -> str:
     return _number(p, lang, 4)
 
 
+def _outward(bounds: Sequence[float], lang: str, digits: int, factor: float = 1.0) -> tuple[str, str]:
+    """Both ends of a range, the low end rounded down and the high end up, so the text holds every value
+    the source's suppressed cells allow."""
+    scale = 10 ** digits
+    lo, hi = bounds[0], bounds[1]
+    return (_number(None if lo is None else math.floor(lo * factor * scale + 1e-9) / scale, lang, digits),
+            _number(None if hi is None else math.ceil(hi * factor * scale - 1e-9) / scale, lang, digits))
+
+
+def _rate_text(rec: Mapping[str, Any], lang: str) -> str:
+    """A rate as a percentage; a range ('12.7%–15.3%') when it rests on suppressed cells."""
+    if rec.get("value") is None and rec.get("bounds"):
+        pattern = (_style(lang) or _STYLES["en"])[2]
+        return "–".join(pattern.format(x) for x in _outward(rec["bounds"], lang, 1, 100))
+    return _pct(rec.get("value"), lang)
+
+
+def _denominator(rec: Mapping[str, Any], lang: str) -> str:
+    """A rate's denominator; with suppressed cells the range of the group's count.
+
+    A bounded rate k/(k + c) records k at both ends (numerator, numerator_max) and the denominators of its
+    least and largest value (k_low + c_high, k_high + c_low): the count ranges from k_low + c_low to
+    k_high + c_high.
+    """
+    k_lo, k_hi, d_lo, d_hi = (rec.get(x) for x in ("numerator", "numerator_max", "denominator", "denominator_max"))
+    if all(isinstance(x, (int, float)) for x in (k_lo, k_hi, d_lo, d_hi)):
+        low, high = k_lo + d_hi - k_hi, k_hi + d_lo - k_lo
+        if low != high:
+            return f"{_count(low, lang)}–{_count(high, lang)}"
+    return _count(rec.get("denominator"), lang)
+
+
 def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> dict[str, str | None]:
     """Placeholder values for one comparison record, formatted for ``lang`` (None: not writable in it)."""
     g, r = rec.get("group_rate") or {}, rec.get("reference_rate") or {}
@@ -118,18 +151,20 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
     ratio: str | None
     if rec.get("ratio") is None and rec.get("ratio_bounds"):
         # A bounded ratio has no wording outside English and Dutch: a text using {ratio} falls back.
-        ratio = None if between is None else between.format(*(_number(b, lang) for b in rec["ratio_bounds"]))
+        ratio = None if between is None else between.format(*_outward(rec["ratio_bounds"], lang, 2))
     else:
         ratio = _number(rec.get("ratio"), lang)
     diff = rec.get("difference")
+    diff_pp = _number(None if diff is None else 100 * diff, lang, 1)
+    if diff is None and rec.get("difference_bounds"):
+        diff_pp = "–".join(_outward(rec["difference_bounds"], lang, 1, 100))
     level = f"{100 * results.get('parameters', {}).get('level', 0.95):g}"
     values = {
         "attribute": str(rec.get("attribute", "")), "group": str(rec.get("group", "")),
         "reference": str(rec.get("reference", "")), "metric": str(rec.get("metric", "")),
         "ratio": ratio, "ratio_ci_low": _number(ratio_ci[0], lang), "ratio_ci_high": _number(ratio_ci[1], lang),
-        "difference_pp": _number(None if diff is None else 100 * diff, lang, 1),
-        "group_rate": _pct(g.get("value"), lang), "reference_rate": _pct(r.get("value"), lang),
-        "n_group": _count(g.get("denominator"), lang), "n_reference": _count(r.get("denominator"), lang),
+        "difference_pp": diff_pp, "group_rate": _rate_text(g, lang), "reference_rate": _rate_text(r, lang),
+        "n_group": _denominator(g, lang), "n_reference": _denominator(r, lang),
         "level": level if lang in LANGUAGES else _swap(level, lang), "p_holm": _p(rec.get("p_holm"), lang),
         "stage": str(rec.get("stage", "")),
     }
@@ -160,16 +195,19 @@ def _population(results: Mapping[str, Any], lang: str) -> str | None:
     """The population sentence in ``lang``; None when it cannot be written in it (no catalog message)."""
     pop = results.get("population", {})
     n = pop.get("people", pop.get("rows_audited"))  # with --person the rows are stages; people are counted
+    people = _count(n, lang)
+    if pop.get("people_bounds"):  # suppressed cells: a range of people
+        people = "–".join(_count(x, lang) for x in pop["people_bounds"])
     steps = "; ".join(s["step"] for s in pop.get("filters", []))
     if lang == "en":
-        text = f"{_count(n, lang)} cases in {pop.get('source')}"
+        text = f"{people} cases in {pop.get('source')}"
     elif lang == "nl":
-        text = f"{_count(n, lang)} gevallen in {pop.get('source')}"
+        text = f"{people} gevallen in {pop.get('source')}"
     else:
         loc = _catalog(lang)
         if loc is None or "doc.population_rows" not in loc.messages:
             return None
-        text = loc.t("doc.population_rows", n=_count(n, lang), source=str(pop.get("source")))
+        text = loc.t("doc.population_rows", n=people, source=str(pop.get("source")))
     return text + (f" ({steps})" if steps else "")
 
 
@@ -353,3 +391,16 @@ def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) 
             out.append(_finding(_REVERSAL, rec, results, "stratified_reversal",
                                 f"stratified/{s['attribute']}/{s['group']}", languages))
     return out
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``auditkit.findings(result, template=...)`` builds findings, although ``auditkit.findings`` is this
+    module (a function of that name in ``auditkit`` would be replaced by the module when it is imported)."""
+
+    def __call__(self, result, template="base", *, languages=()):  # noqa: ANN001, ANN204 - see notebook.findings
+        from .notebook import findings
+
+        return findings(result, template, languages=languages)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -99,6 +99,15 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+def _pct_range(low: float, high: float) -> str:
+    """A range of rates rounded outwards, so that it holds every value the suppressed cells allow."""
+    import math
+
+    if low is None or high is None:
+        return f"{_pct(low)}–{_pct(high)}"
+    return f"{math.floor(low * 1000 + 1e-9) / 10:.1f}%–{math.ceil(high * 1000 - 1e-9) / 10:.1f}%"
+
+
 def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
@@ -140,7 +149,8 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
         lines.append(f"Population: {people} people in {pop['published_rows']:,} published rows"
                      f"{' (suppressed cells: a range)' if pop.get('people_bounds') else ''}.")
     lines += [f"  - {s['step']}: {s['rows_before']:,} -> {s['rows_after']:,}" for s in pop["filters"]]
-    lines.append(f"Decision: {pop['decision_rule'].get('rule')}; {design['selected']:,} selected. Data: {design['kind']}.")
+    selected = "{:,}–{:,}".format(*design["selected_bounds"]) if design.get("selected_bounds") else f"{design['selected']:,}"
+    lines.append(f"Decision: {pop['decision_rule'].get('rule')}; {selected} selected. Data: {design['kind']}.")
     if pop["decision_rule"].get("tied_at_cutoff", 0) > 1:
         r = pop["decision_rule"]
         lines.append(f"  {r['tied_at_cutoff']:,} rows share the cut-off score {r['cutoff_score']}; "
@@ -155,7 +165,7 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
         for g in groups[:max_rows]:
             rec, c = g[metric], cmp.get((a["attribute"], g["group"], metric), {})
             value = rec.get("value")
-            shown = _pct(value) if value is not None or not rec.get("bounds") else "{}–{}".format(*map(_pct, rec["bounds"]))
+            shown = _pct(value) if value is not None or not rec.get("bounds") else _pct_range(*rec["bounds"])
             ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
             rci = c.get("ratio_ci") or [None, None]
             status = "reference" if g["is_reference"] else c.get("status", "")

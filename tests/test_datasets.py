@@ -169,7 +169,7 @@ def test_welfare_model_is_safe_uses_proxies_and_is_reproducible():
     """model.skops opens without trust, takes no nationality, and train_model.py retrains the same weights."""
     from auditkit.load.model import load_model
 
-    model = load_model(example_path("welfare-model"))
+    model = load_model(example_path("welfare-model"), trust=True)  # the estimator itself, in this process
     assert model.format == "skops" and model.scan.verdict == "allowed" and not model.trusted
     script = _script(ROOT / "datasets" / "welfare" / "train_model.py")
     assert list(model.feature_names) == script.FEATURES

@@ -163,7 +163,11 @@ def _from_csv(text: str, label: str, link: str | None) -> ModelSpec:
             "(a logistic regression: the score is the probability 1/(1+exp(-sum))) or --link identity (the sum "
             "itself, e.g. a linear risk score). The agency's documentation says which.")
     delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as err:  # e.g. a stray carriage return inside a field
+        raise InputDataError(f"Model specification {label!r} is not a readable CSV table ({err}); save it again as "
+                             "CSV with one 'term,weight' row per line.") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise InputDataError(f"Model specification {label!r} is empty; expected a header 'term,weight' and one "

@@ -89,6 +89,12 @@ def rate(name: str, k_low: np.ndarray, c_low: np.ndarray, k_high: np.ndarray, c_
     """Rate ``k / (k + c)`` with suppression bounds and a Wilson interval covering both corners."""
     lo_k, lo_n = k_low, k_low + c_high
     hi_k, hi_n = k_high, k_high + c_low
+    # A corner with no rows leaves the rate undefined there, not the range: with c = 0 throughout, every
+    # defined completion has the rate 1 (least interval end at k = 1); with k = 0 throughout, the rate 0.
+    k_low, k_high, c_low, c_high = (np.asarray(x) for x in (k_low, k_high, c_low, c_high))
+    lo_k = np.where((lo_n == 0) & (k_high > 0), 1, lo_k)
+    lo_n = np.where((lo_n == 0) & (k_high > 0), 1, lo_n)
+    hi_n = np.where((hi_n == 0) & (c_high > 0), 1, hi_n)
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = np.where(lo_n > 0, lo_k / np.where(lo_n > 0, lo_n, 1), np.nan)
         upper = np.where(hi_n > 0, hi_k / np.where(hi_n > 0, hi_n, 1), np.nan)
@@ -115,8 +121,10 @@ def group_rates(low: np.ndarray, high: np.ndarray, level: float) -> dict[str, Ra
     s_lo, s_hi = low[..., 1, :].sum(axis=-1), high[..., 1, :].sum(axis=-1)
     tot_lo, tot_hi = n_lo.sum(axis=-1, keepdims=True), n_hi.sum(axis=-1, keepdims=True)
     stot_lo, stot_hi = s_lo.sum(axis=-1, keepdims=True), s_hi.sum(axis=-1, keepdims=True)
-    out["share_of_population"] = rate("share_of_population", n_lo, tot_hi - n_hi, n_hi, tot_lo - n_lo, level)
-    out["share_of_selected"] = rate("share_of_selected", s_lo, stot_hi - s_hi, s_hi, stot_lo - s_lo, level)
+    # the other groups' counts are the complement (its low end: total low - own low); a share is least
+    # with the group at its low end and the others at their high end, and largest the other way round
+    out["share_of_population"] = rate("share_of_population", n_lo, tot_lo - n_lo, n_hi, tot_hi - n_hi, level)
+    out["share_of_selected"] = rate("share_of_selected", s_lo, stot_lo - s_lo, s_hi, stot_hi - s_hi, level)
     return out
 
 

@@ -51,8 +51,13 @@ def design_of(table: CountTable, has_truth: bool) -> dict:
             undefined.update({m: why for m in pooled + (("npv", "for") if known_not == 0 else ())})
     if selected == 0:
         kind = "nobody was selected"
-    return {"kind": kind, "has_outcome": has_truth, "rows": int(low.sum()), "selected": int(selected),
-            "not_selected": int(not_selected), "undefined_metrics": undefined}
+    out = {"kind": kind, "has_outcome": has_truth, "rows": int(low.sum()), "selected": int(selected),
+           "not_selected": int(not_selected), "undefined_metrics": undefined}
+    if table.bounded:  # suppressed cells: the counts above are the low ends; the ranges are stated too
+        high = table.high.reshape(-1, 2, 3).sum(axis=0)
+        out.update(rows_bounds=[int(low.sum()), int(high.sum())], selected_bounds=[int(selected), int(high[1].sum())],
+                   not_selected_bounds=[int(not_selected), int(high[0].sum())])
+    return out
 
 
 def comparison_metrics(spec: AuditSpec, design: dict) -> list[str]:

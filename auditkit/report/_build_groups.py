@@ -45,10 +45,9 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
         where = f"groups/{attr}/{name}/{metric}"
         rate_ok = ctx.sup.group_rate_ok(attr, name, metric, rec)
         c = comps.get(name)
-        bounds = g.get("bounds") or {}
+        num_bounds, den_bounds = ctx.rate_bounds(rec)  # suppressed cells in the source: ranges
         n_cell = ctx.masked_count(rec.get("denominator"), ctx.sup.count_hidden(attr, name, metric, "den"),
-                                  where + "/denominator", bounds.get("n") if metric == "selection_rate" else None)
-        num_bounds = bounds.get("selected") if metric == "selection_rate" else None
+                                  where + "/denominator", den_bounds)
         num_cell = ctx.masked_count(rec.get("numerator"), ctx.sup.count_hidden(attr, name, metric, "num"),
                                     where + "/numerator", num_bounds)
         label = ctx.group_label(attr, name) + (f" ({t('groups.reference')})" if g.get("is_reference") else "")

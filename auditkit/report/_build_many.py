@@ -152,15 +152,14 @@ def table_file_rows(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     for g in results.get("groups", []):
         attr, name = str(g.get("attribute")), str(g.get("group"))
-        bounds = g.get("bounds") or {}
         for metric in metrics:
             rec = g.get(metric) or {}
             c = comps.get((attr, name, metric))
             row = dict.fromkeys(_COLUMNS, "")
             row.update(attribute=attr, group=name, label=ctx.group_label(attr, name), metric=metric,
                        reference="yes" if g.get("is_reference") else "")
-            for part, key, bkey in (("den", "denominator", "n"), ("num", "numerator", "selected")):
-                b = bounds.get(bkey) if metric == "selection_rate" else None
+            num_bounds, den_bounds = ctx.rate_bounds(rec)
+            for part, key, b in (("den", "denominator", den_bounds), ("num", "numerator", num_bounds)):
                 value = rec.get(key)
                 if b and len(b) == 2:
                     row[key] = less if isinstance(b[1], (int, float)) and b[1] < k else _span(b)

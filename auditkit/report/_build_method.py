@@ -66,8 +66,10 @@ def _decision(ctx: Context) -> Section:
         blocks.append(Paragraph(t("method.no_outcome")))
     blocks.append(KeyValues(t("method.design_caption"),
                             ((t("method.design_kind"), ctx.english(design.get("kind", "—"))),
-                             (t("method.selected"), ctx.count(design.get("selected"), "design/selected")),
-                             (t("method.not_selected"), ctx.count(design.get("not_selected"), "design/not_selected")))))
+                             (t("method.selected"), ctx.count(design.get("selected"), "design/selected",
+                                                              design.get("selected_bounds"))),
+                             (t("method.not_selected"), ctx.count(design.get("not_selected"), "design/not_selected",
+                                                                  design.get("not_selected_bounds"))))))
     return Section(id="method-decision", title=t("method.decision_title"), blocks=tuple(blocks))
 
 

@@ -132,12 +132,15 @@ def summary_section(ctx: Context) -> Section:
     selected = design.get("selected")
     publishable = rows and isinstance(selected, (int, float)) and not ctx.sup.small(selected)
     share = loc.percent(selected / rows) if publishable else t("suppression.withheld")
+    sel_b, not_b = design.get("selected_bounds"), design.get("not_selected_bounds")
+    if publishable and sel_b and not_b:  # suppressed cells: the share from its least to its largest value
+        share = ctx.share_range(sel_b[0], sel_b[0] + not_b[1], sel_b[1], sel_b[1] + not_b[0])
     from ._build_response import corrections_notice
 
     notice = corrections_notice(ctx)
     blocks: list[Block] = ([notice] if notice else []) + headline_blocks(ctx)
     blocks.append(Paragraph(t("summary.examined", population=population_text(ctx), rule=decision_text(ctx),
-                              selected=ctx.count(selected, "summary/selected").text, share=share)))
+                              selected=ctx.count(selected, "summary/selected", sel_b).text, share=share)))
     model = (results.get("input") or {}).get("model")
     if model:
         family = (results.get("model_card") or {}).get("family", "")

@@ -110,6 +110,43 @@ class Context:
             return Cell(self.t("suppression.less_than", k=self.loc.integer(self.k)), suppressed=True, numeric=True)
         return Cell(self.loc.integer(n) if isinstance(n, (int, float)) else "—", numeric=True)
 
+    @staticmethod
+    def rate_bounds(rec: Mapping[str, Any] | None) -> tuple[list[int] | None, list[int] | None]:
+        """The ranges of a bounded rate's numerator and denominator (None: not bounded).
+
+        A bounded rate k / (k + c) records k at both ends (``numerator``, ``numerator_max``) and the
+        denominators of its least and largest value (k_low + c_high, k_high + c_low), so its denominator
+        ranges from k_low + c_low to k_high + c_high."""
+        rec = rec or {}
+        k_lo, k_hi, d_lo, d_hi = (rec.get(x) for x in ("numerator", "numerator_max", "denominator", "denominator_max"))
+        if not all(isinstance(x, (int, float)) for x in (k_lo, k_hi, d_lo, d_hi)):
+            return None, None
+        num = [int(k_lo), int(k_hi)] if k_lo != k_hi else None
+        low, high = k_lo + d_hi - k_hi, k_hi + d_lo - k_lo
+        return num, ([int(low), int(high)] if low != high else None)
+
+    def share_range(self, k_low: float, n_low: float, k_high: float, n_high: float) -> str:
+        """'16.0%–16.2%': a proportion from k_low / n_low to k_high / n_high, rounded outwards (so that
+        the printed range holds every value the suppressed cells allow)."""
+        lo = k_low / n_low if n_low else 0.0
+        hi = k_high / n_high if n_high else 1.0
+        return self.loc.span(*self.percent_bounds(lo, hi))
+
+    def percent_bounds(self, lo: float, hi: float, digits: int = 1) -> tuple[str, str]:
+        """Both ends of a range of proportions as percentages, the low end rounded down, the high end up."""
+        scale = 10 ** (digits + 2)
+        return (self.loc.percent(math.floor(lo * scale + 1e-9) / scale, digits),
+                self.loc.percent(math.ceil(hi * scale - 1e-9) / scale, digits))
+
+    def number_bounds(self, lo: float, hi: float, digits: int = 2, factor: float = 1.0,
+                      sign: bool = False) -> tuple[str, str]:
+        """Both ends of a range of numbers, the low end rounded down, the high end up."""
+        scale = 10 ** digits
+        low = None if lo is None else math.floor(lo * factor * scale + 1e-9) / scale
+        high = None if hi is None else math.ceil(hi * factor * scale - 1e-9) / scale
+        kw = {"sign": True} if sign else {}
+        return self.loc.number(low, digits, **kw), self.loc.number(high, digits, **kw)
+
     def hidden_count(self, where: str) -> Cell:
         """A count withheld to protect another cell (complementary suppression)."""
         self.sup.note(where)
@@ -130,7 +167,8 @@ class Context:
         ci = loc.span(loc.number(_pp(rec.get("ci_low")), 1), loc.number(_pp(rec.get("ci_high")), 1))
         if rec.get("value") is None and rec.get("bounds"):
             lo, hi = rec["bounds"]
-            return Cell(self.t("cell.bounded_rate", low=loc.percent(lo), high=loc.percent(hi), ci=ci), numeric=True)
+            low, high = self.percent_bounds(lo, hi)
+            return Cell(self.t("cell.bounded_rate", low=low, high=high, ci=ci), numeric=True)
         if rec.get("value") is None:
             return Cell("—", numeric=True)
         return Cell(loc.percent(rec["value"]), numeric=True, detail=ci)
@@ -144,7 +182,8 @@ class Context:
         ci = loc.span(loc.number(lo), loc.number(hi))
         if c.get("ratio") is None and c.get("ratio_bounds"):
             b = c["ratio_bounds"]
-            return Cell(self.t("cell.bounded_ratio", low=loc.number(b[0]), high=loc.number(b[1]), ci=ci), numeric=True)
+            low, high = self.number_bounds(b[0], b[1])
+            return Cell(self.t("cell.bounded_ratio", low=low, high=high, ci=ci), numeric=True)
         if c.get("ratio") is None:
             return Cell("—", numeric=True)
         return Cell(loc.number(c["ratio"]), numeric=True, detail=ci)
@@ -159,8 +198,8 @@ class Context:
         ci = self.t("cell.range", low=loc.number(scale(lo), 1, sign=True), high=loc.number(scale(hi), 1, sign=True))
         if c.get("difference") is None and c.get("difference_bounds"):
             b = c["difference_bounds"]
-            return Cell(self.t("cell.bounded_difference", low=loc.number(scale(b[0]), 1, sign=True),
-                               high=loc.number(scale(b[1]), 1, sign=True), ci=ci), numeric=True)
+            low, high = self.number_bounds(b[0], b[1], 1, factor=100, sign=True)
+            return Cell(self.t("cell.bounded_difference", low=low, high=high, ci=ci), numeric=True)
         if c.get("difference") is None:
             return Cell("—", numeric=True)
         return Cell(loc.number(scale(c["difference"]), 1, sign=True), numeric=True, detail=ci)
