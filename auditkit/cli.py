@@ -79,7 +79,8 @@ class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
     LAZY = {"checklist": "cli_checklist", "compare": "cli_compare", "datasets": "cli_datasets", "keygen": "cli_bundle",
-            "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates", "verify": "cli_bundle"}
+            "power": "cli_power", "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates",
+            "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
@@ -130,6 +131,10 @@ _AUDIT_OPTIONS = [
     click.option("--reference", multiple=True, metavar="COL=VALUE", help="Reference group of an attribute."),
     click.option("--reference-rule", type=click.Choice(["largest", "most-favourable"]), default="largest",
                  show_default=True, help="How to choose a reference where none is given."),
+    click.option("--intersection-reference", type=click.Choice(["within", "single"]), default="within",
+                 show_default=True,
+                 help="Intersections: compare each cell, per attribute, with that attribute's reference level within "
+                      "the same levels of the others (within), or every cell with one reference cell (single)."),
     click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
                  show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit)."),
     click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable)."),
@@ -205,6 +210,7 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         score=o.get("score"), threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
         truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
         references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
+        intersection_reference=o["intersection_reference"],
         selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None, person=o.get("person"),
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
