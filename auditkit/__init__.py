@@ -13,6 +13,7 @@ from .exceptions import (
     UsageError,
 )
 from .measure._counts import CountTable, Dimension
+from .measure.power import minimum_detectable_ratio, sample_size
 from .spec import METRICS, AuditSpec, Filter
 
 __all__ = [
@@ -31,5 +32,18 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "findings",
     "measure",
+    "minimum_detectable_ratio",
+    "report",
+    "sample_size",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the callable modules load on first use, not at import
+    """``auditkit.findings(result)`` and ``auditkit.report(BUNDLE, ...)``: callable modules, imported when used."""
+    if name in ("findings", "report"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'auditkit' has no attribute {name!r}")

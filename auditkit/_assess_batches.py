@@ -54,10 +54,14 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
     from .audit import _wanted_columns
     from .engines._batches import batch_tables
     from .engines._source import open_files
+    from .load._features import name_inputs
 
     reading = {k: fields.get(k) for k in ("encoding", "delimiter", "sheet", "header_row")}
     columns_spec = _decision_spec(fields, "", options)  # the columns; the rule may wait for the scoring method
-    inputs, features, notes = _model_columns(loaded, open_files(source, None, **reading))
+    header = open_files(source, None, **reading)
+    loaded, input_notes = name_inputs(loaded, list(header.columns), fields, options.features)
+    inputs, features, notes = _model_columns(loaded, header)
+    notes = input_notes + list(notes)
     audited = [c for c in _wanted_columns(columns_spec) if c != SCORE_COLUMN]
     files = open_files(source, [*inputs, *audited], **reading)
     keep = list(dict.fromkeys(files.columns[c] for c in audited))

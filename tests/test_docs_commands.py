@@ -4,7 +4,7 @@ Rules for whoever writes docs (also in docs/index.md, "Commands in these pages r
 
 1. Blocks fenced as ```bash, ```sh, ```shell, ```console or ``` (no language) are run; ```text, ```yaml,
    ```python and the rest are not (use ```text for output).
-2. Each page runs in its own empty temporary folder holding copies of the repository's ``datasets/``,
+2. Each page runs in its own empty temporary folder holding copies of the repository's ``datasets/``, ``examples/``,
    ``audits/`` and ``auditkit/locale/``. Its blocks run top to bottom: files and ``export``s of an earlier
    block are there for a later one. Write paths relative to the repository root. A block holding only
    file commands (mkdir, cp, mv, cat, sed, echo, printf, export, rm, touch) is run too.
@@ -40,7 +40,7 @@ from auditkit.cli import main
 
 ROOT = Path(__file__).parents[1]
 RUN_INFO = {"bash", "sh", "shell", "console", ""}
-COPIED = ("datasets", "audits", "auditkit/locale")
+COPIED = ("datasets", "audits", "auditkit/locale", "examples")
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
                     re.M | re.S)
 _MARK = re.compile(r"<!--\s*docs-test:\s*(?P<what>skip|exit)\s*(?P<arg>[^>]*?)\s*-->\s*$")

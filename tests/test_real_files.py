@@ -209,3 +209,40 @@ def test_differing_copies_are_addressed_by_number(tmp_path):
     first = auditkit.audit(path, protected=("group#1",), decision="decision", min_group_size=1).results
     assert [g["group"] for g in second["groups"]] == ["x", "y"]
     assert [g["group"] for g in first["groups"]] == ["a", "b"]
+
+
+# --- the documentation page ----------------------------------------------------------------------
+
+
+def _page_commands() -> list[str]:
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "opening-real-files.md").read_text(encoding="utf-8")
+    return re.findall(r"```bash\n(auditkit .+?)\n```", page)
+
+
+@pytest.mark.parametrize("command", _page_commands())
+def test_every_command_of_the_page_runs_as_written(command, monkeypatch):
+    """docs/opening-real-files.md: each fenced command runs from the repository root on examples/real-files."""
+    import shlex
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = run_cli(*shlex.split(command)[1:])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_page_shows_the_notes_the_example_gives(monkeypatch):
+    """The notes quoted on the page are the ones the workbook example prints (word for word)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    page = (root / "docs" / "opening-real-files.md").read_text(encoding="utf-8")
+    result = run_cli(*_page_commands()[0].split()[1:])
+    printed = [line for line in result.output.splitlines() if line.startswith("Note: selections.xlsx")]
+    assert len(printed) == 4
+    for line in printed:
+        assert line in page

@@ -154,7 +154,8 @@ def distinct_texts(arrays: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array:
     for array in arrays:
         text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
         unique = pc.unique(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).drop_null()
-        seen.append(unique.filter(pc.not_equal(unique, "")))
+        # Blank texts dropped by length: comparing with the Python scalar "" would import pandas (pa.scalar).
+        seen.append(unique.filter(pc.cast(pc.utf8_length(unique), pa.bool_())))
     if not seen:
         return pa.array([], pa.string())
     return pc.unique(pa.concat_arrays(seen)) if len(seen) > 1 else seen[0]
