@@ -13,6 +13,7 @@ from .exceptions import (
     UsageError,
 )
 from .measure._counts import CountTable, Dimension
+from .measure.power import minimum_detectable_ratio, sample_size
 from .spec import METRICS, AuditSpec, Filter
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "audit",
     "findings",
     "measure",
+    "minimum_detectable_ratio",
     "report",
+    "sample_size",
 ]
 
 

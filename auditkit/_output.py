@@ -110,29 +110,53 @@ def open_output(path: str | os.PathLike, mode: str = "wb", *, encoding: str | No
     path = Path(path)
     if kind == "special":
         # A device or pipe: written in place, never truncated-and-replaced.
-        flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0)
-        fd = os.open(path, flags)
+        with _said(path):
+            fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
         return
-    _mkdir_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _said(path):
+        _mkdir_parent(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _mode_for(path, kind, private))
-        if exclusive:
-            # link() fails if the name was taken meanwhile: a key is never overwritten.
-            os.link(tmp, path)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
+        with _said(path):
+            os.chmod(tmp, _mode_for(path, kind, private))
+            _move_into_place(tmp, path, exclusive)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _said(path: Path) -> Iterator[None]:
+    """An operating-system error (no permission, disk full, read-only) as an OutputError naming ``path``."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as err:
+        raise OutputError(f"Cannot write {path}: {err.strerror or err}.") from err
+
+
+def _move_into_place(tmp: str, path: Path, exclusive: bool) -> None:
+    if not exclusive:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if the name was taken meanwhile: a key is never overwritten
+    except FileExistsError:
+        raise OutputError(f"{path} exists already; auditkit will not overwrite it.") from None
+    except OSError:  # a file system without hard links
+        if os.path.lexists(path):
+            raise OutputError(f"{path} exists already; auditkit will not overwrite it.") from None
+        os.rename(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def _mode_for(path: Path, kind: str, private: bool) -> int:
@@ -182,8 +206,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def temp_dir_for(target: Path) -> Path:
     """A new empty folder next to ``target`` (same file system, so it can be moved into place)."""
-    _mkdir_parent(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".auditkit-tmp", dir=target.parent))
+    with _said(target):
+        _mkdir_parent(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".auditkit-tmp", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a bundle is a folder like any other

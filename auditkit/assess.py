@@ -43,7 +43,7 @@ class AssessOptions:
     ``explain_sample`` caps the audited rows the explanations run on: a seeded random sample (the
     audit's ``seed``), the same rows whatever the engine.  None explains every row with the pandas
     engine and :data:`EXPLAIN_SAMPLE` rows with 'duckdb' and 'dask'.  ``batch_size`` is the number of
-    rows scored at a time.
+    rows scored at a time.  ``model_limits`` bounds the worker process the model runs in.
     """
 
     trust_model: bool = False
@@ -61,6 +61,9 @@ class AssessOptions:
     link: str | None = None
     #: The model's inputs in its order, for a model that records no input names (``--features``).
     features: tuple[str, ...] | None = None
+    #: Limits of the worker process the model runs in (:class:`~auditkit.load._limits.ModelLimits`);
+    #: None: the defaults.  Not used with ``trust_model`` (the model then runs in this process).
+    model_limits: Any = None
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,18 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     path = data if engine != "pandas" and isinstance(data, (str, os.PathLike)) else None
     if path is not None:
         require_engine(engine, scheduler)
-    loaded = load_model(model, trust=options.trust_model, link=options.link)
-    if path is not None:
-        from ._assess_batches import score_in_batches
+    loaded = load_model(model, trust=options.trust_model, link=options.link, limits=options.model_limits)
+    try:
+        if path is not None:
+            from ._assess_batches import score_in_batches
 
-        scored = score_in_batches(loaded, path, fields, options, engine, scheduler)
-    else:
-        scored = _score_in_memory(loaded, data, fields, options, engine, scheduler)
-    return _finish(loaded, data, scored, options)
+            scored = score_in_batches(loaded, path, fields, options, engine, scheduler)
+        else:
+            scored = _score_in_memory(loaded, data, fields, options, engine, scheduler)
+        return _finish(loaded, data, scored, options)
+    finally:
+        if hasattr(loaded.estimator, "close") and getattr(type(loaded.estimator), "remote", False):
+            loaded.estimator.close()
 
 
 def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options: AssessOptions, engine: str,
@@ -341,6 +348,29 @@ def _groups(frame: Any, spec: AuditSpec) -> Any:
     return groups.mask(groups.isna() | (groups == ""), MISSING).astype(str)
 
 
+def _remote_explainer(loaded: Any) -> Callable | None:
+    """SHAP in the model worker, for a model that runs there (None: explain it here)."""
+    remote = loaded.estimator
+    if not getattr(type(remote), "remote", False):
+        return None
+    from .explain._shap_explainers import Explanation
+    from .exceptions import UnsafeModelError
+
+    def run(X: Any, rows: np.ndarray, bg: np.ndarray, seed: int) -> tuple[Any, list[str], Any]:
+        r = remote.explain(X, rows, bg, seed)
+        texts = [r.get(k) for k in ("explainer", "scale", "perturbation")]
+        notes, check, base, background = r.get("notes"), r.get("check"), r.get("base"), r.get("background_rows")
+        if not (all(isinstance(t, str) for t in texts) and isinstance(notes, list)
+                and all(isinstance(n, str) for n in notes) and isinstance(base, (int, float))
+                and (background is None or type(background) is int) and (check is None or isinstance(check, dict))):
+            raise UnsafeModelError(f"Refused {os.path.basename(str(loaded.path))!r}: the model worker sent a "
+                                   "malformed SHAP explanation.")
+        ex = Explanation(texts[0], texts[1], r["values"], float(base), r["output"], background, texts[2], notes)
+        return ex, r["features"], check
+
+    return run
+
+
 def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Callable, decide: Callable,
              spec: AuditSpec, options: AssessOptions) -> dict:
     from .explain.flips import flip_test, load_constraints
@@ -351,7 +381,7 @@ def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Calla
     out: dict[str, Any] = {
         "population_rows": int(len(X)),  # the audited rows; the caller corrects it for a sample
         "shap": shap_by_group(loaded.estimator, X, groups, predict=predict, reference_groups=dict(spec.references),
-                              sample=options.shap_sample, seed=spec.seed),
+                              sample=options.shap_sample, seed=spec.seed, explainer=_remote_explainer(loaded)),
         "proxies": proxy_scan(X, groups, seed=spec.seed),
     }
     lowered = {c.casefold(): c for c in X.columns}

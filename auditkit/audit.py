@@ -123,20 +123,20 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         # Only investigated cases, part of them chosen at random: the random part is the baseline.
         design["kind"] = "only selected cases (every row was selected), with a random control sample"
     attributes, groups, comparisons, tables = measure_groups(table, spec, design)
-    references = {}
-    for subset, gt in tables.items():
+    references = {}  # per subset, the reference cell's label ('within' intersections: every attribute's level)
+    for subset, (gt, _) in tables.items():
         ref_label = next(a["reference"] for a in attributes if a["attributes"] == list(subset))
-        references[subset] = [gt.label(i) for i in range(len(gt.labels))].index(ref_label) if ref_label else -1
+        references[subset] = ref_label
     stratified, method = [], []
     singles = [s for s in tables if len(s) == 1]
     for subset in singles:
-        gt, ref = tables[subset], references[subset]
+        gt, plans = tables[subset]
+        ref = int(max(plans[0][1])) if plans else -1  # a single attribute: one reference for every group
         if spec.strata and ref >= 0:
             stratified += measure_strata(table, gt, ref, spec)
         if spec.selection_method:
             method += measure_selection_method(table, gt, spec)
-    stages = measure_stages(counted, spec, {s: tables[s].label(r) if r >= 0 else None
-                                            for s, r in references.items()}) if spec.stage else []
+    stages = measure_stages(counted, spec, references) if spec.stage else []
     family = comparisons + stratified + [m[k] for m in method for k in ("share_comparison", "hit_rate_comparison")]
     family += [s["comparison"] for s in stages if s["comparison"] is not None]
     testing = adjust_family(family, spec)
@@ -158,7 +158,7 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "notes": list(counted.notes) + (stage_notes(counted, spec) if spec.stage else []),
     }
     if spec.bootstrap:
-        _add_bootstrap(results, table, tables, references, spec, design)
+        _add_bootstrap(results, table, tables, spec, design)
     return AuditResult(counted, results)
 
 
@@ -222,20 +222,22 @@ def _parameters(spec: AuditSpec) -> dict:
     return params
 
 
-def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: dict, spec: AuditSpec,
-                   design: dict) -> None:
+def _add_bootstrap(results: dict, table: CountTable, tables: dict, spec: AuditSpec, design: dict) -> None:
     if table.bounded:
         results["bootstrap"] = {"replicates": 0, "reason": "not computed: the table has suppressed cells"}
         return
     metrics = [m for m in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "fdr", "for",
                            "accuracy") if m not in design["undefined_metrics"]]
-    try:  # every replicate's rate, ratio and difference is held until the percentiles are taken
-        check_replicates(spec.bootstrap, 3 * len(metrics) * sum(len(gt.labels) for gt in tables.values()))
+    # every replicate's rate, and its ratio and difference for each comparison plan, is held until the
+    # percentiles are taken
+    held = len(metrics) * sum(len(gt.labels) * (1 + 2 * len(plans)) for gt, plans in tables.values())
+    try:
+        check_replicates(spec.bootstrap, held)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    intervals = bootstrap_intervals(table, tables, references, metrics, spec.bootstrap, spec.seed, spec.level)
+    intervals = bootstrap_intervals(table, tables, metrics, spec.bootstrap, spec.seed, spec.level)
     index = {}
-    for subset, gt in tables.items():
+    for subset, (gt, _) in tables.items():
         for i in range(len(gt.labels)):
             index[(gt.name, gt.label(i))] = (subset, i)
     for g in results["groups"]:
@@ -246,9 +248,10 @@ def _add_bootstrap(results: dict, table: CountTable, tables: dict, references: d
     for c in results["comparisons"]:
         subset, i = index[(c["attribute"], c["group"])]
         entry = intervals.get((subset, c["metric"]))
-        if entry and "ratio" in entry:
-            c["ratio_bootstrap_ci"] = [_num(entry["ratio"][0][i]), _num(entry["ratio"][1][i])]
-            c["difference_bootstrap_ci"] = [_num(entry["difference"][0][i]), _num(entry["difference"][1][i])]
+        if entry and ("ratio", c["varies"]) in entry:
+            ratio, diff = entry[("ratio", c["varies"])], entry[("difference", c["varies"])]
+            c["ratio_bootstrap_ci"] = [_num(ratio[0][i]), _num(ratio[1][i])]
+            c["difference_bootstrap_ci"] = [_num(diff[0][i]), _num(diff[1][i])]
     results["bootstrap"] = {"replicates": spec.bootstrap, "seed": spec.seed, "interval": "percentile",
                             "method": "multinomial resampling of the count table (equivalent to a row bootstrap)"}
 

@@ -79,7 +79,8 @@ class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
     LAZY = {"checklist": "cli_checklist", "compare": "cli_compare", "datasets": "cli_datasets", "keygen": "cli_bundle",
-            "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates", "verify": "cli_bundle"}
+            "power": "cli_power", "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates",
+            "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
@@ -130,6 +131,10 @@ _AUDIT_OPTIONS = [
     click.option("--reference", multiple=True, metavar="COL=VALUE", help="Reference group of an attribute."),
     click.option("--reference-rule", type=click.Choice(["largest", "most-favourable"]), default="largest",
                  show_default=True, help="How to choose a reference where none is given."),
+    click.option("--intersection-reference", type=click.Choice(["within", "single"]), default="within",
+                 show_default=True,
+                 help="Intersections: compare each cell, per attribute, with that attribute's reference level within "
+                      "the same levels of the others (within), or every cell with one reference cell (single)."),
     click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
                  show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit)."),
     click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable)."),
@@ -205,6 +210,7 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         score=o.get("score"), threshold=o["threshold"], top=o["top"], top_n=o["top_n"], truth=o["truth"],
         truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
         references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
+        intersection_reference=o["intersection_reference"],
         selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None, person=o.get("person"),
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
@@ -248,12 +254,15 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         results["template"] = template.record()
         inputs = list(inputs or []) + [("template", path) for path, _ in template.files]
     printing = not o["quiet"] and str(o["json_path"]) != "-"
-    if template is None:
-        from .templates import load_template
+    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them
+    # (and does not load the base template, whose import costs start-up time).
+    findings: list[dict] = []
+    if printing or o.get("out_dir") is not None:
+        if template is None:
+            from .templates import load_template
 
-        template = load_template("base")
-    # Findings go into the bundle and onto the terminal; a quiet run writing only JSON or CSV skips them.
-    findings = _findings(results, template) if printing or o.get("out_dir") is not None else []
+            template = load_template("base")
+        findings = _findings(results, template)
     checklist = None
     if o.get("answers") is not None:
         from .checklist import load_assessment, score_assessment
@@ -349,6 +358,32 @@ def _echo_next(example: Any, o: dict[str, Any]) -> None:
         click.echo("\n" + next_steps(example), err=str(o["json_path"]) == "-")
 
 
+_LIMIT_OPTIONS = [
+    click.option("--model-memory", type=click.FloatRange(min=0.25), default=8.0, show_default=True, metavar="GB",
+                 help="Address space of the worker process the model runs in, in GiB."),
+    click.option("--model-timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True,
+                 metavar="SECONDS", help="Wall time one step in the model worker may take (open, a batch, SHAP)."),
+    click.option("--model-cpu", type=click.FloatRange(min=1.0), default=3600.0, show_default=True, metavar="SECONDS",
+                 help="CPU time one step in the model worker may use."),
+    click.option("--model-open-files", type=click.IntRange(min=32), default=256, show_default=True, metavar="N",
+                 help="Files the model worker may hold open."),
+]
+
+
+def limit_options(command: Any) -> Any:
+    """The model worker's limits (see docs/models.md)."""
+    for option in reversed(_LIMIT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _limits(o: dict[str, Any]) -> Any:
+    from .load._limits import ModelLimits
+
+    return ModelLimits(memory_gb=o.pop("model_memory"), timeout=o.pop("model_timeout"), cpu=o.pop("model_cpu"),
+                       open_files=o.pop("model_open_files"))
+
+
 def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple[str, Any]], run: Any,
                   template: Any, findings: list[dict], checklist: Any) -> None:
     """The --out bundle, with its HTML report unless --no-report, written whole."""
@@ -400,6 +435,7 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="YAML of named example persons to score side by side.")
 @click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
+@limit_options
 def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """Open MODEL safely, score --data with it, and measure and explain its disparities.
 
@@ -411,13 +447,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     from .load._features import read_features
 
     ctx = click.get_current_context()
+    limits = _limits(o)
     example = start_example(ctx, "assess", {"MODEL": model, "--data": data}, explain=not o["no_explain"])
     if example is not None:
         model, data, o["out_dir"] = example.model, example.data, example.out
     if o["trust_model"]:
         from .load.model import inspect_model
 
-        report = inspect_model(model)
+        report = inspect_model(model, limits=limits)
         click.echo(f"--trust-model: loading {model.name} will import: "
                    + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
@@ -430,13 +467,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], features=read_features(o["features"]), **explain)
+        link=o["link"], features=read_features(o["features"]), model_limits=limits, **explain)
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
-                              for k, v in dataclasses.asdict(options).items() if k != "progress"}}
+                              for k, v in dataclasses.asdict(options).items()
+                              if k not in ("progress", "model_limits")}}
     write_outputs(result.results, o, inputs, run, template)
     if example is not None:
         _echo_next(example, o)
@@ -446,12 +484,14 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_json_target,
               help="Write the report as JSON ('-' for stdout).")
-def inspect(model: Path, json_path: Path | None) -> None:
-    """Show what MODEL would import, and whether auditkit will open it, without loading it."""
+@limit_options
+def inspect(model: Path, json_path: Path | None, **o: Any) -> None:
+    """Show what MODEL would import, and whether auditkit will open it: the file is scanned and opened
+    exactly as assess opens it, in the resource-limited model worker, never in auditkit itself."""
     from .load.model import inspect_model
     from .results import to_json
 
-    report = inspect_model(model)
+    report = inspect_model(model, limits=_limits(o))
     if json_path is not None:
         from ._output import write_text
 

@@ -40,7 +40,7 @@ from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
 from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
 
-__all__ = ["LANGUAGES", "build_findings", "finding_id", "findings_languages"]
+__all__ = ["LANGUAGES", "build_findings", "comparison_path", "finding_id", "findings_languages"]
 
 #: Languages every finding is written in; every rule must give text in each.
 LANGUAGES = ("en", "nl")
@@ -166,6 +166,7 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
         "difference_pp": diff_pp, "group_rate": _rate_text(g, lang), "reference_rate": _rate_text(r, lang),
         "n_group": _denominator(g, lang), "n_reference": _denominator(r, lang),
         "level": level if lang in LANGUAGES else _swap(level, lang), "p_holm": _p(rec.get("p_holm"), lang),
+        "min_detectable_ratio": _number(rec.get("min_detectable_ratio"), lang),
         "stage": str(rec.get("stage", "")),
     }
     return values  # type: ignore[return-value]
@@ -257,6 +258,39 @@ def _text(rule: Mapping[str, Any], part: str, lang: str, values: Mapping[str, st
     return _format(template, {k: v for k, v in values.items() if v is not None}, rule["id"])
 
 
+# What a "no difference detected" finding must add: what the comparison could have detected at all.
+_POWER_NOTES = {
+    "en": {"range": "With these group sizes, a true ratio between {below} and {above} would be detected less than "
+                    "80% of the time (two-sided test at alpha {alpha}): not finding a difference does not show "
+                    "there is none.",
+           "above": "With these group sizes, a true ratio below {above} would be detected less than 80% of the time "
+                    "(two-sided test at alpha {alpha}): not finding a difference does not show there is none.",
+           "none": "These group sizes are too small to detect any ratio 80% of the time (two-sided test at alpha "
+                   "{alpha}): not finding a difference does not show there is none."},
+    "nl": {"range": "Met deze groepsgroottes wordt een werkelijke verhouding tussen {below} en {above} in minder dan "
+                    "80% van de gevallen ontdekt (tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, "
+                    "toont niet aan dat er geen is.",
+           "above": "Met deze groepsgroottes wordt een werkelijke verhouding onder {above} in minder dan 80% van de "
+                    "gevallen ontdekt (tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, toont "
+                    "niet aan dat er geen is.",
+           "none": "Deze groepen zijn te klein om welke verhouding ook in 80% van de gevallen te ontdekken "
+                   "(tweezijdige toets, alfa {alpha}): dat er geen verschil is gevonden, toont niet aan dat er "
+                   "geen is."},
+}
+
+
+def _power_note(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> str | None:
+    """The sentence on the comparison's minimum detectable ratios; None outside English and Dutch
+    (the statement then falls back to English rather than drop the caution)."""
+    notes = _POWER_NOTES.get(lang)
+    if notes is None:
+        return None
+    above, below = rec.get("min_detectable_ratio"), rec.get("min_detectable_ratio_below")
+    alpha = _number((rec.get("power") or {}).get("alpha", results.get("parameters", {}).get("alpha", 0.05)), lang)
+    key = "range" if above is not None and below is not None else "above" if above is not None else "none"
+    return notes[key].format(above=_number(above, lang), below=_number(below, lang), alpha=alpha)
+
+
 def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[str, Any], kind: str,
              evidence: str, languages: Sequence[str] = LANGUAGES) -> dict:
     values = {lang: _values(rec, results, lang) if _style(lang) else None for lang in languages}
@@ -266,6 +300,10 @@ def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[s
         for part in _PARTS:
             text = (_population(results, lang) if values[lang] is not None else None) if part == "population" \
                 else _text(rule, part, lang, values[lang])
+            if part == "statement" and text is not None and rec.get("status") == "no_difference_detected" \
+                    and "min_detectable_ratio" in rec:
+                note = _power_note(rec, results, lang)
+                text = None if note is None else f"{text} {note}"
             if text is None:
                 fallback.setdefault(lang, []).append(part)
             else:
@@ -288,9 +326,25 @@ def _finding(rule: Mapping[str, Any], rec: Mapping[str, Any], results: Mapping[s
     return out
 
 
+def comparison_path(c: Mapping[str, Any]) -> str:
+    """The evidence path of a comparison record, unique in its results.
+
+    An intersection compared within the other attributes' levels has one comparison per
+    attribute, so its path names the reference too.
+
+    >>> comparison_path({"attribute": "g", "group": "b", "metric": "selection_rate"})
+    'comparisons/g/b/selection_rate'
+    >>> comparison_path({"attribute": "n × s", "group": "x × F", "reference": "y × F", "held": {"s": "F"},
+    ...                  "metric": "ppv"})
+    'comparisons/n × s/x × F/ppv/vs/y × F'
+    """
+    path = f"comparisons/{c.get('attribute')}/{c.get('group')}/{c.get('metric')}"
+    return path + f"/vs/{c.get('reference')}" if c.get("held") else path
+
+
 def _records(results: Mapping[str, Any], applies_to: str) -> list[tuple[dict, str]]:
     if applies_to == "comparisons":
-        return [(c, f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}") for c in results.get("comparisons", [])]
+        return [(c, comparison_path(c)) for c in results.get("comparisons", [])]
     if applies_to == "selection_method":
         out = []
         for m in results.get("selection_method", []):
@@ -380,8 +434,7 @@ def _cautions(results: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) 
     out = []
     for c in results.get("comparisons", []):
         if c.get("status") == "insufficient_evidence" and c.get("metric") == "selection_rate":
-            out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence",
-                                f"comparisons/{c['attribute']}/{c['group']}/{c['metric']}", languages))
+            out.append(_finding(_INSUFFICIENT, c, results, "insufficient_evidence", comparison_path(c), languages))
     for rec, evidence in _records(results, "stages"):
         if rec.get("status") == "insufficient_evidence":
             out.append(_finding(_INSUFFICIENT_STAGE, rec, results, "insufficient_evidence", evidence, languages))

@@ -30,10 +30,12 @@ def to_json(results: dict) -> str:
 def group_rows(results: dict) -> list[dict]:
     """One flat row per group: counts, then value, interval and n of every rate."""
     rows = []
+    outcome = ("tp", "fp", "tn", "fn", "n_outcome_unknown")
+    has_outcome = (results.get("design") or {}).get("has_outcome", True)
     for g in results["groups"]:
         row = {k: g.get(k) for k in ("attribute", "group", "is_reference", "n", "selected", "not_selected",
-                                     "tp", "fp", "tn", "fn", "n_outcome_unknown", "empty", "small",
-                                     "missing_group", "suppressed") if k in g}
+                                     *outcome, "empty", "small", "missing_group", "suppressed")
+               if k in g and (has_outcome or k not in outcome)}
         for name in _RATE_COLUMNS:
             rec = g[name]
             row[name] = rec.get("value")
@@ -112,6 +114,26 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def _summary_rows(results: dict, a: dict, metric: str, cmp: dict, varies: str | None, max_rows: int) -> list[str]:
+    lines = []
+    groups = [g for g in results["groups"] if g["attribute"] == a["attribute"]]
+    for g in groups[:max_rows]:
+        rec, c = g[metric], cmp.get(g["group"], {})
+        value = rec.get("value")
+        shown = _pct(value) if value is not None or not rec.get("bounds") else _pct_range(*rec["bounds"])
+        ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
+        rci = c.get("ratio_ci") or [None, None]
+        is_ref = varies in (g.get("reference_for") or []) if varies else g["is_reference"]
+        status = "reference" if is_ref else c.get("status", "")
+        n_bounds = (g.get("bounds") or {}).get("n")
+        n_shown = f"{g['n']:,}" if not n_bounds or n_bounds[0] == n_bounds[1] else "{:,}–{:,}".format(*n_bounds)
+        lines.append(f"  {printable(g['group'])[:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
+                     f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
+    if len(groups) > max_rows:
+        lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
+    return lines
+
+
 def _stage_lines(results: dict) -> list[str]:
     """Per attribute, stage and group: people entering, the conditional selection rate and its comparison."""
     stages = results.get("stages") or []
@@ -155,26 +177,22 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
         r = pop["decision_rule"]
         lines.append(f"  {r['tied_at_cutoff']:,} rows share the cut-off score {r['cutoff_score']}; "
                      f"{r['tied_selected']:,} of them were selected ({r['tie_break']}).")
-    cmp = {(c["attribute"], c["group"], c["metric"]): c for c in results["comparisons"]}
     metric = "selection_rate" if "selection_rate" not in design["undefined_metrics"] else "ppv"
     ci_label = f"{results['parameters']['level']:.0%} CI"
     for a in results["attributes"]:
-        lines += ["", f"{a['attribute']}  (reference: {a['reference']}, {a['reference_rule']})",
-                  f"  {'group':<28} {'n':>9} {metric:>15} {ci_label:>15} {'ratio':>7} {'ratio CI':>15} {'p adj':>8}  status"]
-        groups = [g for g in results["groups"] if g["attribute"] == a["attribute"]]
-        for g in groups[:max_rows]:
-            rec, c = g[metric], cmp.get((a["attribute"], g["group"], metric), {})
-            value = rec.get("value")
-            shown = _pct(value) if value is not None or not rec.get("bounds") else _pct_range(*rec["bounds"])
-            ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
-            rci = c.get("ratio_ci") or [None, None]
-            status = "reference" if g["is_reference"] else c.get("status", "")
-            n_bounds = (g.get("bounds") or {}).get("n")
-            n_shown = f"{g['n']:,}" if not n_bounds or n_bounds[0] == n_bounds[1] else "{:,}–{:,}".format(*n_bounds)
-            lines.append(f"  {printable(g['group'])[:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
-                         f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
-        if len(groups) > max_rows:
-            lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
+        comps = [c for c in results["comparisons"] if c["attribute"] == a["attribute"] and c["metric"] == metric]
+        # An intersection compared within the other attributes' levels: one block per attribute compared.
+        splits = list(dict.fromkeys(c.get("varies") for c in comps)) if any(c.get("held") for c in comps) else [None]
+        for varies in splits:
+            cmp = {c["group"]: c for c in comps if varies is None or c.get("varies") == varies}
+            if varies is None:
+                title = f"{a['attribute']}  (reference: {a['reference']}, {a['reference_rule']})"
+            else:
+                level = (a.get("reference_levels") or {}).get(varies)
+                title = f"{a['attribute']}  (by {varies}: against {varies} {level} with the same other levels)"
+            lines += ["", title, f"  {'group':<28} {'n':>9} {metric:>15} {ci_label:>15} {'ratio':>7} {'ratio CI':>15} "
+                      f"{'p adj':>8}  status"]
+            lines += _summary_rows(results, a, metric, cmp, varies, max_rows)
     lines += _stage_lines(results)
     mt = results["multiple_testing"]
     lines += ["", f"Tests: {mt['family_size']} comparisons adjusted together (Holm and Benjamini–Hochberg); "

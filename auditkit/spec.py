@@ -72,6 +72,7 @@ class AuditSpec:
     truth_negative: tuple[str, ...] | None = None
     references: Mapping[str, str] = field(default_factory=dict)
     reference_rule: str = "largest"
+    intersection_reference: str = "within"
     selection_is: str = "adverse"
     strata: tuple[str, ...] = ()
     stage: str | None = None
@@ -221,7 +222,8 @@ class AuditSpec:
         if not 0 < self.alpha < 1:
             raise UsageError(f"alpha must be in (0, 1); got {self.alpha}.")
         choices = {"reference_rule": ("largest", "most-favourable"), "selection_is": ("adverse", "beneficial"),
-                   "test": ("fisher", "chi2"), "adjust": ("holm", "bh")}
+                   "test": ("fisher", "chi2"), "adjust": ("holm", "bh"),
+                   "intersection_reference": ("within", "single")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise UsageError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}; "

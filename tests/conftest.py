@@ -8,7 +8,56 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import importlib
+
+import auditkit
 from auditkit.cli import main
+
+# auditkit.audit is also the name of the function; the modules are taken by their full names.
+_AUDIT, _ASSESS, _RESULTS, _JSON = (importlib.import_module(f"auditkit.{m}")
+                                   for m in ("audit", "assess", "results", "_json"))
+
+_SCHEMA = Path(auditkit.__file__).parent / "schemas" / "results.schema.json"
+
+
+def _results_validator():  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(_SCHEMA.read_text(encoding="utf-8")))
+
+
+_VALIDATOR = _results_validator()
+
+
+def check_results(results: dict) -> None:
+    """Fail the test if ``results`` (a results document) does not validate against the shipped schema."""
+    doc = json.loads(_RESULTS.to_json(results)) if not isinstance(results, str) else json.loads(results)
+    errors = sorted(_VALIDATOR.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "results do not match auditkit/schemas/results.schema.json:\n" + "\n".join(
+        f"  {e.json_path}: {e.message[:300]}" for e in errors[:10])
+
+
+@pytest.fixture(autouse=True)
+def _every_results_document_matches_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every results document a test produces (each AuditResult built, each one serialised) is validated."""
+    real_result, real_clean = _AUDIT.AuditResult, _JSON.finite
+
+    def checked_result(counts, results):  # type: ignore[no-untyped-def]
+        check_results(results)
+        return real_result(counts, results)
+
+    def checked_clean(value):  # type: ignore[no-untyped-def]
+        out = real_clean(value)
+        # A results document auditkit made (hand-built partial documents in report tests are not).
+        if isinstance(value, dict) and {"schema_version", "auditkit_version", "engine", "comparisons"} <= set(value):
+            errors = list(_VALIDATOR.iter_errors(out))
+            assert not errors, "serialised results do not match the schema: " + "; ".join(
+                f"{e.json_path}: {e.message[:200]}" for e in errors[:10])
+        return out
+
+    monkeypatch.setattr(_AUDIT, "AuditResult", checked_result)
+    monkeypatch.setattr(_ASSESS, "AuditResult", checked_result)
+    monkeypatch.setattr(_JSON, "finite", checked_clean)  # every JSON writer goes through it
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -> Path:

@@ -16,7 +16,7 @@ def test_exported_members_are_pinned():
     assert set(auditkit.__all__) == {
         "METRICS", "SCHEMA_VERSION", "AuditResult", "AuditSpec", "AuditkitError", "CountTable", "Dimension",
         "EngineError", "Filter", "InputDataError", "TemplateError", "UnsafeModelError", "UsageError",
-        "__version__", "audit", "findings", "measure", "report",
+        "__version__", "audit", "findings", "measure", "minimum_detectable_ratio", "report", "sample_size",
     }
     for name in auditkit.__all__:
         assert hasattr(auditkit, name)

@@ -55,12 +55,15 @@ def test_planted_none_control_has_every_true_ratio_one(name):
 
 
 def test_welfare_targets_are_exact():
-    """non-EU vs Dutch is 2.0 and women vs men 1.25 exactly; the intersection multiplies them."""
-    truth = {(p.attribute, p.group, p.metric): p.ratio for p in generate("welfare", 100, 1).planted}
-    assert truth[("nationality", "non-EU", "selection_rate")] == pytest.approx(2.0, abs=1e-9)
-    assert truth[("gender", "F", "selection_rate")] == pytest.approx(1.25, abs=1e-12)
-    assert truth[("nationality × gender", "non-EU × F", "selection_rate")] == pytest.approx(2.5, abs=1e-9)
-    assert truth[("nationality", "non-EU", "ppv")] == pytest.approx(1.0, abs=1e-12)
+    """non-EU vs Dutch is 2.0 and women vs men 1.25 exactly, within each level of the other attribute too."""
+    truth = {(p.attribute, p.group, p.reference, p.metric): p.ratio for p in generate("welfare", 100, 1).planted}
+    assert truth[("nationality", "non-EU", "Dutch", "selection_rate")] == pytest.approx(2.0, abs=1e-9)
+    assert truth[("gender", "F", "M", "selection_rate")] == pytest.approx(1.25, abs=1e-12)
+    # intersections against the reference level within the other attribute's level (multiplicative model)
+    assert truth[("nationality × gender", "non-EU × F", "Dutch × F", "selection_rate")] == pytest.approx(2.0, abs=1e-9)
+    assert truth[("nationality × gender", "non-EU × F", "non-EU × M", "selection_rate")] == \
+        pytest.approx(1.25, abs=1e-9)
+    assert truth[("nationality", "non-EU", "Dutch", "ppv")] == pytest.approx(1.0, abs=1e-12)
     assert generate("welfare", 100, 1, nationality_ratio=3.0).parameters["proxy_weight"] > \
         generate("welfare", 100, 1).parameters["proxy_weight"]
 
@@ -169,7 +172,7 @@ def test_welfare_model_is_safe_uses_proxies_and_is_reproducible():
     """model.skops opens without trust, takes no nationality, and train_model.py retrains the same weights."""
     from auditkit.load.model import load_model
 
-    model = load_model(example_path("welfare-model"))
+    model = load_model(example_path("welfare-model"), trust=True)  # the estimator itself, in this process
     assert model.format == "skops" and model.scan.verdict == "allowed" and not model.trusted
     script = _script(ROOT / "datasets" / "welfare" / "train_model.py")
     assert list(model.feature_names) == script.FEATURES

@@ -4,8 +4,8 @@ Rules for whoever writes docs (also in docs/index.md, "Commands in these pages r
 
 1. Blocks fenced as ```bash, ```sh, ```shell, ```console or ``` (no language) are run; ```text, ```yaml,
    ```python and the rest are not (use ```text for output).
-2. Each page runs in its own empty temporary folder holding copies of the repository's ``datasets/``,
-   ``audits/``, ``auditkit/locale/`` and ``examples/``. Its blocks run top to bottom: files and ``export``s of an earlier
+2. Each page runs in its own empty temporary folder holding copies of the repository's ``datasets/``, ``examples/``,
+   ``audits/`` and ``auditkit/locale/``. Its blocks run top to bottom: files and ``export``s of an earlier
    block are there for a later one. Write paths relative to the repository root. A block holding only
    file commands (mkdir, cp, mv, cat, sed, echo, printf, export, rm, touch) is run too.
 3. ``auditkit …`` lines (also after a ``$ `` prompt, or after ``pip install … && ``, whose pip part is not

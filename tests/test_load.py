@@ -249,7 +249,10 @@ def test_empty_intersection_has_null_rates_not_zero():
     empty = group(r, "y × q")
     assert empty["empty"] and empty["n"] == 0
     assert empty["selection_rate"]["value"] is None and empty["selection_rate"]["reason"]
-    assert comparison(r, "y × q", "selection_rate")["status"] == "undefined"
+    # within the other attribute's level: y × q against x × q (a varies) and against y × p (b varies)
+    found = [c for c in r["comparisons"] if c["group"] == "y × q" and c["metric"] == "selection_rate"]
+    assert sorted(c["reference"] for c in found) == ["x × q", "y × p"]
+    assert all(c["status"] == "undefined" and c["ratio"] is None and c["null_reasons"]["ratio"] for c in found)
 
 
 # --- the same data in every form gives the same results ---------------------------------------
@@ -513,7 +516,7 @@ def test_single_string_option_values_from_python_are_one_value(tmp_path):
     assert {g["group"]: g["n"] for g in r["groups"]} == {"F": 1, "M": 2, "(missing)": 1}
     counts = write_text(tmp_path / "c.csv", "g,d,n\na,1,<10\na,0,10\nb,1,5\nb,0,20\n")
     r = auditkit.audit(counts, protected=("g",), decision="d", count_column="n", suppressed="<10").results
-    assert group(r, "a")["bounds"]["n"] == [10, 19] and "bounds" not in group(r, "b")
+    assert group(r, "a")["bounds"]["n"] == [10, 19] and group(r, "b")["bounds"] is None
 
 
 def test_protected_as_a_single_string_names_one_column(decisions_csv):

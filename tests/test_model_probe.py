@@ -1,4 +1,5 @@
-"""The crash probe: a model file that crashes or hangs its loader is refused, never kills this process.
+"""The crash probe (with --trust-model) and the model worker (without): a model file that crashes or hangs
+its loader is refused, never kills this process.
 
 Corrupt XGBoost UBJSON and LightGBM text files really do crash their C++ parsers (SIGSEGV, SIGABRT);
 each corruption is first tried with the bare library in a subprocess, and where that crashes, auditkit
@@ -108,15 +109,15 @@ def corrupt(models, tmp_path_factory) -> list[tuple[Path, int]]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the crashing corruptions were found on Linux")
 def test_corrupt_native_files_never_kill_the_process(corrupt):
-    """Each corrupt file is refused (its loader crashed in the probe) or fails with the loader's clean error.
-    Files that crashed the bare library must not have opened."""
+    """Each corrupt file is refused (its loader crashed in the model worker) or fails with the loader's clean
+    error.  Files that crashed the bare library must not have opened."""
     crashed_bare = 0
     for path, bare in corrupt:
         try:
-            load_model(path)
+            load_model(path).estimator.close()
         except UnsafeModelError as err:
-            assert "separate test process" in str(err) and path.name in str(err), str(err)
-            assert "Ask the agency for a fresh export" in str(err)
+            assert "model worker" in str(err) and path.name in str(err), str(err)
+            assert "while opening the file" in str(err)
             assert re.search(r"crashed \(signal \d+, SIG\w+\)", str(err)), str(err)
         except InputDataError as err:  # the child met the loader's own error: that message, raised as it is
             assert "signal" not in str(err)
@@ -132,12 +133,13 @@ def test_crash_hook_refuses_with_the_signal(monkeypatch, models, suffix):
         pytest.skip("skl2onnx is not installed")
     monkeypatch.setenv("AUDITKIT_PROBE_TEST_CRASH", "load")
     with pytest.raises(UnsafeModelError, match=r"crashed \(signal 11, SIGSEGV\) while reading m\."):
-        load_model(models[suffix])
+        load_model(models[suffix], trust=True)
     monkeypatch.setenv("AUDITKIT_PROBE_TEST_CRASH", "predict")
     with pytest.raises(UnsafeModelError, match=r"the model crashed \(signal 11, SIGSEGV\) while scoring"):
-        load_model(models[suffix])
+        load_model(models[suffix], trust=True)
     monkeypatch.delenv("AUDITKIT_PROBE_TEST_CRASH")
-    assert load_model(models[suffix]).notes == ()  # the helper survives a crashed child
+    notes = load_model(models[suffix], trust=True).notes  # the helper survives a crashed child
+    assert not any("probe" in note for note in notes), notes
 
 
 def test_crash_in_one_shot_mode(monkeypatch, models):
@@ -145,34 +147,34 @@ def test_crash_in_one_shot_mode(monkeypatch, models):
     monkeypatch.setattr(_probe, "_SERVER", type("NoServer", (), {"run": lambda self, *a: None})())
     monkeypatch.setenv("AUDITKIT_PROBE_TEST_CRASH", "load")
     with pytest.raises(UnsafeModelError, match=r"crashed \(signal 11, SIGSEGV\) while reading m\.onnx"):
-        load_model(models[".onnx"])
+        load_model(models[".onnx"], trust=True)
     monkeypatch.delenv("AUDITKIT_PROBE_TEST_CRASH")
     monkeypatch.setenv("AUDITKIT_PROBE_TEST_HANG", "1")
     monkeypatch.setenv("AUDITKIT_PROBE_TIMEOUT", "4")
     with pytest.raises(UnsafeModelError, match=r"did not finish within 4 s"):
-        load_model(models[".onnx"])
+        load_model(models[".onnx"], trust=True)
     monkeypatch.delenv("AUDITKIT_PROBE_TEST_HANG")
     monkeypatch.delenv("AUDITKIT_PROBE_TIMEOUT")  # a fresh process importing onnxruntime can take 4 s on a busy machine
     bad = models[".onnx"].with_name("bad.onnx")
     bad.write_bytes(b"not onnx")
     with pytest.raises(InputDataError, match="not an ONNX model onnxruntime can open"):
-        load_model(bad)
+        load_model(bad, trust=True)
 
 
 def test_hang_times_out(monkeypatch, models):
-    load_model(models[".pkl"])  # warm the helper so the timeout measures the load, not the imports
+    load_model(models[".pkl"], trust=True)  # warm the helper so the timeout measures the load, not the imports
     monkeypatch.setenv("AUDITKIT_PROBE_TEST_HANG", "1")
     monkeypatch.setenv("AUDITKIT_PROBE_TIMEOUT", "1")
     with pytest.raises(UnsafeModelError, match=r"did not finish within 1 s .*AUDITKIT_PROBE_TIMEOUT"):
-        load_model(models[".pkl"])
+        load_model(models[".pkl"], trust=True)
     monkeypatch.delenv("AUDITKIT_PROBE_TEST_HANG")
-    load_model(models[".pkl"])
+    load_model(models[".pkl"], trust=True)
 
 
 def test_bad_timeout_is_a_usage_error(monkeypatch, models):
     monkeypatch.setenv("AUDITKIT_PROBE_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="AUDITKIT_PROBE_TIMEOUT"):
-        load_model(models[".pkl"])
+        load_model(models[".pkl"], trust=True)
 
 
 def test_no_probe_env_and_skops_skip_it(monkeypatch, models, tmp_path):
@@ -181,15 +183,15 @@ def test_no_probe_env_and_skops_skip_it(monkeypatch, models, tmp_path):
 
     monkeypatch.setattr("auditkit.load.model.probe", boom)
     monkeypatch.setenv("AUDITKIT_NO_PROBE", "1")
-    load_model(models[".pkl"])
+    load_model(models[".pkl"], trust=True)
     monkeypatch.delenv("AUDITKIT_NO_PROBE")
     skops_io = pytest.importorskip("skops.io")
     from sklearn.linear_model import LogisticRegression
 
     skops_io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), tmp_path / "m.skops")
-    load_model(tmp_path / "m.skops")  # pure-Python loader: not probed
+    load_model(tmp_path / "m.skops", trust=True)  # pure-Python loader: not probed
     with pytest.raises(AssertionError, match="probed"):
-        load_model(models[".pkl"])
+        load_model(models[".pkl"], trust=True)
 
 
 def test_trust_model_is_probed_too(monkeypatch, models):
@@ -214,5 +216,5 @@ def test_child_errors_are_raised_as_they_are(tmp_path, monkeypatch):
 
 
 def test_cli_inspect_refuses_a_crashing_file(monkeypatch, models):
-    monkeypatch.setenv("AUDITKIT_PROBE_TEST_CRASH", "load")
-    assert_user_error(run_cli("inspect", models[".txt"]), 1, "LightGBM parser crashed", "SIGSEGV")
+    monkeypatch.setenv("AUDITKIT_WORKER_TEST", "crash:open")
+    assert_user_error(run_cli("inspect", models[".txt"]), 1, "crashed (signal 11, SIGSEGV) while opening the file")

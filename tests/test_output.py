@@ -141,3 +141,26 @@ def test_no_module_writes_files_any_other_way():
             if pattern.search(code) and not line.lstrip().startswith((">>>", "...")):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "write through auditkit._output instead:\n" + "\n".join(offenders)
+
+
+def test_an_unwritable_folder_is_an_error_not_a_traceback(tmp_path, decisions_csv):
+    """--json and --out into a folder without write permission: exit 1 naming the path (skipped as root)."""
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        for option, target in (("--json", locked / "r.json"), ("--out", locked / "b")):
+            result = CliRunner().invoke(main, ["audit", str(decisions_csv), "--protected", "group", "--decision",
+                                               "decision", option, str(target), "--quiet"])
+            assert result.exit_code == 1 and "Cannot write" in result.output, result.output
+    finally:
+        os.chmod(locked, 0o700)
+
+
+def test_a_file_where_the_parent_folder_should_be_is_an_error(tmp_path):
+    """Writing a/b.json where a is a file: an OutputError naming it."""
+    (tmp_path / "a").write_text("x")
+    with pytest.raises(OutputError, match="not a folder|Cannot write"):
+        write_text(tmp_path / "a" / "b.json", "{}")

@@ -19,9 +19,11 @@ DESIGNED = {
     "welfare": [("nationality", "non-EU", "selection_rate", None), ("nationality", "EU", "selection_rate", None),
                 ("gender", "F", "selection_rate", None)],
     "childcare-benefit": [("nationality", "non-EU", "selection_rate", None), ("nationality", "EU", "selection_rate", None)],
+    # European at the manual selection (ratio 1.5) is planted but not designed to be found: with about 390
+    # against 3,100 people reaching that stage its minimum detectable ratio (alpha 0.05, 80% power) is 1.67,
+    # before the multiple-testing adjustment; it was found at one seed and missed at others.
     "student-finance": [("migration_background", "non-European", "selection_rate", "1 risk score"),
-                        ("migration_background", "non-European", "selection_rate", "2 manual selection"),
-                        ("migration_background", "European", "selection_rate", "2 manual selection")],
+                        ("migration_background", "non-European", "selection_rate", "2 manual selection")],
     "student-finance-reached": [("migration_background", "non-European", "selection_rate", "2 manual selection")],
     "police-stops": [("officer_defined_ethnicity", "Black", "ppv", None),
                      ("officer_defined_ethnicity", "Asian", "ppv", None)],

@@ -37,10 +37,30 @@ def many(tmp_path_factory):
     root = tmp_path_factory.mktemp("many")
     _table(root / "t.csv", 70)
     out = root / "b"
+    # One comparison per group (the condensed section's figures are checked on it); the default, within
+    # the other attribute's level, is checked in test_within_intersections_of_many_groups_list_each_comparison.
     r = run_cli("audit", root / "t.csv", "--protected", "area", "--protected", "nationality", "--cell",
-                "selected=selected", "--cell", "not_selected=not_selected", "--out", out, "--quiet")
+                "selected=selected", "--cell", "not_selected=not_selected", "--intersection-reference", "single",
+                "--out", out, "--quiet")
     assert r.exit_code == 0, r.output
     return out
+
+
+def test_within_intersections_of_many_groups_list_each_comparison(tmp_path):
+    """Default references: a condensed section per attribute compared, and one table-file row per comparison."""
+    _table(tmp_path / "t.csv", 45)
+    out = tmp_path / "b"
+    r = run_cli("audit", tmp_path / "t.csv", "--protected", "area", "--protected", "nationality", "--cell",
+                "selected=selected", "--cell", "not_selected=not_selected", "--out", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    rows = list(csv.DictReader((out / "report.en.csv").read_text(encoding="utf-8").splitlines()))
+    inter = [c for c in results["comparisons"] if c["attribute"] == "area × nationality"]
+    assert {c["varies"] for c in inter} == {"area", "nationality"}
+    listed = {(r["group"], r["compared_with"]) for r in rows if r["attribute"] == "area × nationality"}
+    assert {(c["group"], c["reference"]) for c in inter} <= listed
+    text = _text(out / "report.en.html")
+    assert "Compared by area:" in text and "Compared by nationality:" in text
 
 
 def _text(path) -> str:
@@ -52,9 +72,9 @@ def test_the_table_file_holds_every_group_and_is_listed_and_verified(many):
     results = json.loads((many / "results.json").read_text(encoding="utf-8"))
     rows = list(csv.DictReader((many / "report.en.csv").read_text(encoding="utf-8").splitlines()))
     assert len(rows) == len(results["groups"]) > MANY
-    by_key = {(r["attribute"], r["group"]): r for r in rows}
+    by_key = {(r["attribute"], r["group"], r["compared_with"]): r for r in rows}
     for c in results["comparisons"]:
-        row = by_key[(c["attribute"], c["group"])]
+        row = by_key[(c["attribute"], c["group"], c["reference"])]
         assert row["status"] == c["status"]
         if row["ratio"] not in ("withheld", ""):
             assert float(row["ratio"]) == pytest.approx(c["ratio"], rel=1e-5)

@@ -130,21 +130,24 @@ def planted_ratios(cells: pd.DataFrame, protected: Sequence[str], references: Ma
                    metrics: Sequence[str], where: tuple[tuple[str, str], ...] = ()) -> list[PlantedDisparity]:
     """Exact ratios of every group to its reference, for each attribute and each pairwise intersection.
 
-    Intersections are labelled as the results label them: names and levels joined with ' × ',
-    the reference being the combination of the attributes' references.
+    Intersections are labelled as the results label them: names and levels joined with ' × '.  As
+    in an audit's default (``--intersection-reference within``), an intersection cell is compared,
+    for each attribute where it is not at the reference level, with the cell that has that attribute
+    at its reference level and the other attributes at the cell's own levels.
     """
     subsets = [(a,) for a in protected] + list(itertools.combinations(protected, 2))
     out = []
     for subset in subsets:
-        ref = {a: references[a] for a in subset}
         for combo in itertools.product(*(sorted(cells[a].unique()) for a in subset)):
             group = dict(zip(subset, combo))
-            if group == ref:
-                continue
-            for metric in metrics:
-                ratio = true_rate(cells, metric, group) / true_rate(cells, metric, ref)
-                out.append(PlantedDisparity(" × ".join(subset), " × ".join(combo), " × ".join(ref[a] for a in subset),
-                                            metric, ratio, where=where))
+            for attr in subset:
+                if group[attr] == references[attr]:
+                    continue
+                ref = {**group, attr: references[attr]}
+                for metric in metrics:
+                    ratio = true_rate(cells, metric, group) / true_rate(cells, metric, ref)
+                    out.append(PlantedDisparity(" × ".join(subset), " × ".join(combo),
+                                                " × ".join(ref[a] for a in subset), metric, ratio, where=where))
     return out
 
 

@@ -14,7 +14,7 @@ This module samples and groups the rows and builds the summaries; the explainers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ MISSING = "(missing)"
 
 def shap_by_group(estimator: Any, X: pd.DataFrame, groups: pd.DataFrame, *, predict: Predict | None = None,
                   reference_groups: Mapping[str, str] | None = None, sample: int | None = 2000,
-                  background: int = 200, seed: int = 0) -> dict:
+                  background: int = 200, seed: int = 0, explainer: Explainer | None = None) -> dict:
     """SHAP values of a scoring model, averaged per protected group, and each group's score gap by feature.
 
     Parameters
@@ -60,6 +60,10 @@ def shap_by_group(estimator: Any, X: pd.DataFrame, groups: pd.DataFrame, *, pred
         Rows, sampled with ``seed``, that stand for "feature unknown" in interventional SHAP.
     seed : int
         Seeds both samples and the feature orders; the same inputs and seed give the same result.
+    explainer : callable, optional
+        Where the model is explained: ``explainer(X, rows, background_rows, seed)`` returns what
+        :func:`explain_model` returns.  auditkit passes one that runs :func:`explain_model` in its model
+        worker (the model never runs in auditkit's process); default :func:`explain_model` here.
 
     Returns
     -------
@@ -85,34 +89,52 @@ def shap_by_group(estimator: Any, X: pd.DataFrame, groups: pd.DataFrame, *, pred
     >>> gap["group"], gap["reference"], gap["features"][0]["feature"], round(gap["features"][0]["share_of_gap"], 1)
     ('non-EU', 'NL', 'language', 1.0)
     """
-    X = _check_inputs(estimator, X, sample, background)
+    X = _check_inputs(X, sample, background)
     labels = _group_labels(groups, len(X))
     references = _references(labels, reference_groups)
-    rows_rng, background_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    rows_rng, background_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     rows, sampling = _stratified_rows(labels, sample, rows_rng)
     bg = np.sort(background_rng.choice(len(X), size=min(background, len(X)), replace=False))
-    ex = explain(estimator, predict, X, rows, bg, order_rng)
-    check = _predict_check(predict, X, rows, ex)
+    if explainer is None:
+        ex, features, check = explain_model(estimator, predict, X, rows, bg, seed)
+    else:
+        ex, features, check = explainer(X, rows, bg, seed)
     return {"explainer": ex.explainer, "output_scale": ex.scale, "feature_perturbation": ex.perturbation,
             "rows_explained": int(len(rows)), "rows_in_data": int(len(X)), "sample_seed": seed,
             "sampling": sampling, "background_rows": ex.background_rows,
             "permutations": PERMUTATIONS if ex.explainer == "PermutationSHAP" else None,
             "base_value": _num(ex.base), "additivity_max_error": _num(ex.additivity_error),
             "predict_check": check, "notes": ex.notes,
-            **_summaries(ex, list(X.columns), labels, rows, references)}
+            **_summaries(ex, features, labels, rows, references)}
+
+
+#: ``(X, rows, background rows, seed) -> (explanation, feature names in the model's order, predict check)``
+Explainer = Callable[[pd.DataFrame, np.ndarray, np.ndarray, int], tuple[Explanation, list[str], Any]]
+
+
+def explain_model(estimator: Any, predict: Predict | None, X: pd.DataFrame, rows: np.ndarray, bg: np.ndarray,
+                  seed: int) -> tuple[Explanation, list[str], dict | None]:
+    """The part of :func:`shap_by_group` that runs the model: SHAP values of ``X.iloc[rows]`` with background
+    ``X.iloc[bg]`` (feature orders from ``seed``), the inputs in the model's order, and the predict check.
+
+    auditkit's model worker runs this and sends back arrays; the summaries are made from them."""
+    if estimator is not None:
+        X = align_columns(estimator, X)
+    order_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    ex = explain(estimator, predict, X, rows, bg, order_rng)
+    return ex, list(X.columns), _predict_check(predict, X, rows, ex)
 
 
 # --- rows and groups ------------------------------------------------------------------------------
 
-def _check_inputs(estimator: Any, X: pd.DataFrame, sample: int | None, background: int) -> pd.DataFrame:
+def _check_inputs(X: pd.DataFrame, sample: int | None, background: int) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame) or X.shape[0] == 0 or X.shape[1] == 0:
         raise InputDataError(f"X must be a non-empty pandas DataFrame of the model's input features; got "
                              f"{type(X).__name__} of shape {getattr(X, 'shape', None)}.")
     for name, value in (("sample", 1 if sample is None else sample), ("background", background)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InputDataError(f"{name} must be a whole number of rows, at least 1; got {value!r}.")
-    X = X.set_axis([str(c) for c in X.columns], axis=1)
-    return X if estimator is None else align_columns(estimator, X)
+    return X.set_axis([str(c) for c in X.columns], axis=1)
 
 
 def _group_labels(groups: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -72,7 +72,7 @@ def _listed_names(props: dict) -> tuple[str, ...] | None:
         if text:
             try:
                 value = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a list of names
                 value = [part.strip() for part in text.split(",")]
             return tuple(str(v) for v in value) if isinstance(value, list) else None
     return None
@@ -82,7 +82,6 @@ def _onnx_graph(path: Path) -> dict:
     """Node count, operator types, parameter count and class labels, if the onnx package is there."""
     try:
         import onnx
-        from onnx import numpy_helper
     except ImportError:
         return {}
     try:
@@ -93,13 +92,21 @@ def _onnx_graph(path: Path) -> dict:
     for node in proto.graph.node:
         for attr in node.attribute:
             if attr.name in ("classlabels_int64s", "classlabels_strings", "classlabels_ints"):
-                labels = tuple(attr.ints) or tuple(s.decode() for s in attr.strings)
-    # weights live in initializers (neural networks) or in node attributes (ONNX-ML linear and tree operators)
-    params = sum(int(numpy_helper.to_array(t).size) if not t.external_data else 0 for t in proto.graph.initializer)
+                labels = tuple(attr.ints) or tuple(s.decode("utf-8", "replace") for s in attr.strings)
+    # weights live in initializers (neural networks) or in node attributes (ONNX-ML linear and tree operators);
+    # counted from the declared shape, so a malformed initializer the graph never uses is no error
+    params = sum(_size(t.dims) if not t.external_data else 0 for t in proto.graph.initializer)
     params += sum(len(a.floats) for n in proto.graph.node for a in n.attribute)
     opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None)
     return {"nodes": len(proto.graph.node), "op_types": tuple(sorted({n.op_type for n in proto.graph.node})),
             "parameters": params, "class_labels": labels, "producer": proto.producer_version, "opset": opset}
+
+
+def _size(dims) -> int:
+    size = 1
+    for d in dims:
+        size *= max(int(d), 0)
+    return size
 
 
 def load_xgboost(path: Path, trust: bool) -> LoadedModel:
@@ -120,8 +127,9 @@ def _xgboost_saved_version(path: Path) -> str:
     raw = path.read_bytes()
     if raw.lstrip()[:1] == b"{" and raw.lstrip()[1:2] != b"L":  # JSON
         try:
-            return ".".join(map(str, json.loads(raw).get("version", [])))
-        except ValueError:
+            version = json.loads(raw).get("version", [])
+            return ".".join(map(str, version))[:40] if isinstance(version, list) else ""
+        except (ValueError, RecursionError, AttributeError):
             return ""
     found = re.search(rb"version\[#L.{8}i(.)i(.)i(.)", raw[-64:], re.S)  # UBJSON: three int8 values
     return ".".join(str(b[0]) for b in found.groups()) if found else ""

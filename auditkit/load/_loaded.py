@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..exceptions import InputDataError
 from ._pickle_scan import PickleScan
 
 __all__ = ["LoadedModel", "OnnxModel", "feature_names_of", "n_inputs"]
@@ -44,9 +45,30 @@ class LoadedModel:
 
 
 def feature_names_of(est: Any) -> tuple[str, ...] | None:
-    """Input names the model records, or None (LightGBM's made-up Column_0... count as none)."""
-    if isinstance(est, OnnxModel):
+    """Input names the model records, or None (LightGBM's made-up Column_0... count as none).
+
+    A model whose recorded names are not a list of names (``feature_names_in_ = 5``) is an error that
+    says so, not a traceback.
+    """
+    if isinstance(est, OnnxModel) or getattr(type(est), "remote", False):
         return est.feature_names
+    try:
+        names = _recorded_names(est)
+        if names is None:
+            return None
+        if isinstance(names, (str, bytes)) or not hasattr(names, "__len__") or len(names) > 10_000_000:
+            raise TypeError
+        out = tuple(n if isinstance(n, str) else str(n) for n in names if _scalar(n))
+        if len(out) != len(names):
+            raise TypeError
+        return out
+    except (TypeError, ValueError, AttributeError, RecursionError):
+        raise InputDataError(f"The model ({type(est).__name__}) records input names that are not a list of names "
+                             f"({_brief(getattr(est, 'feature_names_in_', None))}). The file is corrupt or was "
+                             "edited.") from None
+
+
+def _recorded_names(est: Any) -> Any:
     names = getattr(est, "feature_names_in_", None)
     if names is None and type(est).__module__.startswith("xgboost"):
         booster = est.get_booster() if hasattr(est, "get_booster") else est
@@ -56,15 +78,36 @@ def feature_names_of(est: Any) -> tuple[str, ...] | None:
         names = booster.feature_name()
         if list(names) == [f"Column_{i}" for i in range(len(names))]:
             names = None
-    return tuple(str(n) for n in names) if names is not None else None
+    return names
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) or (hasattr(value, "item") and getattr(value, "ndim", 1) == 0)
+
+
+def _brief(value: Any) -> str:
+    text = f"{type(value).__name__} {value!r}" if isinstance(value, (int, float, str)) else type(value).__name__
+    return text[:80]
 
 
 def n_inputs(est: object) -> int | None:
-    """How many input columns the model takes, if it says."""
-    if isinstance(est, OnnxModel):
-        return est.n_features
+    """How many input columns the model takes, if it says (an error if what it says is not a count)."""
+    if isinstance(est, OnnxModel) or getattr(type(est), "remote", False):
+        return est.n_features  # type: ignore[union-attr]
     for attr in ("n_features_in_", "num_features", "num_feature"):
-        value = getattr(est, attr, None)
-        if value is not None:
-            return int(value() if callable(value) else value)
+        try:
+            value = getattr(est, attr, None)
+            if value is None:
+                continue
+            value = value() if callable(value) else value
+        except Exception:  # noqa: BLE001 - a model object that fails to say is a model that does not say
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int,)) and not (
+                hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "iu"):
+            raise InputDataError(f"The model ({type(est).__name__}) says it takes {_brief(value)} input columns "
+                                 f"({attr}), not a whole number. The file is corrupt or was edited.")
+        if not 0 <= int(value) < 2**40:
+            raise InputDataError(f"The model ({type(est).__name__}) says it takes {int(value):,} input columns "
+                                 f"({attr}). The file is corrupt or was edited.")
+        return int(value)
     return None

@@ -52,6 +52,8 @@ def model_card(model: LoadedModel, *, protected: Sequence[str] = (), proxies: Se
     ['Nationality_NL', 'age']
     """
     est = model.estimator
+    if getattr(type(est), "remote", False):  # the model lives in auditkit's model worker: described there
+        return est.card(list(protected), list(proxies), model.feature_names, getattr(model, "names_given", False))
     names = model.feature_names
     count = len(names) if names is not None else n_inputs(est)
     shown = list(names) if names is not None else [f"x{i}" for i in range(count or 0)]

@@ -31,7 +31,8 @@ from ._pickle_vm import VM
 
 __all__ = ["ImportRef", "PickleScan", "classify", "scan_pickle"]
 
-#: Largest decompressed size scanned, against decompression bombs.
+#: Largest decompressed size scanned, against decompression bombs (the model worker sets it to an eighth
+#: of its memory limit, :meth:`auditkit.load._limits.ModelLimits.max_decompressed`).
 MAX_BYTES = 4 * 2**30
 
 
@@ -131,7 +132,7 @@ def _decompress(raw: bytes) -> tuple[bytes, str | None, list[str]]:
         except ImportError:
             return b"", "lz4", ["it is compressed with lz4, and the lz4 package is not installed (pip install lz4)"]
         try:
-            return _capped(lz4.frame.decompress(raw)), "lz4", []
+            return _capped(lz4.frame.LZ4FrameDecompressor().decompress(raw, max_length=MAX_BYTES + 1)), "lz4", []
         except Exception as err:  # noqa: BLE001 - lz4 raises its own error types
             return b"", "lz4", [f"its lz4 compressed data is corrupt or too large ({err})"]
     makers = {"zlib": zlib.decompressobj, "gzip": lambda: zlib.decompressobj(31), "bz2": bz2.BZ2Decompressor,
@@ -163,7 +164,8 @@ def _inflate(dec, data: bytes, out: bytearray) -> bytes:
 
 def _capped(data):
     if len(data) > MAX_BYTES:
-        raise ValueError(f"it decompresses to more than {MAX_BYTES // 2**30} GiB")
+        raise ValueError(f"it decompresses to more than {MAX_BYTES:,} bytes, the limit (an eighth of the model "
+                         "worker's memory limit; raise it with --model-memory if the model is that large)")
     return data
 
 
@@ -175,7 +177,7 @@ def _follow(data: bytes, found: Findings) -> list[str]:
     """Follow every pickle in ``data`` to its STOP; on failure search the rest and say so."""
     pos = 0
     while pos < len(data):
-        if pos and not data[pos:].strip(b"\x00 \t\r\n"):
+        if pos and _PADDING.match(data, pos):
             break  # padding after the last pickle is never read
         reader = Reader(data, pos)
         try:
@@ -194,6 +196,7 @@ def _follow(data: bytes, found: Findings) -> list[str]:
     return []
 
 
+_PADDING = re.compile(rb"[\x00 \t\r\n]*\Z")  # matched in place: no copy of what may be gigabytes
 _MEMO_OP = rb"(?:\x94|q[\x00-\xff]|r[\x00-\xff]{4}|p\d+\n)?"
 _TEXT_GLOBAL = re.compile(rb"[ci]([A-Za-z_][\w.]{0,200})\n([A-Za-z_][\w.]{0,200})\n")
 _SHORT_STR = re.compile(rb"\x8c([\x01-\xff])")

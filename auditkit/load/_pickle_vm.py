@@ -185,6 +185,9 @@ class VM:
             self.found.versions["scikit-learn"] = head["_sklearn_version"]
         if self.pending and not (isinstance(inst, Obj) and inst.pending):
             raise Cannot(EARLY_DTYPE)  # only the dtypes in a dtype's state are built before that state is set
+        if isinstance(inst, Global):
+            raise Cannot(f"the file sets the state of {inst!r} itself (a BUILD on an imported class or function), "
+                         "which no library writes: it would change that class for the whole program")
         if not isinstance(inst, Obj):
             return
         if isinstance(inst.callee, Global) and inst.callee.key == NP_DTYPE:

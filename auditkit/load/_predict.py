@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["align_features", "model_predict"]
 
+_ASK = "Ask the agency for a fresh export of the model, or for its scores on a data file."
+
 
 def align_features(model: LoadedModel, X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Select and order the columns of ``X`` the model takes, by the input names the model records.
@@ -49,6 +51,11 @@ def align_features(model: LoadedModel, X: pd.DataFrame) -> tuple[pd.DataFrame, l
     names = model.feature_names
     if names is None:
         return _align_by_position(model, X, label)
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise InputDataError(f"The model in {label!r} records the input name(s) {list_values(dupes)} more than once, "
+                             "so its inputs cannot be matched to the data's columns by name. The file is corrupt or "
+                             f"was edited. {_ASK}")
     source, notes = _match_names(names, columns, label)
     extra = [c for c in columns if c not in source]
     if extra:
@@ -119,7 +126,11 @@ def model_predict(model: LoadedModel, X: pd.DataFrame, *, batch_size: int = 50_0
     if not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch_size must be a positive whole number; got {batch_size!r}.")
     frame, _ = align_features(model, X)
-    score, method = _scorer(model, selected_class)
+    remote = getattr(type(model.estimator), "remote", False)
+    if remote:
+        score, method = _remote_scorer(model, frame, selected_class)
+    else:
+        score, method = _checked_scorer(model, selected_class)
     starts = range(0, len(frame), batch_size)
     bar = None
     if progress:
@@ -130,12 +141,32 @@ def model_predict(model: LoadedModel, X: pd.DataFrame, *, batch_size: int = 50_0
             pass
     parts = []
     for start in starts:
-        parts.append(_run(score, frame.iloc[start:start + batch_size], model))
+        batch = frame.iloc[start:start + batch_size]
+        parts.append(score(batch) if remote else _run(score, batch, model))
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return (np.concatenate(parts) if parts else np.empty(0)).astype(float), method
+
+
+def _remote_scorer(model: LoadedModel, frame: pd.DataFrame, selected: object) -> tuple[Callable, str]:
+    """Scoring in the model worker: each batch goes there as arrays, its scores come back as an array."""
+    est: Any = model.estimator
+    _, method = est.score(frame.iloc[:0], selected)  # the method, and errors such as a multiclass model, first
+    return (lambda batch: est.score(batch, selected)[0]), method
+
+
+def _checked_scorer(model: LoadedModel, selected: object) -> tuple[Callable, str]:
+    """:func:`_scorer`, with whatever a lying model object raises turned into a message."""
+    try:
+        return _scorer(model, selected)
+    except AuditkitError:
+        raise
+    except Exception as err:  # noqa: BLE001 - class labels and attributes come from the file
+        raise InputDataError(f"The model in {Path(model.path).name!r} cannot be used for scoring: reading its "
+                             f"classes and methods failed ({type(err).__name__}: {str(err).strip()[:300]}). The "
+                             f"file is corrupt or was edited. {_ASK}") from None
 
 
 def _run(score: Callable, batch: pd.DataFrame, model: LoadedModel) -> np.ndarray:

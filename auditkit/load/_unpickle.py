@@ -16,12 +16,11 @@ import copyreg
 import functools
 import hashlib
 import importlib
+import inspect
 import io
-import json
 import pickle
 import sys
 import warnings
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,13 @@ from typing import Any
 from .._text import list_values
 from ..exceptions import AuditkitError, InputDataError, UnsafeModelError
 from ._allow import allow_rule, classify, resolve
-from ._formats import ASK_INSTEAD, sha256
+from ._formats import ASK_INSTEAD
 from ._loaded import LoadedModel, feature_names_of
 from ._pickle_scan import ImportRef, PickleScan, scan_bytes
 from ._pickle_stream import Cannot
 from ._pickle_vm import NP_DTYPE, brief, dtype_args, numpy_dtype
 
-__all__ = ["load_pickle", "load_skops", "pickle_needs", "skops_scan"]
+__all__ = ["load_pickle", "pickle_needs"]
 
 _TRUST_HINT = ("Use --trust-model (trust=True in Python) only if you trust whoever made the file: it runs the "
                "file's code. Do that in a throwaway virtual machine or container.")
@@ -64,7 +63,7 @@ def load_pickle(path: Path, trust: bool) -> LoadedModel:
                              f"Python, or {ASK_INSTEAD[0].lower() + ASK_INSTEAD[1:]}")
     notes = list(scan.notes)
     if scan.verdict == "refused" and not trust:
-        raise UnsafeModelError(_refusal(path.name, scan.offending, scan.problems))
+        raise _unsafe(_refusal(path.name, scan.offending, scan.problems), scan)
     if scan.verdict == "refused":
         import joblib
 
@@ -78,17 +77,40 @@ def load_pickle(path: Path, trust: bool) -> LoadedModel:
                          "loaded with the allow-list enforced.")
         obj, extra = _guarded(lambda: _restricted_load(data, str(path)), path, scan)
     estimator, unwrap = _unwrap(obj, path.name)
+    _check_widths(estimator, path, scan, trust and scan.verdict == "refused")
     return LoadedModel(estimator, scan.format, str(path), hashlib.sha256(raw).hexdigest(), scan,
                        scan.verdict == "refused", pickle_needs(scan), feature_names_of(estimator),
                        tuple(notes + extra + unwrap))
 
 
-def _refusal(name: str, offending: tuple[ImportRef, ...], problems: tuple[str, ...]) -> str:
+def _check_widths(estimator: object, path: Path, scan: PickleScan, trusted: bool) -> None:
+    """Every tree reads only columns its estimator takes (see :mod:`auditkit.load._state_checks`)."""
+    if trusted:
+        return
+    from ._state_checks import check_tree_widths
+
+    try:
+        check_tree_widths(estimator)
+    except Cannot as err:
+        raise _unsafe(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",), loading=True), scan) \
+            from None
+
+
+def _refusal(name: str, offending: tuple[ImportRef, ...], problems: tuple[str, ...], loading: bool = False) -> str:
     lines = [f"Refused to load {name!r}: loading it would run code auditkit cannot vouch for."]
     lines += [f"  - {ref.qualname}: {ref.reason}" for ref in offending]
     lines += [f"  - {problem}" for problem in problems]
-    lines += ["Nothing in the file was executed: auditkit only read its bytes.", ASK_INSTEAD, _TRUST_HINT]
+    lines += ["auditkit stopped loading it there. The allowed objects before that point were rebuilt in auditkit's "
+              "model worker (a separate, limited process), nothing in auditkit itself." if loading else
+              "Nothing in the file was executed: auditkit only read its bytes.", ASK_INSTEAD, _TRUST_HINT]
     return "\n".join(lines)
+
+
+def _unsafe(message: str, scan: PickleScan) -> UnsafeModelError:
+    """The refusal, carrying the scan (``inspect`` shows it; see :func:`auditkit.load.model.describe`)."""
+    err = UnsafeModelError(message)
+    err.scan = scan  # type: ignore[attr-defined]
+    return err
 
 
 def _restricted_load(data: bytes, label: str) -> object:
@@ -170,6 +192,10 @@ class _Checked:
             return True
         if isinstance(inst, np.generic):
             raise Cannot("the file sets the state of a numpy scalar, which numpy never writes")
+        if isinstance(inst, type) or inspect.isroutine(inst) or inspect.ismodule(inst):
+            raise Cannot(f"the file sets the state of {getattr(inst, '__module__', '?')}."
+                         f"{getattr(inst, '__qualname__', '?')} itself (a BUILD on a class or function), which no "
+                         "library writes: it would change that class for the whole program")
         if isinstance(inst, np.ndarray):
             _check_array_state(np, inst, state)
         else:
@@ -505,9 +531,10 @@ def _guarded(load: Callable[[], object], path: Path, scan: PickleScan) -> tuple[
             raise
         except _Blocked as err:
             ref = ImportRef(err.module, err.name, "unknown", err.why)
-            raise UnsafeModelError(_refusal(path.name, (ref,), ())) from None
+            raise _unsafe(_refusal(path.name, (ref,), (), loading=True), scan) from None
         except Cannot as err:  # the loader's own checks: state numpy would have taken on trust
-            raise UnsafeModelError(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",))) from None
+            raise _unsafe(_refusal(path.name, (), (f"auditkit stopped loading it: {err}",), loading=True), scan) \
+                from None
         except (ImportError, AttributeError) as err:
             raise InputDataError(_import_failure(path.name, err, scan)) from None
         except (UnicodeDecodeError, ValueError) as err:
@@ -590,51 +617,3 @@ def _unwrap(obj: object, name: str) -> tuple[object, list[str]]:
     raise InputDataError(f"{name!r} holds a {what}{many}, not one model (nothing with predict, predict_proba or "
                          "decision_function). If it holds scores, save them as CSV and audit them with "
                          "`auditkit audit --score`.")
-
-
-# --------------------------------------------------------------------------------------------------
-# skops: a zip archive whose schema names every type it rebuilds
-
-
-def skops_scan(path: Path) -> tuple[PickleScan, list[str], dict[str, str]]:
-    """Every type a skops file rebuilds, judged by the allow-list; skops's untrusted types; recorded versions."""
-    import skops.io
-
-    try:
-        untrusted = skops.io.get_untrusted_types(file=str(path))
-        with zipfile.ZipFile(path) as archive:
-            schema = json.loads(archive.read("schema.json"))
-    except Exception as err:  # noqa: BLE001 - any corruption of the archive
-        raise InputDataError(f"{path.name!r} is not a readable skops file ({type(err).__name__}: {err}).") from None
-    types, versions, todo = set(untrusted), {}, [schema]
-    while todo:  # every type the schema rebuilds, and the library versions it records
-        node = todo.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("__module__"), str) and isinstance(node.get("__class__"), str):
-                types.add(f"{node['__module__']}.{node['__class__']}")
-            if "_sklearn_version" in node and isinstance(node["_sklearn_version"], dict):
-                versions["scikit-learn"] = json.loads(node["_sklearn_version"].get("content", '""'))
-            todo.extend(node.values())
-        elif isinstance(node, list):
-            todo.extend(node)
-    pairs = [t.rsplit(".", 1) for t in types if "." in t]
-    refs = tuple(sorted((ImportRef(m, n, *classify(m, n)) for m, n in pairs),
-                        key=lambda r: (r.status == "allowed", r.module, r.name)))
-    bad = any(r.status != "allowed" for r in refs)
-    versions["skops"] = str(schema.get("_skops_version", ""))
-    scan = PickleScan(str(path), "skops", schema.get("protocol"), refs, "refused" if bad else "allowed", ())
-    return scan, list(untrusted), versions
-
-
-def load_skops(path: Path, trust: bool) -> LoadedModel:
-    """Open a skops file, trusting only the types on the allow-list (every type with ``trust``)."""
-    import skops.io
-
-    scan, untrusted, versions = skops_scan(path)
-    if scan.verdict == "refused" and not trust:
-        raise UnsafeModelError(_refusal(path.name, scan.offending, ()))
-    allowed = [t for t in untrusted if trust or classify(*t.rsplit(".", 1))[0] == "allowed"]
-    obj, notes = _guarded(lambda: skops.io.load(path, trusted=allowed), path, scan)
-    estimator, unwrap = _unwrap(obj, path.name)
-    return LoadedModel(estimator, "skops", str(path), sha256(path), scan, scan.verdict == "refused", versions,
-                       feature_names_of(estimator), tuple(notes + unwrap))

@@ -29,17 +29,18 @@ from types import MappingProxyType
 from typing import Any
 
 from .._text import did_you_mean
-from ..exceptions import InputDataError
+from ..exceptions import AuditkitError, InputDataError, UnsafeModelError
 from ._formats import ASK_INSTEAD, CANNOT_OPEN, load_lightgbm, load_onnx, load_xgboost
+from ._limits import ModelLimits
 from ._loaded import LoadedModel, OnnxModel, n_inputs  # noqa: F401 - n_inputs: re-exported for _model_card
-from ._pickle_scan import scan_bytes
 from ._probe import PROBED, probe, probe_enabled
 from ._predict import align_features, model_predict
 from ._spec import is_spec_file
-from ._unpickle import load_pickle, load_skops, pickle_needs, skops_scan
+from ._skops import load_skops
+from ._unpickle import load_pickle, pickle_needs
 
-__all__ = ["MODEL_SUFFIXES", "LoadedModel", "OnnxModel", "align_features", "inspect_model", "load_model",
-           "model_predict"]
+__all__ = ["MODEL_SUFFIXES", "LoadedModel", "ModelLimits", "OnnxModel", "align_features", "describe", "inspect_model",
+           "load_model", "model_predict"]
 
 #: File suffix -> format.  Content decides where a suffix is shared (.json, .model, .xml).
 MODEL_SUFFIXES = MappingProxyType({
@@ -51,26 +52,34 @@ MODEL_SUFFIXES = MappingProxyType({
 })
 
 
-def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None = None) -> LoadedModel:
-    """Open a model file; refuse pickles that would import anything off the allow-list.
+def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None = None,
+               limits: ModelLimits | None = None) -> LoadedModel:
+    """Open a model file: in a resource-limited worker process, or with ``trust`` in this one.
 
     Parameters
     ----------
     path
         The model file (see :data:`MODEL_SUFFIXES`).
     trust
-        Load a pickle the scan refused anyway.  This runs the file's code: only for files from someone
-        you trust, in a throwaway virtual machine or container.
+        Open the file in this process, and load a pickle the scan refused anyway.  This runs the file's
+        code: only for files from someone you trust, in a throwaway virtual machine or container.
     link
         For a published specification given as a CSV table of weights (``term,weight``): 'logistic' or
         'identity' (:mod:`auditkit.load._spec`).
+    limits
+        The worker's limits (:class:`~auditkit.load._limits.ModelLimits`); default
+        :data:`~auditkit.load._limits.DEFAULT_LIMITS`.
+
+    Without ``trust`` a model file is scanned and opened in a worker process (:mod:`auditkit.load._sandbox`),
+    which also does all scoring and explaining: the model's ``estimator`` is then a
+    :class:`~auditkit.load._sandbox.RemoteModel`.  A published specification (CSV or YAML of weights or
+    rules) is data that auditkit's own code reads: it opens here.
 
     Raises
     ------
     UnsafeModelError
-        The pickle would import something outside the allow-list (nothing was executed), or opening the
-        file in a separate test process crashed or hung it (see :mod:`auditkit.load._probe`; XGBoost,
-        LightGBM, ONNX, pickle and joblib files are probed unless ``AUDITKIT_NO_PROBE=1``).
+        The file would import something outside the allow-list, holds state that fails auditkit's checks,
+        or crashed, hung or went over a limit in the worker.
     InputDataError
         The file is missing, not a model, in a format auditkit cannot open, or needs other versions.
 
@@ -81,8 +90,9 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None
     >>> with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
     ...     pickle.dump(LinearRegression().fit([[0.0], [1.0]], [0.0, 2.0]), fh)
     >>> model = load_model(fh.name)
-    >>> model.format, model.scan.verdict, model.trusted
-    ('pickle', 'allowed', False)
+    >>> model.format, model.scan.verdict, model.trusted, type(model.estimator).__name__
+    ('pickle', 'allowed', False, 'RemoteModel')
+    >>> model.estimator.close()
     """
     path = _existing(path)
     kind = _kind(path)
@@ -91,30 +101,64 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None
     if link is not None:
         raise InputDataError(f"--link applies to a published specification (a CSV or YAML file of weights); "
                              f"{path.name!r} is a {kind} model file, whose link is its own. Drop --link.")
-    probed = kind in PROBED and probe_enabled() and not _refused(path, kind, trust)
+    if not trust:
+        from ._sandbox import load_in_worker
+
+        return load_in_worker(path, kind, limits)
+    probed = kind in PROBED and probe_enabled()
     note = probe(path, kind, trust) if probed else None
     model = _open(path, kind, trust)
     return replace(model, notes=model.notes + (note,)) if note else model
 
 
-def _refused(path: Path, kind: str, trust: bool) -> bool:
-    """True for a pickle the scan refuses (without trust): refusing it runs nothing, so it needs no probe."""
-    if kind not in ("pickle", "joblib") or trust:
-        return False
-    raw = path.read_bytes()
-    return not raw or scan_bytes(raw, str(path))[0].verdict == "refused"
-
-
 def _open(path: Path, kind: str, trust: bool) -> LoadedModel:
-    """Open the file with its format's loader (also what the crash probe's child process runs)."""
+    """Open the file with its format's loader (in the model worker, or in this process with trust)."""
     if kind in ("pickle", "joblib"):
         return load_pickle(path, trust)
     loader = {"skops": load_skops, "onnx": load_onnx, "xgboost": load_xgboost, "lightgbm": load_lightgbm}
     return loader[kind](path, trust)
 
 
-def inspect_model(path: str | os.PathLike) -> dict:
-    """Describe a model file without loading any pickle: format, hash, imports and verdict, inputs.
+def describe(path: Path, kind: str) -> tuple[dict, LoadedModel | None, AuditkitError | None]:
+    """Open the file as ``assess`` does and describe it as ``inspect`` shows it: one code path, one verdict.
+
+    Runs in the model worker.  Returns the description, the model (None if it did not open) and the
+    error that stopped it (None if it opened).  A refusal by the scan or by the loader's checks makes the
+    verdict "refused"; other errors (not a model, other versions) are returned as they are.
+    """
+    loaded: LoadedModel | None = None
+    error: AuditkitError | None = None
+    try:
+        loaded = _open(path, kind, False)
+    except AuditkitError as err:
+        error = err
+    scan = loaded.scan if loaded is not None else getattr(error, "scan", None)
+    info: dict[str, Any] = {"format": loaded.format if loaded else kind, "protocol": None,
+                            "verdict": "refused" if isinstance(error, UnsafeModelError) else "allowed",
+                            "imports": None, "problems": [], "notes": list(loaded.notes) if loaded else [],
+                            "inputs": list(loaded.feature_names or ()) or None if loaded else None,
+                            "needs": dict(loaded.needs) if loaded else {}}
+    if scan is not None:
+        info.update(format=scan.format, protocol=scan.protocol, problems=list(scan.problems),
+                    imports=[vars(ref) | {"qualname": ref.qualname} for ref in scan.imports],
+                    versions=dict(scan.versions), scan_notes=list(scan.notes))
+        info["notes"] = list(scan.notes) + [n for n in info["notes"] if n not in scan.notes]
+        if kind in ("pickle", "joblib"):
+            info["needs"] = pickle_needs(scan)
+    if isinstance(error, UnsafeModelError):
+        info["problems"] += [line[4:] for line in str(error).splitlines()
+                             if line.startswith("  - ") and line[4:] not in info["problems"]
+                             and not any(line[4:].startswith(ref.qualname + ":") for ref in scan.imports)] \
+            if scan is not None else [str(error)]
+        info["verdict"] = "refused"
+    elif error is not None:
+        info["notes"].append(f"Opening it fails: {error}")
+    return info, loaded, error
+
+
+def inspect_model(path: str | os.PathLike, *, limits: ModelLimits | None = None) -> dict:
+    """Describe a model file: format, hash, imports and verdict, inputs -- found by opening it in the model
+    worker exactly as ``assess`` does (:func:`describe`), so the two cannot disagree.
 
     >>> import pickle, tempfile, os
     >>> with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
@@ -123,30 +167,13 @@ def inspect_model(path: str | os.PathLike) -> dict:
     >>> info["verdict"], [(i["module"], i["name"], i["status"]) for i in info["imports"]]
     ('refused', [('posix', 'system', 'dangerous')])
     """
+    from ._sandbox import inspect_in_worker
+
     path = _existing(path)
     kind = _kind(path)
     if kind == "spec":
         return _inspect_spec(path)
-    raw = path.read_bytes()
-    info: dict[str, Any] = {"file": str(path), "format": kind, "size_bytes": len(raw),
-                            "sha256": hashlib.sha256(raw).hexdigest(), "protocol": None, "verdict": "allowed",
-                            "imports": [], "problems": [], "notes": [], "inputs": None, "needs": {}}
-    scan = scan_bytes(raw, str(path))[0] if kind in ("pickle", "joblib") else None
-    if kind == "skops":
-        scan = skops_scan(path)[0]
-    if scan is None or (kind == "skops" and scan.verdict == "allowed"):
-        model = load_model(path)
-        info.update(format=model.format, inputs=list(model.feature_names or ()) or None, needs=model.needs,
-                    notes=list(model.notes))
-        scan = model.scan or scan
-    if scan is not None:
-        info.update(format=scan.format, protocol=scan.protocol, verdict=scan.verdict, problems=list(scan.problems),
-                    imports=[vars(ref) | {"qualname": ref.qualname} for ref in scan.imports])
-        info["notes"] += list(scan.notes)
-        if kind in ("pickle", "joblib"):
-            info["needs"] = pickle_needs(scan)
-            info["notes"].append("Input names are not shown for pickles: reading them means loading the file.")
-    return info
+    return inspect_in_worker(path, kind, limits)
 
 
 def load_spec(path: Path, link: str | None = None) -> LoadedModel:

@@ -30,6 +30,7 @@ __all__ = [
     "holm_adjust",
     "katz_ratio_interval",
     "newcombe_difference_interval",
+    "ratio_interval",
     "wilson_interval",
     "z_value",
 ]
@@ -141,6 +142,37 @@ def katz_ratio_interval(
         low = np.exp(log_r - half)
         high = np.exp(log_r + half)
     return np.where(valid, low, np.nan), np.where(valid, high, np.nan), corrected
+
+
+def ratio_interval(
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interval for the ratio ``p1 / p2`` that always contains the estimate.
+
+    Without a zero numerator this is :func:`katz_ratio_interval`, whose log-symmetric
+    limits always enclose ``p1 / p2``.  With a zero numerator the ratio is 0 (``k1 == 0``),
+    infinite (``k2 == 0``) or undefined (both), and the adjusted-log interval (0.5 added)
+    is centred on a ratio that is not the estimate: its limit on the estimate's side is
+    then moved to the estimate itself, 0 or infinity (the zero-cell rule).  Widening an
+    interval only raises its coverage, and the interval now says what the data say: a
+    group with no selections is compatible with a ratio of 0.
+
+    Returns
+    -------
+    low, high : ndarray
+        Limits; ``high`` is ``inf`` when ``k2 == 0``; NaN where a denominator is 0.
+    corrected : ndarray of bool
+        True where the zero-cell rule was applied.
+
+    >>> lo, hi, corrected = ratio_interval(0, 40, 20, 400)
+    >>> float(lo), round(float(hi), 2), bool(corrected)
+    (0.0, 3.91, True)
+    """
+    low, high, corrected = katz_ratio_interval(k1, n1, k2, n2, level)
+    k1, k2 = np.broadcast_arrays(_f(k1), _f(k2))
+    low = np.where(corrected & (k1 == 0), 0.0, low)
+    high = np.where(corrected & (k2 == 0), np.inf, high)
+    return low, high, corrected
 
 
 def _first_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:

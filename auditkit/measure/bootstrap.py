@@ -75,26 +75,28 @@ def _marginal(draws: np.ndarray, table: CountTable, keep: tuple[str, ...]) -> np
     return summed.reshape(summed.shape[0], -1, 2, 3)
 
 
-def bootstrap_intervals(table: CountTable, tables: dict[tuple[str, ...], GroupTable],
-                        references: dict[tuple[str, ...], int], metrics: list[str],
-                        replicates: int, seed: int, level: float) -> dict:
+def bootstrap_intervals(table: CountTable, tables: dict[tuple[str, ...], tuple[GroupTable, list]],
+                        metrics: list[str], replicates: int, seed: int, level: float) -> dict:
     """Percentile intervals of every group rate, and of ratio and difference against the reference.
 
-    Returns ``{(subset, metric): {"rate": (lo, hi) arrays, "ratio": ..., "difference": ...}}``.
+    ``tables`` maps each attribute subset to its group table and comparison plans
+    ``(varies, reference index per group)`` (:func:`auditkit.measure.run.measure_groups`).
+    Returns ``{(subset, metric): {"rate": (lo, hi, defined) arrays, ("ratio", varies): ...,
+    ("difference", varies): ...}}``; a group without that reference has NaN limits.
     """
     collected: dict[tuple, list[np.ndarray]] = {}
     for draws in bootstrap_replicates(table, replicates, seed):
-        for subset in tables:
+        for subset, (_, plans) in tables.items():
             block = _marginal(draws, table, subset)
             rates = group_rates(block, block, level)
-            ref = references[subset]
             for metric in metrics:
                 value = rates[metric].lower  # (B, G)
                 collected.setdefault((subset, metric, "rate"), []).append(value)
-                if ref >= 0:
+                for varies, refs in plans:
+                    ref_value = np.where(refs >= 0, value[:, np.maximum(refs, 0)], np.nan)
                     with np.errstate(divide="ignore", invalid="ignore"):
-                        collected.setdefault((subset, metric, "ratio"), []).append(value / value[:, ref:ref + 1])
-                    collected.setdefault((subset, metric, "difference"), []).append(value - value[:, ref:ref + 1])
+                        collected.setdefault((subset, metric, ("ratio", varies)), []).append(value / ref_value)
+                    collected.setdefault((subset, metric, ("difference", varies)), []).append(value - ref_value)
     q = [(1 - level) / 2, 1 - (1 - level) / 2]
     out: dict = {}
     for (subset, metric, kind), parts in collected.items():

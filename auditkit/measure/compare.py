@@ -1,6 +1,8 @@
 """Disparities between two rates: ratio and difference with intervals, and a test.
 
-Ratio: Katz log interval; difference: Newcombe's hybrid score interval; test:
+Ratio: Katz log interval, with the zero-cell rule of
+:func:`~auditkit.measure._stats.ratio_interval` (a ratio of 0 has lower limit 0,
+an infinite one upper limit infinity); difference: Newcombe's hybrid score interval; test:
 Fisher's exact test (or, documented as the large-sample alternative, Pearson's
 chi-square without continuity correction).  With suppressed cells each figure
 is computed at the four corners the bounds allow (each group at its low and its
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._stats import chi2_p, fisher_exact_p, katz_ratio_interval, newcombe_difference_interval, z_value
+from ._stats import chi2_p, fisher_exact_p, newcombe_difference_interval, ratio_interval, z_value
 
 __all__ = ["Comparison", "compare"]
 
@@ -89,7 +91,7 @@ def _compare_bounds(group: tuple[float, float, float, float], reference: tuple[f
                 p2 = k2 / n2 if n2 else np.nan
                 ratios.append(p1 / p2 if p2 else (np.inf if p1 else np.nan))
             diffs.append(p1 - p2)
-            lo, hi, corr = katz_ratio_interval(k1, n1, k2, n2, level)
+            lo, hi, corr = ratio_interval(k1, n1, k2, n2, level)
             r_ci.append((float(lo), float(hi)))
             corrected |= bool(corr)
             lo, hi = newcombe_difference_interval(k1, n1, k2, n2, level)
@@ -135,7 +137,10 @@ def _compare_exact(k1: float, n1: float, k2: float, n2: float, level: float, tes
     d_hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     fn = fisher_exact_p if test == "fisher" else chi2_p
     p = float(fn(k1, n1 - k1, k2, n2 - k2))
-    return Comparison(ratio=(ratio, ratio), ratio_ci=(math.exp(log_r - half), math.exp(log_r + half)),
+    # The zero-cell rule (ratio_interval): the limit on the estimate's side moves to 0 or infinity.
+    r_lo = 0.0 if k1 == 0 else math.exp(log_r - half)
+    r_hi = math.inf if k2 == 0 else math.exp(log_r + half)
+    return Comparison(ratio=(ratio, ratio), ratio_ci=(r_lo, r_hi),
                       difference=(d, d), difference_ci=(d_lo, d_hi), p_value=(p, p), zero_corrected=corrected)
 
 

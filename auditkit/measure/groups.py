@@ -87,25 +87,27 @@ def _num(x: float) -> float | None:
 
 
 def rate_record(r: Rate, i: int, undefined: str | None = None) -> dict:
-    """JSON record of rate ``r`` for group ``i``: value (or bounds), interval, numerator, denominator."""
+    """JSON record of rate ``r`` for group ``i``: value (or bounds), interval, numerator, denominator.
+
+    Every key is always there: ``reason`` is null unless the rate is undefined; ``bounds``,
+    ``numerator_max`` and ``denominator_max`` are null unless the rate rests on suppressed cells.
+    """
     reason = undefined or r.reason(i)
-    rec: dict = {"value": None if reason or r.bounded[i] else _num(r.lower[i])}
-    if reason:
-        rec["reason"] = reason
-    if r.bounded[i] and not reason:
-        rec["bounds"] = [_num(r.lower[i]), _num(r.upper[i])]
-    rec["ci_low"] = None if reason else _num(r.ci_low[i])
-    rec["ci_high"] = None if reason else _num(r.ci_high[i])
-    rec["numerator"] = int(r.k_low[i])
-    rec["denominator"] = int(r.n_low[i])
-    if r.bounded[i]:
-        rec["numerator_max"] = int(r.k_high[i])
-        rec["denominator_max"] = int(r.n_high[i])
-    return rec
+    bounded = bool(r.bounded[i])
+    return {"value": None if reason or bounded else _num(r.lower[i]), "reason": reason,
+            "bounds": [_num(r.lower[i]), _num(r.upper[i])] if bounded and not reason else None,
+            "ci_low": None if reason else _num(r.ci_low[i]), "ci_high": None if reason else _num(r.ci_high[i]),
+            "numerator": int(r.k_low[i]), "denominator": int(r.n_low[i]),
+            "numerator_max": int(r.k_high[i]) if bounded else None,
+            "denominator_max": int(r.n_high[i]) if bounded else None}
 
 
 def count_record(gt: GroupTable, i: int, has_truth: bool) -> dict:
-    """Cell counts of group ``i`` (lower bounds); suppressed counts get ``[low, high]`` under ``bounds``."""
+    """Cell counts of group ``i`` (lower bounds); suppressed counts get ``[low, high]`` under ``bounds``.
+
+    Outcome cells (tp, fp, tn, fn, n_outcome_unknown) are null without an outcome column; ``bounds``
+    is null when no count of the group is suppressed.
+    """
     def counts(block: np.ndarray) -> dict[str, float]:
         c = cell_counts(block)
         out = {"n": block.sum(), "selected": block[1].sum(), "not_selected": block[0].sum()}
@@ -116,7 +118,8 @@ def count_record(gt: GroupTable, i: int, has_truth: bool) -> dict:
 
     lo, hi = counts(gt.low[i]), counts(gt.high[i])
     rec: dict = {k: int(v) for k, v in lo.items()}
+    if not has_truth:
+        rec.update(dict.fromkeys(("tp", "fp", "tn", "fn", "n_outcome_unknown")))
     bounds = {k: [int(lo[k]), int(hi[k])] for k in lo if hi[k] != lo[k]}
-    if bounds:
-        rec["bounds"] = bounds
+    rec["bounds"] = bounds or None
     return rec

@@ -25,7 +25,8 @@ def _power_items(ctx: Context) -> list[str]:
 def _power_sentence(ctx: Context, c: Mapping[str, Any], low: str, high: str) -> str:
     """One sentence on a comparison whose interval is too wide to rule out a substantial difference."""
     return ctx.t("limits.power_item", group=str(c.get("group")), reference=str(c.get("reference")),
-                 attribute=str(c.get("attribute")), low=low, high=high)
+                 attribute=str(c.get("attribute")), low=low, high=high,
+                 mdr=ctx.loc.number(c.get("min_detectable_ratio")))
 
 
 def _insufficient(ctx: Context) -> list[TableRow]:

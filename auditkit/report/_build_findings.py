@@ -137,7 +137,11 @@ def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[
         found = ids.get(key, [])
         p = c.get("p_bh" if uses in ("bh", "benjamini-hochberg") else "p_holm")
         rate_ok = ctx.sup.group_rate_ok(attr, group, metric, c.get("group_rate"))
-        cells = (Cell(ctx.group_label(attr, group)), ctx.rate(c.get("group_rate"), rate_ok, where),
+        # An intersection compared within the other attributes' levels: each row names its reference.
+        label = ctx.group_label(attr, group)
+        if c.get("held"):
+            label = t("findings.versus", group=label, reference=ctx.group_label(attr, str(c.get("reference"))))
+        cells = (Cell(label), ctx.rate(c.get("group_rate"), rate_ok, where),
                  ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
                  Cell(loc.p_value(p) if ok else t("suppression.withheld"), suppressed=not ok, numeric=True),
                  Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") and ok

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..findings import comparison_path
 from ._build_many import MANY, many_groups
 from ._context import Context, anchor_for, nice_ticks, reference_rule_text, short_number
 from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section, Table, TableRow
@@ -37,12 +38,12 @@ def _p(ctx: Context, c: Mapping[str, Any], ok: bool) -> Cell:
 
 
 def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str, Any]],
-                  comps: dict[str, Mapping[str, Any]]) -> Table:
+                  comps: dict[str, Mapping[str, Any]], split: str = "") -> Table:
     t, loc = ctx.t, ctx.loc
     rows = []
     for g in groups:
         name, rec = str(g["group"]), g.get(metric) or {}
-        where = f"groups/{attr}/{name}/{metric}"
+        where = f"groups/{attr}/{name}/{metric}" + (f"/within/{split}" if split else "")
         rate_ok = ctx.sup.group_rate_ok(attr, name, metric, rec)
         c = comps.get(name)
         num_bounds, den_bounds = ctx.rate_bounds(rec)  # suppressed cells in the source: ranges
@@ -50,20 +51,22 @@ def _metric_table(ctx: Context, attr: str, metric: str, groups: list[Mapping[str
                                   where + "/denominator", den_bounds)
         num_cell = ctx.masked_count(rec.get("numerator"), ctx.sup.count_hidden(attr, name, metric, "num"),
                                     where + "/numerator", num_bounds)
-        label = ctx.group_label(attr, name) + (f" ({t('groups.reference')})" if g.get("is_reference") else "")
+        # Within an intersection's split, a cell at the split attribute's reference level is a reference.
+        is_ref = split in (g.get("reference_for") or []) if split else bool(g.get("is_reference"))
+        label = ctx.group_label(attr, name) + (f" ({t('groups.reference')})" if is_ref else "")
         cells = [Cell(label), n_cell, num_cell, ctx.rate(rec, rate_ok, where)]
-        if g.get("is_reference") or c is None:
+        if is_ref or c is None:
             cells += [Cell("—", numeric=True), Cell("—", numeric=True), Cell("—", numeric=True),
-                      Cell(t("groups.reference") if g.get("is_reference") else loc.label("status", "undefined"))]
+                      Cell(t("groups.reference") if is_ref else loc.label("status", "undefined"))]
         else:
             ok = ctx.sup.comparison_ok(c)
             cells += [ctx.ratio(c, ok, where + "/ratio"), ctx.difference(c, ok, where + "/difference"),
                       _p(ctx, c, ok), _status(ctx, c) if ok else Cell(t("suppression.withheld"), suppressed=True)]
-        anchor = anchor_for(f"comparisons/{attr}/{name}/{metric}" if c is not None else where)
+        anchor = anchor_for(comparison_path(c) if c is not None else where)
         if c is not None:
-            ctx.anchors[f"comparisons/{attr}/{name}/{metric}"] = (anchor, not ctx.sup.comparison_ok(c))
+            ctx.anchors[comparison_path(c)] = (anchor, not ctx.sup.comparison_ok(c))
         ctx.anchors[where] = (anchor, not rate_ok)
-        rows.append(TableRow(tuple(cells), anchor=anchor, emphasis=bool(g.get("is_reference"))))
+        rows.append(TableRow(tuple(cells), anchor=anchor, emphasis=is_ref))
     header = (t("groups.col.group"), loc.label("metric_denominator", metric), loc.label("metric_numerator", metric),
               t("groups.col.rate", level=ctx.level), t("groups.col.ratio", level=ctx.level),
               t("groups.col.difference", level=ctx.level), t("groups.col.p"), t("groups.col.status"))
@@ -118,13 +121,32 @@ def _log_domain(values: list[float]) -> tuple[float, float]:
     return lo, hi
 
 
+def within_split(ctx: Context, attr: str, comps: list[Mapping[str, Any]],
+                 varies: str | None = None) -> tuple[list[Mapping[str, Any]], str]:
+    """An intersection compared within the other attributes' levels has one comparison per cell and
+    attribute: the comparisons of one attribute (``varies``, default the first) and the words naming
+    their reference ('Dutch (nationality)'); other comparisons come back unchanged with no words."""
+    if not any(c.get("held") for c in comps):
+        return comps, ""
+    varies = varies if varies is not None else comps[0].get("varies")
+    a = next((x for x in ctx.results.get("attributes", []) if x.get("attribute") == attr), {})
+    level = str((a.get("reference_levels") or {}).get(varies))
+    return [c for c in comps if c.get("varies") == varies], f"{level} ({varies})"
+
+
 def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlight: str | None = None) -> Chart | None:
-    """Selection-rate ratios of ``attr``'s groups to the reference on a log axis; ``highlight`` marks one group."""
+    """Selection-rate ratios of ``attr``'s groups to the reference on a log axis; ``highlight`` marks one group.
+
+    An intersection compared within the other attributes' levels is drawn for one attribute's
+    comparisons (the highlighted group's, else the first attribute's): see :func:`within_split`.
+    """
     t, loc = ctx.t, ctx.loc
+    varies = next((c.get("varies") for c in comps if highlight is not None and str(c.get("group")) == highlight), None)
+    comps, within = within_split(ctx, attr, comps, varies)
     rows, values, described = [], [], []
-    reference = ""
+    reference = within
     for c in comps:
-        reference = ctx.group_label(attr, str(c.get("reference")))
+        reference = within or ctx.group_label(attr, str(c.get("reference")))
         label = ctx.group_label(attr, str(c["group"]))
         ok = ctx.sup.comparison_ok(c)
         ratio, ci = c.get("ratio"), c.get("ratio_ci") or [None, None]
@@ -146,8 +168,10 @@ def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlig
     lo, hi = _log_domain(values)
     wanted = sorted({*_LOG_TICKS, *(_BAND_TICKS if hi / lo <= 8 else ())})
     ticks = tuple((v, short_number(loc, v)) for v in wanted if lo <= v <= hi)
-    return Chart(id=anchor_for(f"chart/ratio/{attr}"),
-                 title=t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level),
+    return Chart(id=anchor_for(f"chart/ratio/{attr}" + (f"/within/{comps[0].get('varies')}" if within else "")),
+                 title=(t("chart.ratio_title_within", varies=ctx.attr_label(str(comps[0].get("varies"))),
+                          attribute=ctx.attr_label(attr), reference=reference, level=ctx.level) if within else
+                        t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level)),
                  description=t("chart.ratio_desc", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level,
                                items="; ".join(described)),
                  body=IntervalChart(rows=tuple(rows), axis_label=t("chart.ratio_axis", reference=reference),
@@ -171,16 +195,57 @@ def group_sections(ctx: Context) -> list[Section]:
         for metric in _metrics(results, attr):
             comps = [c for c in results.get("comparisons", []) if c.get("attribute") == attr
                      and c.get("metric") == metric]
-            by_group = {str(c["group"]): c for c in comps}
             if len(groups) > MANY:
-                blocks += many_groups(ctx, attr, metric, groups, comps)
+                blocks += _many(ctx, a, metric, groups, comps)
                 continue
             if metric == "selection_rate":
-                blocks += [ch for ch in (_rate_chart(ctx, attr, metric, groups), ratio_chart(ctx, attr, comps)) if ch]
-            blocks.append(_metric_table(ctx, attr, metric, groups, by_group))
+                chart = _rate_chart(ctx, attr, metric, groups)
+                blocks += [chart] if chart else []
+            blocks += _comparison_blocks(ctx, a, metric, groups, comps)
         out.append(Section(id=anchor_for(f"attribute/{attr}"), title=t("groups.attribute_title", attribute=ctx.attr_label(attr)),
                            blocks=tuple(blocks)))
     return out
+
+
+def _many(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
+          comps: list[Mapping[str, Any]]) -> list[Any]:
+    """The condensed section of an attribute with many groups, once per attribute compared within an intersection."""
+    from dataclasses import replace
+
+    attr = str(a.get("attribute"))
+    if not any(c.get("held") for c in comps):
+        return many_groups(ctx, attr, metric, groups, comps)
+    blocks: list[Any] = []
+    for varies in dict.fromkeys(c.get("varies") for c in comps):
+        level = str((a.get("reference_levels") or {}).get(varies))
+        others = ", ".join(x for x in a.get("attributes", []) if x != varies)
+        blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level, others=others)))
+        part = many_groups(ctx, attr, metric, groups, [c for c in comps if c.get("varies") == varies])
+        blocks += [replace(b, id=f"{b.id}-{anchor_for(str(varies))}") if isinstance(b, Chart) else b for b in part]
+    return blocks
+
+
+def _comparison_blocks(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
+                       comps: list[Mapping[str, Any]]) -> list[Any]:
+    """The ratio chart and table of one rate; an intersection compared within the other attributes'
+    levels has one of each per attribute (a cell has one comparison per attribute)."""
+    attr = str(a.get("attribute"))
+    within = any(c.get("held") for c in comps)
+    splits = list(dict.fromkeys(c.get("varies") for c in comps)) if within else [None]
+    blocks: list[Any] = []
+    for varies in splits:
+        part = [c for c in comps if not within or c.get("varies") == varies]
+        if within:
+            level = str((a.get("reference_levels") or {}).get(varies))
+            others = ", ".join(x for x in a.get("attributes", []) if x != varies)
+            blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level,
+                                          others=others)))
+        if metric == "selection_rate":
+            chart = ratio_chart(ctx, attr, part)
+            blocks += [chart] if chart else []
+        blocks.append(_metric_table(ctx, attr, metric, groups, {str(c["group"]): c for c in part},
+                                    str(varies) if within else ""))
+    return blocks
 
 
 def analysis_sections(ctx: Context) -> list[Section]:

@@ -125,7 +125,7 @@ def many_groups(ctx: Context, attr: str, metric: str, groups: list[Mapping[str, 
 
 _COLUMNS = ("attribute", "group", "label", "reference", "metric", "denominator", "numerator", "rate", "rate_ci_low",
             "rate_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "difference", "difference_ci_low",
-            "difference_ci_high", "p_adjusted", "status")
+            "difference_ci_high", "p_adjusted", "status", "compared_with")
 
 
 def _num(x: Any, digits: int = 6) -> Any:
@@ -146,15 +146,16 @@ def table_file_rows(ctx: Context) -> list[dict[str, Any]]:
     less, withheld = f"<{k}", "withheld"
     uses = (results.get("multiple_testing") or {}).get("status_uses", "holm")
     p_key = "p_bh" if uses in ("bh", "benjamini-hochberg") else "p_holm"
-    comps = {(str(c.get("attribute")), str(c.get("group")), str(c.get("metric"))): c
-             for c in results.get("comparisons", [])}
+    # An intersection compared within the other attributes' levels has one comparison (one row) per attribute.
+    comps: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for c in results.get("comparisons", []):
+        comps.setdefault((str(c.get("attribute")), str(c.get("group")), str(c.get("metric"))), []).append(c)
     metrics = list(dict.fromkeys(str(c.get("metric")) for c in results.get("comparisons", []))) or ["selection_rate"]
     rows = []
     for g in results.get("groups", []):
         attr, name = str(g.get("attribute")), str(g.get("group"))
-        for metric in metrics:
+        for metric, c in ((m, c) for m in metrics for c in comps.get((attr, name, m)) or [None]):
             rec = g.get(metric) or {}
-            c = comps.get((attr, name, metric))
             row = dict.fromkeys(_COLUMNS, "")
             row.update(attribute=attr, group=name, label=ctx.group_label(attr, name), metric=metric,
                        reference="yes" if g.get("is_reference") else "")
@@ -176,6 +177,7 @@ def table_file_rows(ctx: Context) -> list[dict[str, Any]]:
                            rate_ci_low=_num(rec.get("ci_low")), rate_ci_high=_num(rec.get("ci_high")))
             if c is not None:
                 row["status"] = str(c.get("status") or "")
+                row["compared_with"] = ctx.group_label(attr, str(c.get("reference")))
                 if not ctx.sup.comparison_ok(c):
                     row.update({col: withheld for col in _COLUMNS[10:17]})
                 else:

@@ -35,8 +35,11 @@ def _text(ctx: Context, value: Any) -> tuple[str, str | None]:
 def _comparisons(ctx: Context, claim: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     evidence = {str(e) for e in claim.get("evidence") or []}
     attr = claim.get("attribute")
+    # 'comparisons/ATTR/GROUP/METRIC' names every comparison of that group and rate; an intersection compared
+    # within the other attributes' levels adds '/vs/REFERENCE' to name one of them.
     return [c for c in ctx.results.get("comparisons", [])
-            if comparison_key(c) in evidence or (attr is not None and str(c.get("attribute")) == str(attr))]
+            if comparison_key(c) in evidence or comparison_key(c).split("/vs/")[0] in evidence
+            or (attr is not None and str(c.get("attribute")) == str(attr))]
 
 
 def _checked(ctx: Context, claim: Mapping[str, Any]) -> tuple[str, str]:

@@ -283,4 +283,7 @@ def reference_rule_text(ctx: Context, rule: str) -> str:
     """How the reference group was chosen, translated when the sentence is one auditkit writes."""
     known = {"largest group (most rows)": "reference_rule.largest",
              "given explicitly (--reference)": "reference_rule.given"}
+    if rule.startswith("within: "):  # an intersection compared within the other attributes' levels
+        levels = re.search(r"\(([^)]*)\)", rule)
+        return ctx.t("reference_rule.within", levels=levels.group(1) if levels else "")
     return ctx.t(known[rule]) if rule in known else rule

@@ -36,7 +36,9 @@ class Headline:
 
 def comparison_key(c: Mapping[str, Any]) -> str:
     """The evidence id of a comparison, as findings cite it: 'comparisons/ATTR/GROUP/METRIC'."""
-    return f"comparisons/{c.get('attribute')}/{c.get('group')}/{c.get('metric')}"
+    from ..findings import comparison_path
+
+    return comparison_path(c)
 
 
 def _log(x: Any) -> float | None:

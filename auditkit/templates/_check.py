@@ -26,16 +26,18 @@ __all__ = ["PLACEHOLDERS", "RULE_NAMES", "check", "expressions_checked", "schema
 RULE_NAMES = {
     "comparisons": ("attribute", "group", "reference", "metric", "status", "ratio", "ratio_ci", "difference",
                     "difference_ci", "p_value", "p_holm", "p_bh", "test", "group_rate", "reference_rate",
-                    "screening_band"),
+                    "screening_band", "min_detectable_ratio", "min_detectable_ratio_below", "varies", "held"),
     "selection_method": ("attribute", "group", "reference", "metric", "status", "ratio", "ratio_ci", "difference",
-                         "difference_ci", "p_value", "p_holm", "p_bh", "test", "compares"),
+                         "difference_ci", "p_value", "p_holm", "p_bh", "test", "compares", "min_detectable_ratio",
+                         "min_detectable_ratio_below"),
     "stages": ("attribute", "group", "reference", "metric", "status", "ratio", "ratio_ci", "difference",
                "difference_ci", "p_value", "p_holm", "p_bh", "test", "group_rate", "reference_rate",
                "screening_band", "stage", "stage_index"),
 }
 #: Placeholders a statement or recommendation can use, as :mod:`auditkit.findings` fills them.
-PLACEHOLDERS = ("attribute", "difference_pp", "group", "group_rate", "level", "metric", "n_group", "n_reference",
-                "p_holm", "ratio", "ratio_ci_high", "ratio_ci_low", "reference", "reference_rate", "stage")
+PLACEHOLDERS = ("attribute", "difference_pp", "group", "group_rate", "level", "metric", "min_detectable_ratio",
+                "n_group", "n_reference", "p_holm", "ratio", "ratio_ci_high", "ratio_ci_low", "reference",
+                "reference_rate", "stage")
 
 _TYPES = {"object": "a mapping (key: value)", "array": "a list", "string": "text", "integer": "a whole number",
           "number": "a number", "boolean": "true or false", "null": "empty"}
