@@ -7,7 +7,9 @@ Everything that gives a value its meaning (labels, trimming, missing values,
 positive values, filters, the top-k cut-off and its ties, every message) is
 decided here, on that table, with the helpers of :mod:`auditkit.load.rows`,
 step by step as :func:`auditkit.load.rows.rows_to_counts` does; each row is
-replaced by its combination's count.  The contract suite
+replaced by its combination's count.  The filters, dropped rows, decision
+column and blank scores are rows.py's own rules (written once, against
+:class:`auditkit.load.rows.RowSet`, of which the reduced table is one).  The contract suite
 (``tests/test_engines.py``) holds the two paths to identical results.
 
 Only four things need the rows again, and an engine answers them with a query:
@@ -25,11 +27,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError
 from ..load.data import row_numbering
-from ..load._values import match_values
-from ..load.rows import Population, all_selected_rule, _check_random, _positive_mask, _rows, _value_levels, _values
+from ..load.rows import (
+    Population,
+    RowSet,
+    _check_random,
+    all_selected_rule,
+    apply_filters,
+    decision_column,
+    drop_blank_scores,
+)
 from ..measure._counts import CountTable, count_codes
 from ..spec import AuditSpec
 from ._reduced import Reduced, dimensions, outcome_codes, place
@@ -78,64 +86,6 @@ class Scan(ABC):
         and the number of such rows."""
 
 
-def _filters(rows: Reduced, spec: AuditSpec, steps: list[dict], check: bool = True) -> tuple[Reduced, list[ColumnIn]]:
-    """rows.py's ``_apply_filters`` on the reduced table; also the filters as conditions for the engine.
-
-    ``check=False`` lets every row be filtered out (the caller only looks, and the real pass says so).
-    """
-    keep = np.ones(len(rows.n), dtype=bool)
-    conds: list[ColumnIn] = []
-    for f in spec.filters:
-        levels, codes = _value_levels(rows.where(keep).src, f.column)
-        option = "--filter" if f.keep else "--exclude"
-        given = _values(f.values) or ()
-        values = match_values(levels, [v.strip() for v in given], label=rows.files.label, column=f.column,
-                              option=f"{option} {f.column}={','.join(given)}:",
-                              after=" (after the filters before it)" if steps else "")
-        all_levels, all_codes = _value_levels(rows.src, f.column)
-        hit = np.isin(all_codes, [all_levels.index(v) for v in values])
-        passes = hit if f.keep else ~hit
-        conds.append(rows.holding(f.column, passes))
-        before = rows.total(keep)
-        keep &= passes
-        steps.append({"step": f.describe(), "rows_before": before, "rows_after": rows.total(keep)})
-    if check and rows.total(keep) == 0:
-        done = "; ".join(f"{s['step']}: {s['rows_before']:,} -> {s['rows_after']:,} rows" for s in steps)
-        raise InputDataError(f"{rows.files.label}: no rows are left after the filters ({done}). Check the "
-                             "--filter and --exclude values.")
-    return rows.where(keep), conds
-
-
-def _drop(rows: Reduced, drop: np.ndarray, why: str, steps: list[dict]) -> Reduced:
-    before, after = rows.total(), rows.total(~drop)
-    steps.append({"step": why, "rows_before": before, "rows_after": after})
-    if after == 0:
-        raise InputDataError(f"{rows.files.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
-    return rows.where(~drop)
-
-
-def _decision_column(rows: Reduced, spec: AuditSpec, scan: Scan, conds: list[ColumnIn], steps: list[dict],
-                     notes: list[str]) -> tuple[Reduced, np.ndarray, dict]:
-    column = str(spec.decision)
-    pos, missing, levels, chosen = _positive_mask(rows.src, column, spec.positive, "--positive")
-    if missing.any():
-        if not spec.drop_missing:
-            first = scan.first_row([*conds, rows.holding(column, missing)], None, ())
-            raise InputDataError(
-                f"{rows.files.label}: {_rows(rows.total(missing))} no value in decision column "
-                f"{spec.decision!r} (first at {place(rows.files, first)}). Fill them, or pass "
-                "--drop-missing to leave these rows out (the count is reported)."
-            )
-        rows = _drop(rows, missing, f"removed rows with no decision in {spec.decision!r}", steps)
-        pos = pos[~missing]
-    others = [lv for lv in levels if lv not in chosen]
-    if len(others) > 1:
-        notes.append(f"{spec.decision}: values {list_values(others)} all count as not selected (only "
-                     f"{list_values(chosen)} was declared selected).")
-    return rows, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
-                                       "rule": f"{spec.decision} in {chosen}", "selected": rows.total(pos)}
-
-
 def _bad_scores(files: Files, spec: AuditSpec, found: list[tuple[str, list[int], int]], total: int) -> InputDataError:
     """parse_scores' message for scores that are not numbers."""
     _, word, counting = row_numbering(files.kind)
@@ -149,23 +99,22 @@ def _bad_scores(files: Files, spec: AuditSpec, found: list[tuple[str, list[int],
     )
 
 
-def _scores(rows: Reduced, spec: AuditSpec, scan: Scan, rule: ScoreRule, conds: list[ColumnIn],
-            steps: list[dict]) -> Reduced:
-    """Refuse scores that are not numbers; refuse or drop blank ones, as rows.py does."""
+def _scores(rows: Reduced, spec: AuditSpec, scan: Scan, rule: ScoreRule, steps: list[dict]) -> Reduced:
+    """Refuse scores that are not numbers; refuse or drop blank ones, with rows.py's rule."""
     classes = rows.score()
     if (classes == NOT_A_NUMBER).any():
-        found, total = scan.bad_scores(conds, rule)
+        found, total = scan.bad_scores(list(rows.conds), rule)
         raise _bad_scores(rows.files, spec, found, total)
     blank = classes == BLANK
     if blank.any():
-        if not spec.drop_missing:
-            first = scan.first_row(conds, rule, (BLANK,))
-            raise InputDataError(
-                f"{rows.files.label}: {_rows(rows.total(blank))} a blank (or NaN) score in {spec.score!r} (first at "
-                f"{place(rows.files, first)}); cases that were not scored (random or follow-up cases) are "
-                "often left blank. Pass --drop-missing to leave them out (the count is reported), or fill them."
-            )
-        rows = _drop(rows, blank, f"removed rows with a blank score in {spec.score!r}", steps)
+        rows = _reduced(drop_blank_scores(rows, spec, blank, steps, lambda: place(
+            rows.files, scan.first_row(list(rows.conds), rule, (BLANK,)))))
+    return rows
+
+
+def _reduced(rows: RowSet) -> Reduced:
+    """rows.py's rules return the kind of RowSet they were given: here a Reduced."""
+    assert isinstance(rows, Reduced)
     return rows
 
 
@@ -195,14 +144,15 @@ def _keep(rows: Reduced, conds: Sequence[ColumnIn]) -> np.ndarray:
     return keep
 
 
-def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str], rule: ScoreRule,
-                  conds: list[ColumnIn]) -> tuple[Reduced, np.ndarray, dict]:
+def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str],
+                  rule: ScoreRule) -> tuple[Reduced, np.ndarray, dict]:
     """Top-k: the cut-off by a query, then ties by file order, as decide() does."""
     n = rows.total()
     k = _top_k(n, spec)
+    conds = list(rows.conds)
     cutoff = scan.kth_largest(conds, rule, k, n)
     ranked = ScoreRule(rule.column, rule.text, rule.comma, cutoff=cutoff, thousands=rule.thousands)
-    rows = Reduced(rows.files, scan.counts(keys, ranked))
+    rows = Reduced(rows.files, scan.counts(keys, ranked), scan, rows.conds)
     rows = rows.where(_keep(rows, conds) & np.isin(rows.score(), (BELOW, SELECTED, TIED)))
     classes = rows.score()
     above, tied = rows.total(classes == SELECTED), rows.total(classes == TIED)
@@ -218,7 +168,7 @@ def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str], r
     else:
         rule_record.update(rule=f"top {k:,} scores")
     rule_record.update(cutoff_score=float(cutoff), tied_at_cutoff=int(tied), tied_selected=int(need))
-    rows = Reduced(rows.files, table)
+    rows = Reduced(rows.files, table, scan, rows.conds)
     return rows, rows.table.column("_d").to_numpy(zero_copy_only=False).astype(np.int8), rule_record
 
 
@@ -265,29 +215,30 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
         number_format = column_format(files, spec)
         rule = ScoreRule(rule.column, True, number_format.decimal == ",", rule.threshold,
                          thousands=number_format.thousands)
-    rows = Reduced(files, scan.counts(keys, rule))
+    rows = Reduced(files, scan.counts(keys, rule), scan)
     rows_read = rows.total()
     if rows_read == 0:
         raise InputDataError(f"Data file {files.label!r} has a header but no rows." if files.kind == "csv"
                              else f"Parquet data {files.label!r} has no rows.")
     steps: list[dict] = []
     notes = list(files.notes)
-    rows, conds = _filters(rows, spec, steps)
+    rows = _reduced(apply_filters(rows, spec, steps))
     if spec.all_selected:
         decision = np.ones(len(rows.n), dtype=np.int8)
         record = all_selected_rule(rows.total())
     elif spec.decision:
-        rows, decision, record = _decision_column(rows, spec, scan, conds, steps, notes)
+        found, decision, record = decision_column(rows, spec, steps, notes)
+        rows = _reduced(found)
     else:
         assert rule is not None
-        rows = _scores(rows, spec, scan, rule, conds, steps)
+        rows = _scores(rows, spec, scan, rule, steps)
         if spec.threshold is not None:
             chosen = rows.score() == SELECTED
             decision = chosen.astype(np.int8)
             record = {"kind": "threshold", "threshold": spec.threshold, "rule": f"score >= {spec.threshold}",
                       "selected": rows.total(chosen)}
         else:
-            rows, decision, record = _decision_top(rows, spec, scan, keys, rule, conds)
+            rows, decision, record = _decision_top(rows, spec, scan, keys, rule)
         record["column"] = spec.score
         if number_format is not None and number_format.record():
             record["number_format"] = number_format.record()

@@ -1,20 +1,22 @@
 """The reduced table: each distinct combination of an audit's raw column values and its row count.
 
-:class:`Reduced` lets the helpers of :mod:`auditkit.load.rows`, which read a
-column's values and return one code per row, work on combinations instead of
-rows; the functions here are rows.py's outcome, group and counting steps with
-each combination weighted by its number of rows.  Messages and notes are
+:class:`Reduced` is a :class:`auditkit.load.rows.RowSet` of combinations: the
+rules of :mod:`auditkit.load.rows` (filters, dropped rows, the decision column)
+run on it unchanged, and the functions here are rows.py's outcome and group
+steps with each combination weighted by its number of rows.  Messages and notes are
 rows.py's, with row counts (the contract suite compares them word for word).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..load.data import SourceTable
-from ..load.rows import _dimension, _outcome, _roles, _rows, _where
+from ..load.rows import RowSet, _dimension, _outcome, _roles, _rows, _where
 from ..measure._counts import MISSING, Dimension
 from ..spec import AuditSpec
 from ._source import Files
@@ -23,20 +25,40 @@ from ._tasks import ColumnIn
 __all__ = ["Reduced", "dimensions", "outcome_codes", "place"]
 
 
-class Reduced:
-    """The reduced table: distinct combinations (raw values) with their row counts, as a SourceTable."""
+class Reduced(RowSet):
+    """The reduced table: distinct combinations (raw values) with their row counts, for rows.py's rules.
 
-    def __init__(self, files: Files, table: pa.Table) -> None:
+    ``scan`` answers what only the rows know (where the first bad row is); ``conds`` are the
+    filters applied so far, as conditions an engine can evaluate on the rows.
+    """
+
+    def __init__(self, files: Files, table: pa.Table, scan: Any = None, conds: tuple[ColumnIn, ...] = ()) -> None:
         self.files = files
         self.table = table
+        self.scan = scan
+        self.conds = conds
         self.n = table.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
 
     @property
     def src(self) -> SourceTable:
         return SourceTable(self.table, self.files.label, self.files.kind, self.files.columns, self.files.notes)
 
+    @property
+    def label(self) -> str:
+        return self.files.label
+
     def where(self, mask: np.ndarray) -> Reduced:
-        return Reduced(self.files, self.table.filter(pa.array(mask)))
+        return Reduced(self.files, self.table.filter(pa.array(mask)), self.scan, self.conds)
+
+    def keep(self, column: str, mask: np.ndarray) -> Reduced:
+        """The combinations in ``mask``, the filter recorded as a condition on ``column``'s raw values."""
+        kept = self.where(mask)
+        kept.conds = (*self.conds, self.holding(column, mask))
+        return kept
+
+    def first(self, mask: np.ndarray, column: str) -> str:
+        """Where the first row of the combinations in ``mask`` is: a query on the rows."""
+        return place(self.files, self.scan.first_row([*self.conds, self.holding(column, mask)], None, ()))
 
     def total(self, mask: np.ndarray | None = None) -> int:
         return int(self.n.sum() if mask is None else self.n[mask].sum())

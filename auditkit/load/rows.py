@@ -8,7 +8,7 @@ to :func:`auditkit.measure._counts.count_codes`, the one pass over the rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,8 @@ from ._numbers import NumberFormat, detect_format, distinct_texts
 from ._values import match_values
 from .data import SourceTable, row_numbering
 
-__all__ = ["Population", "encode_levels", "label_of", "rows_to_counts"]
+__all__ = ["Population", "RowSet", "apply_filters", "decision_column", "drop_blank_scores", "drop_rows",
+           "encode_levels", "label_of", "rows_to_counts"]
 
 
 @dataclass(frozen=True)
@@ -262,36 +263,122 @@ def _positive_mask(src: SourceTable, column: str, positive: Sequence[str] | None
     return flags[codes], codes < 0, levels, chosen
 
 
-def _apply_filters(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> SourceTable:
-    table = src.table
-    rows = _row_numbers(src)
+class RowSet:
+    """What the counting rules read: the values of the audit's columns, and how many rows each entry is.
+
+    In memory each entry is one row of ``src``.  An engine's entries are the distinct combinations
+    of raw values with their row counts (:class:`auditkit.engines._reduced.Reduced` overrides the
+    methods below).  The rules written against this class -- :func:`apply_filters`,
+    :func:`drop_rows`, :func:`decision_column`, :func:`drop_blank_scores` -- are the only copy of
+    those rules: both paths give the same steps, notes and messages from them.
+    """
+
+    def __init__(self, src: SourceTable) -> None:
+        self._src = src
+
+    @property
+    def src(self) -> SourceTable:
+        """The entries' values, as a SourceTable."""
+        return self._src
+
+    @property
+    def label(self) -> str:
+        """The source's name, for messages."""
+        return self._src.label
+
+    def total(self, mask: np.ndarray | None = None) -> int:
+        """Rows (of the entries in ``mask``)."""
+        return int(self._src.table.num_rows if mask is None else mask.sum())
+
+    def where(self, mask: np.ndarray) -> RowSet:
+        """The entries in ``mask``; rows keep their numbers for messages."""
+        src = self._src
+        return RowSet(SourceTable(src.table.filter(pa.array(mask)), src.label, src.kind, src.columns, src.notes,
+                                  _row_numbers(src)[mask]))
+
+    def keep(self, column: str, mask: np.ndarray) -> RowSet:
+        """The entries in ``mask``, which a filter on ``column`` keeps (an engine records the condition)."""
+        return self.where(mask)
+
+    def first(self, mask: np.ndarray, column: str) -> str:
+        """Where the first row in ``mask`` is (its value in ``column`` is what is wrong), for messages."""
+        return _where(self._src, mask)
+
+
+def apply_filters(rows: RowSet, spec: AuditSpec, steps: list[dict], check: bool = True) -> RowSet:
+    """Keep the rows the filters keep, one filter after the other, each step recorded in ``steps``.
+
+    ``check=False`` lets every row be filtered out (a caller that only looks; the real pass says so).
+    """
     for f in spec.filters:
-        current = SourceTable(table, src.label, src.kind, src.columns, src.notes, rows)
-        levels, codes = _value_levels(current, f.column)
+        levels, codes = _value_levels(rows.src, f.column)
         option = "--filter" if f.keep else "--exclude"
-        values = match_values(levels, [v.strip() for v in _values(f.values)], label=src.label, column=f.column,
-                              option=f"{option} {f.column}={','.join(_values(f.values))}:",
+        given = _values(f.values) or ()
+        values = match_values(levels, [v.strip() for v in given], label=rows.label, column=f.column,
+                              option=f"{option} {f.column}={','.join(given)}:",
                               after=" (after the filters before it)" if steps else "")
         hit = np.isin(codes, [levels.index(v) for v in values])
-        keep = hit if f.keep else ~hit
-        before = table.num_rows
-        table = table.filter(pa.array(keep))
-        rows = rows[keep]
-        steps.append({"step": f.describe(), "rows_before": before, "rows_after": table.num_rows})
-    if table.num_rows == 0:
+        before = rows.total()
+        rows = rows.keep(f.column, hit if f.keep else ~hit)
+        steps.append({"step": f.describe(), "rows_before": before, "rows_after": rows.total()})
+    if check and rows.total() == 0:
         done = "; ".join(f"{s['step']}: {s['rows_before']:,} -> {s['rows_after']:,} rows" for s in steps)
-        raise InputDataError(f"{src.label}: no rows are left after the filters ({done}). Check the "
+        raise InputDataError(f"{rows.label}: no rows are left after the filters ({done}). Check the "
                              "--filter and --exclude values.")
-    return SourceTable(table, src.label, src.kind, src.columns, src.notes, rows)
+    return rows
+
+
+def _apply_filters(src: SourceTable, spec: AuditSpec, steps: list[dict]) -> SourceTable:
+    """:func:`apply_filters` on rows in memory."""
+    return apply_filters(RowSet(src), spec, steps).src
+
+
+def drop_rows(rows: RowSet, drop: np.ndarray, why: str, steps: list[dict]) -> RowSet:
+    """Leave out the rows in ``drop``, recorded in ``steps`` as ``why``."""
+    before, after = rows.total(), rows.total(~drop)
+    steps.append({"step": why, "rows_before": before, "rows_after": after})
+    if after == 0:
+        raise InputDataError(f"{rows.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
+    return rows.where(~drop)
 
 
 def _drop(src: SourceTable, drop: np.ndarray, why: str, steps: list[dict]) -> SourceTable:
-    before = src.table.num_rows
-    table = src.table.filter(pa.array(~drop))
-    steps.append({"step": why, "rows_before": before, "rows_after": table.num_rows})
-    if table.num_rows == 0:
-        raise InputDataError(f"{src.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
-    return SourceTable(table, src.label, src.kind, src.columns, src.notes, _row_numbers(src)[~drop])
+    """:func:`drop_rows` on rows in memory."""
+    return drop_rows(RowSet(src), drop, why, steps).src
+
+
+def decision_column(rows: RowSet, spec: AuditSpec, steps: list[dict],
+                    notes: list[str]) -> tuple[RowSet, np.ndarray, dict]:
+    """Decisions read from ``spec.decision``: rows without one refused, or dropped with --drop-missing."""
+    column = str(spec.decision)
+    pos, missing, levels, chosen = _positive_mask(rows.src, column, spec.positive, "--positive")
+    if missing.any():
+        if not spec.drop_missing:
+            raise InputDataError(
+                f"{rows.label}: {_rows(rows.total(missing))} no value in decision column "
+                f"{spec.decision!r} (first at {rows.first(missing, column)}). Fill them, or pass "
+                "--drop-missing to leave these rows out (the count is reported)."
+            )
+        rows = drop_rows(rows, missing, f"removed rows with no decision in {spec.decision!r}", steps)
+        pos = pos[~missing]
+    others = [lv for lv in levels if lv not in chosen]
+    if len(others) > 1:
+        notes.append(f"{spec.decision}: values {list_values(others)} all count as not selected (only "
+                     f"{list_values(chosen)} was declared selected).")
+    return rows, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
+                                       "rule": f"{spec.decision} in {chosen}", "selected": rows.total(pos)}
+
+
+def drop_blank_scores(rows: RowSet, spec: AuditSpec, blank: np.ndarray, steps: list[dict],
+                      first: Callable[[], str]) -> RowSet:
+    """Refuse rows with a blank score (``first()`` says where the first is), or drop them with --drop-missing."""
+    if not spec.drop_missing:
+        raise InputDataError(
+            f"{rows.label}: {_rows(rows.total(blank))} a blank (or NaN) score in {spec.score!r} (first at "
+            f"{first()}); cases that were not scored (random or follow-up cases) are "
+            "often left blank. Pass --drop-missing to leave them out (the count is reported), or fill them."
+        )
+    return drop_rows(rows, blank, f"removed rows with a blank score in {spec.score!r}", steps)
 
 
 def _outcome_codes(src: SourceTable, spec: AuditSpec, notes: list[str],
@@ -354,33 +441,14 @@ def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict], notes: list[
     if spec.all_selected:
         return src, np.ones(src.table.num_rows, dtype=np.int8), all_selected_rule(src.table.num_rows)
     if spec.decision:
-        pos, missing, levels, chosen = _positive_mask(src, spec.decision, spec.positive, "--positive")
-        if missing.any():
-            if not spec.drop_missing:
-                raise InputDataError(
-                    f"{src.label}: {_rows(int(missing.sum()))} no value in decision column "
-                    f"{spec.decision!r} (first at {_where(src, missing)}). Fill them, or pass "
-                    "--drop-missing to leave these rows out (the count is reported)."
-                )
-            src = _drop(src, missing, f"removed rows with no decision in {spec.decision!r}", steps)
-            pos = pos[~missing]
-        others = [lv for lv in levels if lv not in chosen]
-        if len(others) > 1:
-            notes.append(f"{spec.decision}: values {list_values(others)} all count as not selected (only "
-                         f"{list_values(chosen)} was declared selected).")
-        return src, pos.astype(np.int8), {"kind": "column", "column": spec.decision, "positive": chosen,
-                                          "rule": f"{spec.decision} in {chosen}", "selected": int(pos.sum())}
+        rows, decision, record = decision_column(RowSet(src), spec, steps, notes)
+        return rows.src, decision, record
     scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score,
                           row_numbers=_row_numbers(src), kind=src.kind, number_format=number_format)
     blank = np.isnan(scores)
     if blank.any():
-        if not spec.drop_missing:
-            raise InputDataError(
-                f"{src.label}: {_rows(int(blank.sum()))} a blank (or NaN) score in {spec.score!r} (first at "
-                f"{_where(src, blank)}); cases that were not scored (random or follow-up cases) are "
-                "often left blank. Pass --drop-missing to leave them out (the count is reported), or fill them."
-            )
-        src = _drop(src, blank, f"removed rows with a blank score in {spec.score!r}", steps)
+        first = src
+        src = drop_blank_scores(RowSet(src), spec, blank, steps, lambda: _where(first, blank)).src
         scores = scores[~blank]
     decision, rule = decide(scores, threshold=spec.threshold, top=spec.top, top_n=spec.top_n)
     rule["column"] = spec.score
