@@ -226,3 +226,25 @@ def test_berkeley_count_table_example_runs(tmp_path):
                      "--reference", "gender=Male")
     assert result.exit_code == 0, result.output
     assert "Simpson" in result.stdout
+
+
+def test_publishing_more_groups_than_measured_is_refused_with_a_coarser_grouping(tmp_path, monkeypatch):
+    """Above MAX_PUBLISHED_GROUPS the publishing step refuses at once, naming the widest attribute; --json works."""
+    from click.testing import CliRunner
+
+    import auditkit.cli as cli
+
+    monkeypatch.setattr(cli, "MAX_PUBLISHED_GROUPS", 5)
+    rows = [{"neighbourhood": f"N{i % 4}", "nationality": ["NL", "MA"][i % 2], "selected": i % 3 == 0}
+            for i in range(200)]
+    data = tmp_path / "d.csv"
+    data.write_text("neighbourhood,nationality,selected\n" + "".join(
+        f"{r['neighbourhood']},{r['nationality']},{int(r['selected'])}\n" for r in rows))
+    args = ["audit", str(data), "--protected", "neighbourhood", "--protected", "nationality",
+            "--decision", "selected", "--positive", "1"]
+    res = CliRunner().invoke(cli.main, [*args, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "at most 5" in res.output and "'neighbourhood' (4 values)" in res.output
+    assert not (tmp_path / "b").exists()
+    res = CliRunner().invoke(cli.main, [*args, "--json", str(tmp_path / "r.json"), "--quiet"])
+    assert res.exit_code == 0 and (tmp_path / "r.json").exists()
