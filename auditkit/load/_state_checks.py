@@ -81,6 +81,7 @@ def _children(obj: Any) -> list:
 
 
 def _flat(value: Any, depth: int = 0):
+    """The items of nested lists, tuples and object arrays (three levels deep at most)."""
     if isinstance(value, (list, tuple)) or getattr(value, "dtype", None) == object:
         for item in (value.ravel() if hasattr(value, "ravel") else value):
             yield from _flat(item, depth + 1) if depth < 3 else ()

@@ -33,6 +33,7 @@ from ._loaded import LoadedModel, feature_names_of
 from ._pickle_scan import ImportRef, PickleScan, scan_bytes
 from ._pickle_stream import Cannot
 from ._pickle_vm import NP_DTYPE, brief, dtype_args, numpy_dtype
+from ._state_checks import _flat
 
 __all__ = ["load_pickle", "pickle_needs"]
 
@@ -418,13 +419,6 @@ def _check_tree_state(np, inst: Any, state: Any) -> None:
                 raise Cannot(f"a gradient-boosting model of {width} inputs with a split on a later input")
 
 
-def _flat(value: Any, depth: int = 0):
-    """The items of nested lists, tuples and object arrays."""
-    if isinstance(value, (list, tuple)) or getattr(value, "dtype", None) == object:
-        for item in (value.ravel() if hasattr(value, "ravel") else value):
-            yield from _flat(item, depth + 1) if depth < 3 else ()
-    else:
-        yield value
 
 
 def _check_nodes(np, what: str, nodes: Any, fields: tuple, n_features: int, also=None) -> None:
