@@ -95,7 +95,7 @@ def _key(rec: Mapping[str, Any]) -> tuple:
     return rec.get("attribute"), rec.get("group"), rec.get("reference"), rec.get("metric")
 
 
-def _record(ra: Mapping[str, Any], rb: Mapping[str, Any], z: float) -> dict[str, Any]:
+def _record(ra: Mapping[str, Any], rb: Mapping[str, Any], level: float) -> dict[str, Any]:
     la, va = _log_ratio(ra)
     lb, vb = _log_ratio(rb)
     ga, gb = ra.get("group_rate") or {}, rb.get("group_rate") or {}
@@ -107,12 +107,12 @@ def _record(ra: Mapping[str, Any], rb: Mapping[str, Any], z: float) -> dict[str,
                            "p_value": None, "change_in_rate": None, "change_in_rate_ci": None, "reason": None}
     if None not in (ga.get("value"), gb.get("value")):
         low, high = newcombe_difference_interval(gb["numerator"], gb["denominator"], ga["numerator"],
-                                                 ga["denominator"], 0.95)
+                                                 ga["denominator"], level)
         out.update(change_in_rate=gb["value"] - ga["value"], change_in_rate_ci=[float(low), float(high)])
     if la is None or lb is None:
         out["reason"] = "undefined: a ratio rests on suppressed or missing counts, or a group is empty"
         return out
-    diff, se = lb - la, math.sqrt(va + vb)
+    diff, se, z = lb - la, math.sqrt(va + vb), z_value(level)
     out.update(ratio_of_ratios=math.exp(diff), ratio_of_ratios_ci=[math.exp(diff - z * se), math.exp(diff + z * se)],
                p_value=2 * NormalDist().cdf(-abs(diff) / se) if se > 0 else None)
     return out
@@ -137,8 +137,7 @@ def compare_bundles(a: str | Path, b: str | Path, *, level: float = 0.95, alpha:
     index_a = {_key(r): r for r in res_a["comparisons"] if isinstance(r, dict)}
     index_b = {_key(r): r for r in res_b["comparisons"] if isinstance(r, dict)}
     keys = sorted((k for k in index_a if k in index_b and (wanted is None or k[3] in wanted)), key=lambda k: tuple(map(str, k)))
-    z = z_value(level)
-    records = [_record(index_a[k], index_b[k], z) for k in keys]
+    records = [_record(index_a[k], index_b[k], level) for k in keys]
     tested = [i for i, r in enumerate(records) if r["p_value"] is not None]
     adjusted = holm_adjust(np.array([records[i]["p_value"] for i in tested])) if tested else []
     for r in records:

@@ -126,3 +126,13 @@ def test_altered_or_foreign_bundles_are_refused(tmp_path: Path):
         compare_bundles(a, b)
     res = CliRunner().invoke(main, ["compare", str(a), str(tmp_path)])
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_level_sets_every_interval(tmp_path: Path):
+    """--level narrows both the ratio-of-ratios interval and the change-in-rate interval."""
+    a = _bundle(tmp_path, "a", {"NL": (60, 1000), "MA": (45, 250)})
+    b = _bundle(tmp_path, "b", {"NL": (70, 1100), "MA": (30, 260)})
+    wide, narrow = (next(r for r in compare_bundles(a, b, level=lv)["records"] if r["group"] == "MA")
+                    for lv in (0.95, 0.80))
+    for key in ("ratio_of_ratios_ci", "change_in_rate_ci"):
+        assert wide[key][0] < narrow[key][0] and narrow[key][1] < wide[key][1]
