@@ -36,6 +36,7 @@ from ._formats import ASK_INSTEAD, sha256
 from ._limits import DEFAULT_LIMITS, ModelLimits
 from ._loaded import LoadedModel
 from ._pickle_scan import ImportRef, PickleScan
+from ._shm import ParentShared, make_files
 from ._wire import REPLY_DTYPES, Broken, encode_frame, read_message, write_message
 
 __all__ = ["RemoteModel", "inspect_in_worker", "load_in_worker"]
@@ -60,19 +61,19 @@ class _ForkServer:
         self.owner = 0
         self.broken = False
 
-    def start(self, limits: dict, env: dict) -> tuple[int, int, int] | None:
+    def start(self, limits: dict, env: dict, files: tuple = ()) -> tuple[int, int, int] | None:
         """A new worker: its pid, the fd to send requests on and the fd to read replies from; None if the
         fork server cannot be used (a worker is then started as its own Python process)."""
         with self.lock:
             if self.broken:
                 return None
             try:
-                return self._start(limits, env)
+                return self._start(limits, env, files)
             except (OSError, ValueError, KeyError):
                 self.broken = True
                 return None
 
-    def _start(self, limits: dict, env: dict) -> tuple[int, int, int]:
+    def _start(self, limits: dict, env: dict, files: tuple) -> tuple[int, int, int]:
         if self.proc is None or self.owner != os.getpid() or self.proc.poll() is not None:
             self._launch()
         assert self.sock is not None
@@ -80,7 +81,7 @@ class _ForkServer:
         rep_r, rep_w = os.pipe()
         try:
             socket.send_fds(self.sock, [json.dumps({"op": "start", "limits": limits, "env": env}).encode()],
-                            [req_r, rep_w])
+                            [req_r, rep_w, *files])
             pid = json.loads(self._answer(300.0))["pid"]
         except BaseException:
             for fd in (req_w, rep_r):
@@ -146,24 +147,30 @@ class Worker:
         self.name, self.limits = path.name, limits
         env = {k: os.environ[k] for k in _ENV if k in os.environ}
         self.popen: subprocess.Popen | None = None
-        started = _SERVER.start(limits.as_dict(), env) if sys.platform.startswith("linux") else None
+        files = make_files()
+        self.shared = ParentShared(*files) if files is not None else None
+        started = _SERVER.start(limits.as_dict(), env, files or ()) if sys.platform.startswith("linux") else None
         if started is None:
-            started = self._spawn(limits, env)
+            started = self._spawn(limits, env, files or ())
         self.pid, self.req, self.rep = started
         os.set_blocking(self.req, False)
         for fd in (self.req, self.rep):
             _widen(fd)
         self.closed = False
+        self.pending: list[tuple[str, float]] = []  # requests in flight: their stage and when they were sent
+        self.replied = 0.0  # when the last reply came
         self.alive = [True]  # False once its end was seen (the pid may then belong to another process)
-        self._finalizer = weakref.finalize(self, _stop, self.pid, self.alive, self.req, self.rep, self.popen)
+        self._finalizer = weakref.finalize(self, _stop, self.pid, self.alive, self.req, self.rep, self.popen,
+                                           self.shared)
 
-    def _spawn(self, limits: ModelLimits, env: dict) -> tuple[int, int, int]:
+    def _spawn(self, limits: ModelLimits, env: dict, files: tuple) -> tuple[int, int, int]:
         code = ("import sys\n"
                 f"sys.path.insert(0, {_ROOT!r})\n"
                 "from auditkit.load._worker import serve_stdio\n"
-                "serve_stdio(sys.argv[1], sys.argv[2])\n")
+                "serve_stdio(sys.argv[1], sys.argv[2], sys.argv[3])\n")
         try:
-            self.popen = subprocess.Popen([sys.executable, "-c", code, json.dumps(limits.as_dict()), json.dumps(env)],
+            self.popen = subprocess.Popen([sys.executable, "-c", code, json.dumps(limits.as_dict()), json.dumps(env),
+                                           json.dumps(list(files))], pass_fds=files,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except OSError as err:
             raise UnsafeModelError(f"Refused to open {self.name!r}: auditkit could not start its model worker "
@@ -184,17 +191,54 @@ class Worker:
             self.alive[0] = False
         return code
 
-    def call(self, kind: str, stage: str, header: dict | None = None,
-             arrays: list[np.ndarray] = ()) -> tuple[dict, list[np.ndarray]]:
-        """Send one request; the reply and its arrays.  Raises the worker's error, or refuses the file."""
+    def call(self, kind: str, stage: str, header: dict | None = None, arrays: list[np.ndarray] = (),
+             room: int = 0) -> tuple[dict, list[np.ndarray]]:
+        """Send one request; the reply and its arrays (``room``: bytes of shared memory offered for the
+        reply's arrays).  Raises the worker's error, or refuses the file."""
+        self.send(kind, stage, header, arrays, room)
+        return self.receive()
+
+    def send(self, kind: str, stage: str, header: dict | None = None, arrays: list[np.ndarray] = (),
+             room: int = 0) -> None:
+        """Send one request without waiting for its reply (:meth:`receive` gets the replies in order; two
+        requests may be in flight)."""
         if self.closed:
             raise UnsafeModelError(f"The model worker for {self.name!r} has already stopped.")
-        deadline = time.monotonic() + self.limits.timeout
+        header = {**(header or {}), "step": kind}
+        shared = self.shared
         try:
-            write_message(self.req, {**(header or {}), "step": kind}, list(arrays), deadline)
-            reply, out = read_message(self.rep, deadline, _MAX_REPLY, REPLY_DTYPES)
+            if shared is not None:
+                header["room"] = shared.offer(room)
+            write_message(self.req, header, list(arrays), time.monotonic() + self.limits.timeout, shared)
         except Broken as err:
             raise UnsafeModelError(self._failure(stage, err)) from None
+        except OSError as err:  # auditkit's side of the shared memory (e.g. no memory left for it)
+            raise UnsafeModelError(self._failure(stage, Broken(f"shared memory failed: {err}"))) from None
+        if shared is not None:
+            if shared.placed is not None:
+                shared.busy.append(shared.placed)
+            shared.rooms.append(tuple(header["room"]))
+        self.pending.append((stage, time.monotonic()))
+
+    def receive(self) -> tuple[dict, list[np.ndarray]]:
+        """The reply to the oldest request in flight.  Its step's time limit counts from when the worker
+        could start it: when it was sent, or when the reply before it came."""
+        stage, sent = self.pending.pop(0)
+        shared = self.shared
+        try:
+            if shared is not None:
+                shared.window = shared.rooms[0]
+            reply, out = read_message(self.rep, max(sent, self.replied) + self.limits.timeout, _MAX_REPLY,
+                                      REPLY_DTYPES, shared)
+        except Broken as err:
+            raise UnsafeModelError(self._failure(stage, err)) from None
+        except OSError as err:
+            raise UnsafeModelError(self._failure(stage, Broken(f"shared memory failed: {err}"))) from None
+        self.replied = time.monotonic()
+        if shared is not None:
+            shared.rooms.pop(0)
+            if shared.busy:
+                shared.busy.pop(0)
         if not isinstance(reply, dict) or reply.get("ok") is not True:
             self._raise(stage, reply if isinstance(reply, dict) else {})
         return reply, out
@@ -202,6 +246,7 @@ class Worker:
     def close(self) -> None:
         """Stop the worker (it is stopped anyway when this object goes)."""
         self.closed = True
+        self.pending.clear()
         self._finalizer()
 
     def _failure(self, stage: str, err: Broken) -> str:
@@ -266,7 +311,8 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | None) -> None:
+def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | None,
+          shared: ParentShared | None) -> None:
     """Kill the worker and close its pipes.  A worker of the fork server is not reaped until auditkit asks
     how it ended, so its pid is still its own here unless ``alive`` says that was seen."""
     if popen is not None:
@@ -281,6 +327,8 @@ def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | N
             os.close(fd)
         except OSError:
             pass
+    if shared is not None:
+        shared.close()
     if popen is not None:
         for stream in (popen.stdin, popen.stdout):
             try:
@@ -312,10 +360,54 @@ class RemoteModel:
     def score(self, frame: Any, selected: object) -> tuple[np.ndarray, str]:
         """Scores of one aligned batch, and the scoring method."""
         spec, arrays = encode_frame(frame)
-        reply, out = self.worker.call("score", "scoring the data", {"frame": spec, "selected": selected}, arrays)
+        reply, out = self.worker.call("score", "scoring the data", {"frame": spec, "selected": selected}, arrays,
+                                      room=8 * len(frame))
         if len(out) != 1 or out[0].dtype != np.float64 or out[0].shape != (len(frame),):
             raise UnsafeModelError(self.worker._failure("scoring the data", Broken("scores of the wrong shape")))
         return out[0], _text(reply.get("method"), "?")
+
+    def score_all(self, frame: Any, batch: int, selected: object, step: Any = None) -> list[np.ndarray]:
+        """Scores of every batch of ``batch`` rows of an aligned frame, one request per batch.
+
+        The next batch is written while the worker scores the current one (two requests in flight), so
+        that on a machine with two cores the copy and the round trip cost next to nothing.  ``step`` is
+        called once per batch scored."""
+        try:
+            return self._score_all(frame, batch, selected, step)
+        except AuditkitError:
+            while self.worker.pending:  # the reply to the batch in flight, so that the next request gets its own
+                try:
+                    self.worker.receive()
+                except AuditkitError:
+                    pass
+            raise
+        except BaseException:
+            if self.worker.pending:
+                self.worker.close()
+            raise
+
+    def _score_all(self, frame: Any, batch: int, selected: object, step: Any) -> list[np.ndarray]:
+        parts, starts = [], range(0, len(frame), batch)
+        for i, start in enumerate(starts):
+            rows = frame.iloc[start:start + batch]
+            spec, arrays = encode_frame(rows)
+            self.worker.send("score", "scoring the data", {"frame": spec, "selected": selected}, arrays,
+                             room=8 * len(rows))
+            if i:
+                parts.append(self._scores(starts[i - 1], len(frame), batch))
+                if step is not None:
+                    step(1)
+        if len(starts):
+            parts.append(self._scores(starts[-1], len(frame), batch))
+            if step is not None:
+                step(1)
+        return parts
+
+    def _scores(self, start: int, total: int, batch: int) -> np.ndarray:
+        _, out = self.worker.receive()
+        if len(out) != 1 or out[0].dtype != np.float64 or out[0].shape != (min(batch, total - start),):
+            raise UnsafeModelError(self.worker._failure("scoring the data", Broken("scores of the wrong shape")))
+        return out[0]
 
     def explain(self, X: Any, rows: np.ndarray, bg: np.ndarray, seed: int) -> dict:
         """SHAP values of ``X.iloc[rows]`` computed in the worker (see
