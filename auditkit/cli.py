@@ -476,11 +476,9 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     if example is not None:
         model, data, o["out_dir"] = example.model, example.data, example.out
     if o["trust_model"]:
-        from .load.model import inspect_model
+        from .load.model import trust_warning
 
-        report = inspect_model(model, limits=limits)
-        click.echo(f"--trust-model: loading {model.name} will import: "
-                   + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
+        click.echo(trust_warning(model), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)

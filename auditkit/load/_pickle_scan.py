@@ -119,6 +119,11 @@ _PREFIXES = (("compat", b"ZF"), ("zlib", b"\x78"), ("gzip", b"\x1f\x8b"), ("bz2"
              ("lzma", b"\x5d\x00"), ("xz", b"\xfd\x37\x7a\x58\x5a"), ("lz4", b"\x04\x22\x4d\x18"))
 
 
+def decompressed(raw: bytes) -> bytes:
+    """The pickle stream of a file's bytes (decompressed as joblib would), without scanning it."""
+    return _decompress(raw)[0]
+
+
 def _decompress(raw: bytes) -> tuple[bytes, str | None, list[str]]:
     kind = next((name for name, prefix in _PREFIXES if raw.startswith(prefix)), None)
     if kind is None:
