@@ -466,6 +466,10 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     With --engine duckdb or dask the data is read and scored in batches, never whole, so that a file
     larger than memory can be assessed.
     """
+    if model is not None and not o["trust_model"]:
+        from .load._sandbox import prestart
+
+        prestart(model)  # the worker's imports overlap the rest of the start
     from .assess import AssessOptions
     from .assess import assess as run_assess
     from .load._features import read_features

@@ -39,11 +39,13 @@ from ._pickle_scan import ImportRef, PickleScan
 from ._shm import ParentShared, make_files
 from ._wire import REPLY_DTYPES, Broken, encode_frame, read_message, write_message
 
-__all__ = ["RemoteModel", "inspect_in_worker", "load_in_worker"]
+__all__ = ["RemoteModel", "inspect_in_worker", "load_in_worker", "prestart"]
 
-_PRELOAD = ["numpy", "pandas", "pyarrow", "joblib", "sklearn.base", "sklearn.linear_model", "sklearn.ensemble",
-            "sklearn.pipeline", "skops.io", "shap", "auditkit.load.model", "auditkit.load._worker",
-            "auditkit.explain.shap_groups"]
+#: What the fork server imports before it forks the first worker (what opening and scoring need) ...
+_PRELOAD = ["numpy", "pandas", "pyarrow", "joblib", "sklearn.base", "auditkit.load.model", "auditkit.load._worker"]
+#: ... and what it imports afterwards, while no request waits (workers forked later start with them).
+_LATER = ["sklearn.linear_model", "sklearn.ensemble", "sklearn.pipeline", "skops.io", "shap",
+          "auditkit.explain.shap_groups"]
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the auditkit package
 #: Environment variables passed to the worker (the fork server's environment is that of its start).
 _ENV = ("AUDITKIT_WORKER_TEST",)
@@ -92,6 +94,16 @@ class _ForkServer:
             os.close(rep_w)
         return int(pid), req_w, rep_r
 
+    def prestart(self) -> None:
+        """Launch the fork server now, without waiting for it: its imports then overlap auditkit's own."""
+        with self.lock:
+            if self.broken or (self.proc is not None and self.owner == os.getpid() and self.proc.poll() is None):
+                return
+            try:
+                self._launch()
+            except OSError:
+                self.broken = True
+
     def status(self, pid: int, wait: float) -> int | None:
         """How worker ``pid`` ended (negative: the signal); None if unknown."""
         with self.lock:
@@ -117,7 +129,7 @@ class _ForkServer:
         code = ("import sys\n"
                 f"sys.path.insert(0, {_ROOT!r})\n"
                 "from auditkit.load._worker import fork_server\n"
-                f"fork_server({theirs.fileno()}, {_PRELOAD!r})\n")
+                f"fork_server({theirs.fileno()}, {_PRELOAD!r}, {_LATER!r})\n")
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      pass_fds=[theirs.fileno()], start_new_session=True)
@@ -138,6 +150,19 @@ class _ForkServer:
 
 
 _SERVER = _ForkServer()
+
+#: Suffixes of the model files opened in a worker (a published specification is read in-process).
+_WORKER_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".skops", ".onnx", ".json", ".ubj", ".txt",
+                              ".model", ".bst", ".lgb"})
+
+
+def prestart(model: object = None) -> None:
+    """Start the model worker's fork server in the background (Linux), so that the libraries it imports
+    (scikit-learn alone takes seconds) load while auditkit reads its options, template and data.  Nothing
+    is started for a model file that will not need a worker (a published specification)."""
+    suffix = Path(str(model)).suffix.lower() if model is not None else ".pkl"
+    if sys.platform.startswith("linux") and suffix in _WORKER_SUFFIXES:
+        _SERVER.prestart()
 
 
 class Worker:

@@ -29,10 +29,12 @@ _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 _PR_SET_NO_NEW_PRIVS = 38
 
 
-def fork_server(fd: int, preload: list[str]) -> None:
-    """The helper that forks workers (Linux): started once per session by :mod:`auditkit.load._sandbox` with
-    the libraries imported, it gets each worker's two pipe ends over a Unix socket (``fd``), forks the worker,
-    answers its pid, and later how it ended.  Never returns."""
+def fork_server(fd: int, preload: list[str], later: list[str] = ()) -> None:
+    """The helper that forks workers (Linux): started once per session by :mod:`auditkit.load._sandbox`, it
+    imports ``preload``, then gets each worker's pipe ends and shared files over a Unix socket (``fd``), forks
+    the worker, answers its pid, and later how it ended; while no request waits it imports ``later`` one by
+    one (so the first worker does not wait for libraries only explanations need).  Never returns."""
+    import select
     import socket
 
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -45,7 +47,13 @@ def fork_server(fd: int, preload: list[str]) -> None:
             pass
     sock = socket.socket(fileno=fd)
     ended: dict = {}
+    later = list(later)
     while True:
+        while later and not select.select([sock], [], [], 0)[0]:
+            try:
+                __import__(later.pop(0))
+            except Exception:  # noqa: BLE001 - as above
+                pass
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
         except OSError:
