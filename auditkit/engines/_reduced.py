@@ -94,7 +94,8 @@ def dimensions(rows: Reduced, plan: CountPlan, notes: list[str]) -> tuple[list[D
     """The levels and codes of each of the plan's dimensions, its notes counting rows."""
     dims, codes = [], {}
     for step in plan.dimensions:
-        dim, code = dimension(rows.src, step.name, step.role, plan.spec, notes, weights=rows.n)
+        dim, code = dimension(rows.src, step.name, step.role, plan.spec, notes, weights=rows.n,
+                              first=lambda mask, column=step.name: rows.first(mask, column))
         dims.append(dim)
         codes[step.name] = code
     return dims, codes

@@ -11,6 +11,8 @@ dates or period labels and ordered in time (:mod:`auditkit.load.periods`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .._text import did_you_mean, list_values
@@ -18,21 +20,27 @@ from ..exceptions import InputDataError
 from ..measure._counts import MISSING, Dimension
 from ..spec import AuditSpec
 from .data import SourceTable
-from .rows import _rows, _values, encode_levels
+from .rows import _rows, _values, _where, encode_levels
 
 __all__ = ["dimension"]
 
 
 def dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str],
-              weights: np.ndarray | None = None) -> tuple[Dimension, np.ndarray]:
-    """Levels and codes of a grouping column (``weights``: rows per entry of ``src``, for the notes)."""
+              weights: np.ndarray | None = None,
+              first: Callable[[np.ndarray], str] | None = None) -> tuple[Dimension, np.ndarray]:
+    """Levels and codes of a grouping column.
+
+    ``weights``: rows per entry of ``src`` (an engine's combinations), for the notes; ``first(mask)``:
+    where the first row of the entries in ``mask`` is, for messages (default: ``src``'s own rows).
+    """
     levels, codes = encode_levels(src.table.column(src.columns[name]), _values(spec.missing_values))
     if role == "stage":
         return _stage(src, name, levels, codes, spec, notes, weights)
     if role == "period":
         from .periods import period_dimension
 
-        return period_dimension(src, name, levels, codes, spec, notes, weights)
+        return period_dimension(src, name, levels, codes, spec, notes, weights,
+                                first or (lambda mask: _where(src, mask)))
     if MISSING in levels:  # the data's own text '(missing)' must not merge with (or pose as) the missing group
         renamed = f"{MISSING} [written in the data]"
         named = [renamed if lv == MISSING else lv for lv in levels]
