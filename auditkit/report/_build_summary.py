@@ -161,7 +161,7 @@ def summary_section(ctx: Context) -> Section:
     model = (results.get("input") or {}).get("model")
     if model:
         family = (results.get("model_card") or {}).get("family", "")
-        blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=str(family))))
+        blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=ctx.analysis(family)[0])))
     people = (results.get("explanations") or {}).get("archetypes") or []
     if people:
         items = "; ".join(t("summary.archetype_item", name=str(a.get("name")), score=loc.number(a.get("score"), 3),
