@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .findings import LANGUAGES, _number, _p, _population, _style, finding_id
+from .locale import label
 
 __all__ = ["period_findings"]
 
@@ -62,7 +63,7 @@ class _Writer:
     """Formats the messages of one language; ``None`` from :meth:`t` means the language lacks a message."""
 
     def __init__(self, lang: str, results: Mapping[str, Any]) -> None:
-        self.lang, self.loc = lang, _catalog(lang)
+        self.lang, self.loc, self.results = lang, _catalog(lang), results
         self.ok = self.loc is not None and _style(lang) is not None
         periods = results["periods"]
         self.unit_key = periods["unit"]
@@ -91,10 +92,17 @@ class _Writer:
             return None
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + sep + items[-1]
 
+    def names(self, o: Mapping[str, Any]) -> dict[str, str]:
+        """The template's labels of the attribute, group and reference in this language."""
+        attr = str(o["attribute"])
+        return {"attribute": label(self.results, attr, lang=self.lang),
+                "group": label(self.results, attr, str(o["group"]), lang=self.lang),
+                "reference": label(self.results, attr, str(o["reference"]), lang=self.lang)}
+
     def common(self, o: Mapping[str, Any]) -> dict[str, Any]:
         metric = self.loc.label("metric", o["metric"]) if self.ok else o["metric"]
         metric = metric[:1].lower() + metric[1:]
-        return {"metric": metric, "group": o["group"], "attribute": o["attribute"], "reference": o["reference"],
+        return {"metric": metric, **self.names(o),
                 "count": len(self.levels), "first": self.levels[0], "last": self.levels[-1],
                 "unit": self.msg(f"periods.unit.{self.unit_key}"), "units": self.msg(f"periods.units.{self.unit_key}"),
                 "level": self.level if self.lang in LANGUAGES else _number(float(self.level), self.lang, 0)}
@@ -141,13 +149,13 @@ def _changed_text(w: _Writer, o: Mapping[str, Any]) -> str | None:
 
 def _shift_text(w: _Writer, s: Mapping[str, Any]) -> str | None:
     def who(items: list[dict]) -> str | None:
-        names = [w.t("who", group=x["group"], attribute=x["attribute"], reference=x["reference"]) for x in items]
+        names = [w.t("who", **w.names(x)) for x in items]
         return None if None in names else w.join([str(n) for n in names])
 
     def run(items: list[dict]) -> str | None:
         return w.join([a if a == b else f"{a}–{b}" for a, b in (x["run"] for x in items)])
 
-    metric = w.common(s | {"group": "", "attribute": "", "reference": ""})["metric"]
+    metric = w.common({**s, "group": "", "attribute": "", "reference": ""})["metric"]
     return w.t("shift", period=s["period"], metric=metric, ended=who(s["ended"]), ended_run=run(s["ended"]),
                began=who(s["began"]), began_run=run(s["began"]))
 

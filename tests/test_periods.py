@@ -352,3 +352,19 @@ def test_no_period_no_key() -> None:
     """An audit without a period dimension has no 'periods' key (its results are unchanged)."""
     df = pd.DataFrame({"g": ["a", "b"] * 50, "d": [1, 0, 0, 0] * 25})
     assert "periods" not in audit(df, protected=("g",), decision="d").results
+
+
+def test_rows_without_a_period_are_in_no_period() -> None:
+    """A '(missing)' period level counts in the overall figures and in no period, trend or run."""
+    from auditkit.measure._counts import MISSING, CountTable
+
+    table, _ = _period_table({"a": [0.1] * 4, "b": [0.25] * 4, "c": [0.1] * 4}, n=2000, seed=8)
+    year = table.dims[1]
+    dims = (table.dims[0], Dimension("year", "period", year.levels[:3] + (MISSING,)))
+    low = table.low.copy()
+    results = _measure(CountTable(dims, low, low.copy())).results
+    per = results["periods"]
+    assert per["levels"] == ["2014", "2015", "2016"] and len(per["per_period"]) == 3
+    assert per["rows_without_period"] == int(low[:, 3].sum())
+    assert results["design"]["rows"] == int(low.sum())
+    assert all(len(o["series"]) == 3 for o in per["over_time"])

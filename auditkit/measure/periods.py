@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import AuditSpec
-from ._counts import CountTable, Dimension
+from ._counts import MISSING, CountTable, Dimension
 from ._stratified import mantel_haenszel
 from ._trend import log_ratio_terms, mh_rate_ratio, ratio_trend, runs
 from .groups import group_table
@@ -114,15 +114,19 @@ def measure_periods(table: CountTable, spec: AuditSpec, design: dict, tables: di
     if dim is None:
         return None
     metrics = comparison_metrics(spec, design)
+    # Rows without a period value (the '(missing)' level) have no place in time: they count in the overall
+    # figures, in no period.
+    timed = tuple(lv for lv in dim.levels if lv != MISSING)
+    untimed = int(table.select(dim.name, MISSING).total) if MISSING in dim.levels else 0
     per_period = []
-    for t, label in enumerate(dim.levels):
+    for t, label in enumerate(timed):
         d, groups, comparisons = _one_period(table.select(dim.name, label), spec, design, tables, attributes, metrics)
         per_period.append({"period": label, "index": t, "design": d, "groups": groups, "comparisons": comparisons})
     over_time = [_over_time(per_period, j, spec, table.bounded) for j in range(len(per_period[0]["comparisons"]))] \
         if per_period else []
-    return {"column": dim.name, "unit": period_unit(dim.levels, getattr(spec, "period_freq", None)),
-            "levels": list(dim.levels), "index": "position in chronological order, from 0; the trend test takes "
-            "the periods as equally spaced", "metrics": metrics, "per_period": per_period, "over_time": over_time,
+    unit = "period" if getattr(spec, "period_order", None) else period_unit(timed, getattr(spec, "period_freq", None))
+    return {"column": dim.name, "unit": unit, "levels": list(timed), "rows_without_period": untimed,
+            "index": "position in chronological order, from 0; the trend test takes the periods as equally spaced", "metrics": metrics, "per_period": per_period, "over_time": over_time,
             "shifts": [], "multiple_testing": "every per-period comparison and every trend and homogeneity test "
             "joined the audit's testing family"}
 
