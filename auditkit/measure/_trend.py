@@ -129,7 +129,7 @@ def mh_rate_ratio(k1: ArrayLike, n1: ArrayLike, k0: ArrayLike, n0: ArrayLike,
         NaN limits when the pooled ratio is 0 or infinite; all NaN with no informative stratum.
 
     >>> [round(x, 4) for x in mh_rate_ratio([20], [100], [10], [100])]
-    [2.0, 1.0057, 3.9772]
+    [2.0, 0.9866, 4.0545]
     """
     k1, n1, k0, n0 = (x.ravel() for x in np.broadcast_arrays(_f(k1), _f(n1), _f(k0), _f(n0)))
     keep = (n1 > 0) & (n0 > 0)
