@@ -136,3 +136,15 @@ def test_pdf_has_the_section(bundle, tmp_path) -> None:
     files = auditkit.report(bundle, "en", "pdf", out=tmp_path)
     text = "".join(page.extract_text() for page in pypdf.PdfReader(files[0]).pages)
     assert "Over time" in text and "Selection rate of each nationality group per year" in text
+
+
+def test_terminal_summary_over_time() -> None:
+    """The terminal summary lists, per group, the years detected, the longest run and the tests; and the shift."""
+    from auditkit.results import summary_text
+
+    text = summary_text(_periods(pd.read_csv(FOLDER / "decisions.csv")))
+    assert "Over time, by year (8 years, 2014–2021; selection_rate" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("non-EU vs Dutch"))
+    assert "2015–2018 (4/8)" in line and "2015–2018 1.95 (1.72–2.21)" in line
+    assert "SHIFT: from 2019, a difference in selection_rate was no longer detected for non-EU (nationality), and " \
+           "was detected for F (gender)." in text
