@@ -12,7 +12,8 @@ from typing import ClassVar, Union
 
 __all__ = [
     "Block", "BulletList", "Cell", "Chart", "ChartRow", "CodeBlock", "Document", "FindingBlock", "GroupedBars",
-    "Histogram", "IntervalChart", "KeyValues", "Notice", "Paragraph", "Section", "Series", "Table", "TableRow",
+    "Histogram", "IntervalChart", "KeyValues", "LineChart", "LineSeries", "Notice", "Paragraph", "Section", "Series",
+    "Table", "TableRow",
 ]
 
 
@@ -159,7 +160,28 @@ class Histogram:
     y_max: float
 
 
-ChartBody = Union[IntervalChart, GroupedBars, Histogram]
+@dataclass(frozen=True)
+class LineSeries:
+    """One group's values over the categories of a line chart: (value, low, high) each, None = not shown."""
+
+    label: str
+    points: tuple[tuple[float | None, float | None, float | None], ...]
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Lines over ordered categories (periods), each point with its interval bar."""
+
+    categories: tuple[str, ...]
+    series: tuple[LineSeries, ...]
+    axis_label: str
+    value_label: str
+    y_ticks: tuple[tuple[float, str], ...]
+    y_max: float
+
+
+ChartBody = Union[IntervalChart, GroupedBars, Histogram, LineChart]
 
 
 @dataclass(frozen=True)
