@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ._version import __version__
@@ -132,9 +132,6 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         ref = int(max(plans[0][1])) if plans else -1  # a single attribute: one reference for every group
         if spec.strata and ref >= 0:
             stratified += measure_strata(table, gt, ref, spec)
-        if spec.period and ref >= 0:  # period: as a stratum until the over-time analysis
-            stratified += measure_strata(table, gt, ref, replace(spec, strata=(spec.period,), period=None,
-                                                                 period_freq=None, period_order=None))
         if spec.selection_method:
             method += measure_selection_method(table, gt, spec)
     stages = measure_stages(counted, spec, references) if spec.stage else []

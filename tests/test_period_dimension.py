@@ -79,19 +79,23 @@ def frame() -> pd.DataFrame:
                          "quarter": [str(d.to_period("Q")) for d in day]})
 
 
-def test_a_period_audit_pools_and_stratifies_as_a_precomputed_stratum(frame: pd.DataFrame) -> None:
-    """--period date --period-freq quarter gives the plain audit's comparisons (pooled over periods) and the
-    stratified record of the same audit with the quarter computed by pandas and given as --strata."""
+def test_a_period_audit_pools_over_periods_and_counts_each_period(frame: pd.DataFrame) -> None:
+    """--period date --period-freq quarter: the plain audit's groups and figures (pooled over the periods;
+    only the multiple-testing family grows), and per quarter the counts pandas finds for that quarter."""
     spec = dict(protected=("group",), decision="flag", references={"group": "A"})
     period = auditkit.audit(frame, period="date", period_freq="quarter", **spec).results
     plain = auditkit.audit(frame, **spec).results
-    bucketed = frame.assign(q=[str(d.to_period("Q")).replace("Q", "-Q") for d in frame["when"]])
-    strata = auditkit.audit(bucketed, strata=("q",), **spec).results
-    assert period["comparisons"] == plain["comparisons"] and period["groups"] == plain["groups"]
-    got, want = period["stratified"][0], strata["stratified"][0]
-    assert got["strata"] == ["date"] and want["strata"] == ["q"]
-    assert {k: v for k, v in got.items() if k != "strata"} == {k: v for k, v in want.items() if k != "strata"}
-    assert [s["stratum"] for s in got["per_stratum"]][:3] == ["2014-Q1", "2014-Q2", "2014-Q3"]
+    assert period["groups"] == plain["groups"]
+    drop = ("p_holm", "p_bh", "status")
+    assert [{k: v for k, v in c.items() if k not in drop} for c in period["comparisons"]] == \
+        [{k: v for k, v in c.items() if k not in drop} for c in plain["comparisons"]]
+    quarter = frame["when"].dt.to_period("Q").astype(str).str.replace("Q", "-Q")
+    expected = frame.groupby([quarter, "group"])["flag"].agg(["size", "sum"])
+    per_period = period["periods"]["per_period"]
+    assert [p["period"] for p in per_period] == sorted(quarter.unique())
+    for p in per_period:
+        for g in p["groups"]:
+            assert (g["n"], g["selected"]) == tuple(int(v) for v in expected.loc[(p["period"], g["group"])])
 
 
 def test_levels_follow_time_not_text(frame: pd.DataFrame) -> None:
@@ -135,7 +139,7 @@ def test_a_count_table_with_a_year_column(tmp_path: Path) -> None:
     selected = table.low[..., 1, :].sum(axis=-1)  # group x year
     assert selected[1].tolist() == [counts[(y, "B")] for y in range(2014, 2020)]
     results = auditkit.audit(path, spec).results
-    assert results["stratified"][0]["strata"] == ["year"]
+    assert results["periods"]["levels"] == [str(y) for y in range(2014, 2020)]
     b = next(g for g in results["groups"] if g["group"] == "B")
     assert b["selected"] == sum(counts[(y, "B")] for y in range(2014, 2020))
 
@@ -153,7 +157,7 @@ def test_cli_period_options_and_their_mistakes(frame: pd.DataFrame, tmp_path: Pa
     assert done.exit_code == 0, done.output
     results = json.loads(out.read_text())
     assert results["parameters"]["period"] == "date" and results["parameters"]["period_freq"] == "year"
-    assert [s["stratum"] for s in results["stratified"][0]["per_stratum"]] == [str(y) for y in range(2014, 2020)]
+    assert results["periods"]["levels"] == [str(y) for y in range(2014, 2020)]
     done = _run("audit", str(path), "--protected", "group", "--decision", "flag", "--period", "date")
     assert done.exit_code == 1 and "holds dates (e.g. '2014-01-01'); say which periods" in done.output
     done = _run("audit", str(path), "--protected", "group", "--decision", "flag", "--period-freq", "year")
