@@ -38,10 +38,12 @@ def period_lines(results: Mapping[str, Any]) -> list[str]:
         detected = ", ".join(_ranges(per["detected_in"], levels)) or "none"
         detected = f"{detected} ({per['periods_detected']}/{per['periods']})"
         run = per["runs"][per["longest_run"]] if per["runs"] else None
-        pooled = "—" if run is None else (f"{run['first']}–{run['last']} {_num(run['pooled']['ratio'])} "
+        span = "" if run is None else run["first"] if run["first"] == run["last"] else f"{run['first']}–{run['last']}"
+        pooled = "—" if run is None else (f"{span} {_num(run['pooled']['ratio'])} "
                                           f"({_num(run['pooled']['ratio_ci'][0])}–{_num(run['pooled']['ratio_ci'][1])})")
         who = f"{o['group']} vs {o['reference']} ({o['attribute']})"
-        lines.append(f"  {who[:34]:<34} {detected[:22]:<22} {pooled[:34]:<34} "
+        # nothing cut short: a long label (a model version) moves the columns rather than hide a figure
+        lines.append(f"  {who:<34} {detected:<22} {pooled:<34} "
                      f"{_num(tr['ratio_change_per_period']):>12} {_p(tr['p_holm']):>8} {_p(ho['p_holm']):>12}")
     for s in periods.get("shifts") or []:
         ended = ", ".join(f"{x['group']} ({x['attribute']})" for x in s["ended"])
