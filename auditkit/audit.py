@@ -16,9 +16,11 @@ from ._version import __version__
 from .load.counts import count_table_columns, counts_to_table
 from .load.data import Source, read_columns
 from .load.rows import Population, rows_to_counts
+from .plan import wanted_columns
 from .measure._counts import CountTable
 from .measure.bootstrap import bootstrap_intervals, check_replicates
 from .measure.designs import measure_selection_method, measure_strata
+from .measure.periods import finish_periods, measure_periods, period_family
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
 from .measure.stages import end_to_end, measure_stages, stage_design, stage_notes, transition_table
 from .exceptions import UsageError
@@ -68,11 +70,7 @@ class AuditResult:
 
 
 def _wanted_columns(spec: AuditSpec) -> list[str]:
-    if spec.is_count_table:
-        return count_table_columns(spec)
-    cols = list(spec.protected) + list(spec.strata)
-    cols += [c for c in (spec.decision, spec.score, spec.truth, spec.stage, spec.selection_method, spec.person) if c]
-    return cols + [f.column for f in spec.filters]
+    return count_table_columns(spec) if spec.is_count_table else wanted_columns(spec)
 
 
 def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas", scheduler: str | None = None,
@@ -139,7 +137,9 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     stages = measure_stages(counted, spec, references) if spec.stage else []
     family = comparisons + stratified + [m[k] for m in method for k in ("share_comparison", "hit_rate_comparison")]
     family += [s["comparison"] for s in stages if s["comparison"] is not None]
-    testing = adjust_family(family, spec)
+    periods = measure_periods(table, spec, design, tables, attributes)  # None without a period dimension
+    testing = adjust_family(family + period_family(periods), spec)
+    finish_periods(periods, spec, table.bounded)
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "auditkit_version": __version__,
@@ -157,6 +157,8 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "stages": stages,
         "notes": list(counted.notes) + (stage_notes(counted, spec) if spec.stage else []),
     }
+    if periods is not None:
+        results["periods"] = periods
     if spec.bootstrap:
         _add_bootstrap(results, table, tables, spec, design)
     return AuditResult(counted, results)
@@ -216,7 +218,8 @@ def _parameters(spec: AuditSpec) -> dict:
     for how_read in ("encoding", "delimiter", "sheet", "header_row"):  # the input's description, not the audit
         params.pop(how_read, None)
     # Settings for real-world files are recorded when used (results of audits without them stay as they were).
-    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False)):
+    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False),
+                          ("period", None), ("period_freq", None), ("period_order", None)):
         if params.get(name) in (default, list(default) if isinstance(default, tuple) else default):
             params.pop(name, None)
     return params

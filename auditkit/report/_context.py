@@ -11,7 +11,8 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._document import Cell
-from ..locale import Locale
+from ..locale import Locale, label, pick
+from ..locale._phrases import translate
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
@@ -30,16 +31,6 @@ def anchor_for(metric_id: str) -> str:
     'm-16547276f7'
     """
     return "m-" + hashlib.sha256(metric_id.encode("utf-8")).hexdigest()[:10]
-
-
-def pick(value: Any, lang: str) -> tuple[str, str | None]:
-    """Text of a {lang: text} map in ``lang`` (else English, else the first), with the language it is in."""
-    if isinstance(value, Mapping):
-        for code in (lang, "en", *sorted(value)):
-            if isinstance(value.get(code), str) and value[code]:
-                return value[code], (None if code == lang else code)
-        return "", None
-    return ("" if value is None else str(value)), None
 
 
 def nice_ticks(high: float, count: int = 5) -> list[float]:
@@ -205,8 +196,21 @@ class Context:
         return Cell(loc.number(scale(c["difference"]), 1, sign=True), numeric=True, detail=ci)
 
     def english(self, text: Any) -> Cell:
-        """Text the analysis wrote in English, marked as such unless the report is in English."""
-        return Cell(self.redact(str(text)), lang=None if self.loc.code == "en" else "en")
+        """A cell of text the analysis wrote in English, in the report language where the catalog has the
+        sentence (:func:`auditkit.locale.translate`), else marked as English."""
+        out, lang = self.analysis(text)
+        return Cell(out, lang=lang)
+
+    def analysis(self, text: Any) -> tuple[str, str | None]:
+        """(text in the report language, None) for a sentence of the analysis; (English text, 'en') when the
+        catalog has no such sentence.  Small counts in it are redacted."""
+        out, lang = translate(self.loc, str(text))
+        return self.redact(out), lang
+
+    def analysis_list(self, texts: Sequence[Any]) -> tuple[tuple[str, ...], str | None]:
+        """Sentences of the analysis for one list: translated, and marked English only if one stayed English."""
+        pairs = [self.analysis(x) for x in texts]
+        return tuple(x for x, _ in pairs), ("en" if any(lang for _, lang in pairs) else None)
 
     def text_lang(self) -> str | None:
         """The language code to mark English text from the results with (None in an English report)."""
@@ -214,41 +218,13 @@ class Context:
 
     # labels ----------------------------------------------------------------------------------------
 
-    def _protected(self) -> Mapping[str, Any]:
-        template = self.results.get("template")
-        protected = template.get("protected") if isinstance(template, Mapping) else None
-        return protected if isinstance(protected, Mapping) else {}
-
-    def _parts(self, attr: str) -> list[str]:
-        for a in self.results.get("attributes", []):
-            if isinstance(a, Mapping) and str(a.get("attribute")) == attr and a.get("attributes"):
-                return [str(p) for p in a["attributes"]]
-        return [attr]
-
     def attr_label(self, attr: str) -> str:
-        """The template's label of attribute ``attr`` in the report language ('Nationaliteit'); an
-        intersection joins its parts' labels ('Nationaliteit × Geslacht'); the name itself without one."""
-        labels = []
-        for part in self._parts(attr):
-            entry = self._protected().get(part)
-            text, _ = pick(entry.get("label"), self.loc.code) if isinstance(entry, Mapping) else ("", None)
-            labels.append(text or part)
-        return " × ".join(labels) if len(labels) > 1 or labels[0] != attr else attr
+        """The template's label of attribute ``attr`` in the report language (:func:`auditkit.locale.label`)."""
+        return label(self.results, attr, lang=self.loc.code)
 
     def group_label(self, attr: str, group: str) -> str:
-        """The template's label of ``group`` of ``attr`` (``protected.<attr>.group_labels``) in the report
-        language; an intersection's group joins its parts' labels; the value itself without one."""
-        parts = self._parts(attr)
-        values = group.split(" × ") if len(parts) > 1 else [group]
-        if len(values) != len(parts):
-            return group
-        out = []
-        for part, value in zip(parts, values):
-            entry = self._protected().get(part)
-            labels = entry.get("group_labels") if isinstance(entry, Mapping) else None
-            text, _ = pick(labels.get(value), self.loc.code) if isinstance(labels, Mapping) else ("", None)
-            out.append(text or value)
-        return " × ".join(out)
+        """The template's label of ``group`` of ``attr`` in the report language (:func:`auditkit.locale.label`)."""
+        return label(self.results, attr, group, lang=self.loc.code)
 
     def redact(self, text: str) -> str:
         """Replace small counts of rows or people in free text ('3 rows') by '<10 rows'."""
@@ -279,11 +255,16 @@ def decision_text(ctx: Context) -> str:
     return t("decision.other", rule=str(rule.get("rule", "?")))
 
 
-def reference_rule_text(ctx: Context, rule: str) -> str:
-    """How the reference group was chosen, translated when the sentence is one auditkit writes."""
+def reference_rule_text(ctx: Context, rule: str, attribute: Mapping[str, Any] | None = None) -> str:
+    """How the reference group was chosen, translated when the sentence is one auditkit writes; an
+    intersection's reference levels by the template's labels (from ``attribute``, its results record)."""
     known = {"largest group (most rows)": "reference_rule.largest",
              "given explicitly (--reference)": "reference_rule.given"}
     if rule.startswith("within: "):  # an intersection compared within the other attributes' levels
+        named = (attribute or {}).get("reference_levels")
+        if isinstance(named, Mapping) and named:
+            text = "; ".join(f"{ctx.attr_label(str(a))}: {ctx.group_label(str(a), str(v))}" for a, v in named.items())
+            return ctx.t("reference_rule.within", levels=text)
         levels = re.search(r"\(([^)]*)\)", rule)
         return ctx.t("reference_rule.within", levels=levels.group(1) if levels else "")
     return ctx.t(known[rule]) if rule in known else rule
