@@ -83,3 +83,34 @@ def test_docs_page_shows_what_the_command_prints(tmp_path: Path) -> None:
     for f in findings:
         if f["kind"] in ("persistence", "shift", "change_over_time", "trend"):
             assert f"- `{f['id']}` ({f['kind'].replace('_', ' ')}): {f['statement']['en']}" in page
+
+
+def test_count_table_with_suppressed_cells(tmp_path: Path) -> None:
+    """An agency's table whose smallest cells are published as '<20': per-period figures become bounds, the
+    pooled figures over periods say why they are missing, and the bundle's report renders and verifies."""
+    import csv
+
+    with (DATA / "counts.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    hidden = 0
+    for r in rows:
+        if int(r["count"]) < 20:
+            r["count"], hidden = "<20", hidden + 1
+    assert hidden >= 3
+    path = tmp_path / "published.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "bundle"
+    result = run_cli("audit", path, "--count-column", "count", "--suppressed", "<20", "--suppressed-range", "0-19",
+                     *COMMON, "--period", "year", "--out", out)
+    assert result.exit_code == 0, result.output
+    periods = json.loads((out / "results.json").read_text())["periods"]
+    bounded = [c for p in periods["per_period"] for c in p["comparisons"] if c["ratio_bounds"]]
+    assert bounded and all(c["ratio"] is None and c["ratio_bounds"][0] <= c["ratio_bounds"][1] for c in bounded)
+    for o in periods["over_time"]:
+        assert o["trend"]["status"] == "undefined" and "suppressed" in o["trend"]["reason"]
+        assert all(r["pooled"]["ratio"] is None for r in o["persistence"]["runs"])
+    assert 'id="periods"' in (out / "report.en.html").read_text()
+    assert run_cli("verify", out, "--data", path).exit_code == 0
