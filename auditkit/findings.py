@@ -36,6 +36,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._findings_linkage import linkage_findings
 from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
 from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
@@ -388,6 +389,7 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
             if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
+    findings += linkage_findings(results, langs)  # area estimates: each finding names its estimate
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}
     return sorted(findings, key=lambda f: (order[f["severity"]], f["kind"], f["id"]))
 
