@@ -258,7 +258,8 @@ def _wide(src: SourceTable, values: dict, area: str, attribute: str, totals: lis
     if totals:
         plo, phi, _ = _parse(src, totals[0], values[totals[0]], *args)
         population = (plo + phi) / 2
-    percent = any(p[2].any() for p in parsed) or (population is not None and _sums_to_100(lo, hi, population))
+    percent = any(p[2].any() for p in parsed) or (population is not None and _sums_to_100(src, codes, lo, hi,
+                                                                                          population))
     order = np.argsort(np.array(codes, dtype=object), kind="stable")
     areas = [codes[i] for i in order]
     lo, hi = lo[order], hi[order]
@@ -272,13 +273,24 @@ def _wide(src: SourceTable, values: dict, area: str, attribute: str, totals: lis
                        tuple(notes + list(src.notes)))
 
 
-def _sums_to_100(lo: np.ndarray, hi: np.ndarray, population: np.ndarray) -> bool:
-    """A wide table with a population column holds percentages when every area's groups add up to about 100
-    and not to its population (counts add up to the population)."""
+def _sums_to_100(src: SourceTable, areas: Sequence[str], lo: np.ndarray, hi: np.ndarray,
+                 population: np.ndarray) -> bool:
+    """Whether a wide table with a population column holds percentages (every area's groups add up to about
+    100) or counts (they add up to the population, within rounding); anything else is an error."""
     slack = 0.5 * lo.shape[1]
     near_100 = (hi.sum(axis=1) >= 100 - slack) & (lo.sum(axis=1) <= 100 + slack)
-    near_total = np.abs(lo.sum(axis=1) - population) <= slack
-    return bool(near_100.all() and not near_total.all())
+    near_total = (hi.sum(axis=1) >= population - np.maximum(slack, 0.005 * population)) & \
+                 (lo.sum(axis=1) <= population + np.maximum(slack, 0.005 * population))
+    if near_total.all():
+        return False
+    if near_100.all():
+        return True
+    odd = np.nonzero(~near_total & ~near_100)[0]
+    odd = odd if len(odd) else np.nonzero(~near_total)[0]
+    shown = ", ".join(f"{areas[i]!r} (groups {lo[i].sum():g}, population {population[i]:g})" for i in odd[:5])
+    raise InputDataError(f"{src.label}: the groups of {len(odd):,} areas add up neither to the population column nor "
+                         f"to 100 (percentages): {shown}. Check that every group has a column (an 'unknown' group "
+                         "too), or leave out the population column.")
 
 
 def _percentages(src: SourceTable, areas: Sequence[str], groups: Sequence[str], lo: np.ndarray, hi: np.ndarray,
