@@ -57,7 +57,7 @@ def _sha256(path: str | os.PathLike) -> str:
 def audit_areas(data: Source, spec: AuditSpec, *, composition: str | os.PathLike,
                 composition_columns: Sequence[str] = DEFAULT_COLUMNS, crosswalk: str | os.PathLike | None = None,
                 references: Mapping[str, str] | None = None, engine: str = "pandas",
-                scheduler: str | None = None) -> Any:
+                scheduler: str | None = None, composition_encoding: str | None = None) -> Any:
     """Area estimates of each group's selection rate, from decisions per area and an area composition table.
 
     ``spec.protected`` is the one area column; ``references`` may name the reference group of the
@@ -73,7 +73,8 @@ def audit_areas(data: Source, spec: AuditSpec, *, composition: str | os.PathLike
     """
     area = _check(spec)
     comp = read_composition(composition, composition_columns, suppressed=spec.suppressed,
-                            suppressed_range=spec.suppressed_range, decimal=spec.decimal, thousands=spec.thousands)
+                            suppressed_range=spec.suppressed_range, decimal=spec.decimal, thousands=spec.thousands,
+                            encoding=composition_encoding)
     walk = read_crosswalk(crosswalk) if crosswalk is not None else None
     counting = dataclasses.replace(spec, suppressed=(), bootstrap=0)
     table, population = count_rows(data, counting, engine, scheduler=scheduler)

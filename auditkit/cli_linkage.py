@@ -23,6 +23,8 @@ _AREA_OPTIONS = [
     click.option("--composition-columns", metavar="AREA,GROUP,PEOPLE", default="area,group,people",
                  show_default=True, help="Column names of the composition table (wide table: GROUP names the "
                  "attribute, PEOPLE the population column)."),
+    click.option("--composition-encoding", metavar="ENCODING", help="Text encoding of a CSV composition table "
+                 "(default UTF-8), e.g. latin-1."),
     click.option("--crosswalk", type=click.Path(dir_okay=False, readable=False, path_type=Path), metavar="FILE",
                  help="Area codes that changed between years: CSV old_code,new_code[,weight]."),
 ]
@@ -62,7 +64,8 @@ def run_area_audit(data: Path | None, fields: dict[str, Any], o: dict[str, Any])
     fields.update(protected=(area,), references={})
     result = audit_areas(data, AuditSpec(**fields), composition=composition,
                          composition_columns=_columns(o["composition_columns"]), crosswalk=o.get("crosswalk"),
-                         references=references, engine=o["engine"], scheduler=o["scheduler"])
+                         references=references, engine=o["engine"], scheduler=o["scheduler"],
+                         composition_encoding=o.get("composition_encoding"))
     inputs = [("data", data), ("composition", composition)]
     if o.get("crosswalk") is not None:
         inputs.append(("crosswalk", o["crosswalk"]))

@@ -247,3 +247,12 @@ def test_findings_name_their_estimate_and_never_claim_individual_measurement(tmp
     write_text(comp, text.replace("North,x,100", "North,x,90"))
     verify = run_cli("verify", out, "--data", data)
     assert verify.exit_code == 1 and "FAILED" in verify.output
+
+
+def test_latin1_composition_needs_its_own_encoding_option(tmp_path):
+    """A latin-1 composition ('Nërd') is refused with the composition's option named, and read with it."""
+    text = COMPOSITION.replace("North", "Nërd")
+    result, _ = _audit(tmp_path, text, codes=("Nërd", "South"), encoding="latin-1")
+    assert result.exit_code == 1 and "--composition-encoding latin-1" in result.output
+    result, r = _audit(tmp_path, text, "--composition-encoding", "latin-1", codes=("Nërd", "South"), encoding="latin-1")
+    assert result.exit_code == 0 and _group(r, "y")["weighted"]["rate"] == pytest.approx(0.34)

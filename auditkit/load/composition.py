@@ -167,7 +167,10 @@ def read_composition(path: str | Path, columns: Sequence[str] = ("area", "group"
         raise InputDataError(f"--composition-columns takes three column names AREA,GROUP,PEOPLE; got "
                              f"{','.join(columns)!r}.")
     area_col, group_col, people_col = (c.strip() for c in columns)
-    src = read_columns(path, None, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row)
+    try:
+        src = read_columns(path, None, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row)
+    except InputDataError as err:  # the composition's own option, not the decision file's --encoding
+        raise InputDataError(str(err).replace("--encoding", "--composition-encoding")) from None
     header = list(src.columns)
     area = _resolve(header, area_col)
     if area is None:
