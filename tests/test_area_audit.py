@@ -256,3 +256,32 @@ def test_latin1_composition_needs_its_own_encoding_option(tmp_path):
     assert result.exit_code == 1 and "--composition-encoding latin-1" in result.output
     result, r = _audit(tmp_path, text, "--composition-encoding", "latin-1", codes=("Nërd", "South"), encoding="latin-1")
     assert result.exit_code == 0 and _group(r, "y")["weighted"]["rate"] == pytest.approx(0.34)
+
+
+def test_total_group_and_total_area_rows_are_checked_and_left_out(tmp_path):
+    """Offices add a 'Totaal' group per area and a 'Totaal' area; both are totals, not a group or an area."""
+    text = COMPOSITION + "North,Totaal,100\nSouth,Totaal,100\nTotaal,x,100\nTotaal,y,100\nTotaal,Totaal,200\n"
+    result, r = _audit(tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert [g["group"] for g in r["linkage"]["groups"]] == ["x", "y"]
+    assert r["linkage"]["join"]["composition_without_decisions"]["areas"] == 0
+    assert any("'Totaal' are totals" in n for n in r["notes"]) and _group(r, "y")["weighted"]["rate"] == pytest.approx(0.34)
+    wide = "area;x;y;Totaal\nNorth;80;20;100\nSouth;20;80;100\nTotaal;100;100;200\n"
+    result, r = _audit(tmp_path, wide, "--composition-columns", "area,origin,people")
+    assert result.exit_code == 0 and r["linkage"]["composition"]["areas"] == 2, result.output
+    assert _group(r, "y")["weighted"]["rate"] == pytest.approx(0.34)
+    result, _ = _audit(tmp_path, COMPOSITION + "North,Totaal,150\nSouth,Totaal,100\n")
+    assert result.exit_code == 1 and "area 'North' it is 150" in result.output
+
+
+def test_decisions_without_an_area_code_are_reported(tmp_path):
+    data = write_text(tmp_path / "d.csv", "area,flag\n" + "North,1\n" * 10 + "North,0\n" * 90 + "South,1\n" * 40
+                      + "South,0\n" * 60 + ",1\n" * 7)
+    comp = write_text(tmp_path / "c.csv", COMPOSITION)
+    out = tmp_path / "r.json"
+    result = run_cli("audit", data, "--area", "area", "--composition", comp, "--decision", "flag", "--positive", "1",
+                     "--json", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    assert r["linkage"]["join"]["decisions_without_area"] == 7 and r["linkage"]["people"] == 200
+    assert any("7 decisions have no area code" in n for n in r["notes"])

@@ -221,16 +221,49 @@ def _long(src: SourceTable, values: dict, area: str, group: str, people: str, ar
                                  "group. Remove the duplicate (or a total row).")
         seen[(a, g)] = row
         lo[a_idx[a], g_idx[g]], hi[a_idx[a], g_idx[g]] = low[row], high[row]
-    notes = []
+    notes: list[str] = []
     absent = len(areas) * len(groups) - len(seen)
     if absent:
         notes.append(f"{absent:,} area-group combinations have no row in {src.label}; they were read as 0 people.")
+    areas, groups, lo, hi = _drop_totals(src, areas, groups, lo, hi, group, notes)
     kind = "counts"
     if percent.any():
         lo, hi, extra = _percentages(src, areas, groups, lo, hi, None)
         notes, kind = notes + extra, "percentages"
     return Composition(group_col_name(group), tuple(areas), tuple(groups), lo, hi, None, "long", kind, src.label,
                        tuple(notes + list(src.notes)))
+
+
+def _is_total(label: str) -> bool:
+    from ._totals import TOTAL_LABELS
+
+    return label.strip().casefold() in TOTAL_LABELS
+
+
+def _drop_totals(src: SourceTable, areas: list[str], groups: list[str], lo: np.ndarray, hi: np.ndarray, column: str,
+                 notes: list[str]) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """A 'Totaal' group (checked to be the sum of the others, within rounding) and 'Totaal' areas, left out."""
+    total = [j for j, g in enumerate(groups) if _is_total(g)]
+    if total:
+        j = total[0]
+        keep = [k for k in range(len(groups)) if k != j]
+        parts_lo, parts_hi = lo[:, keep].sum(axis=1), hi[:, keep].sum(axis=1)
+        slack = np.maximum(0.5 * len(keep), 0.005 * hi[:, j])
+        off = np.nonzero((parts_hi < lo[:, j] - slack) | (parts_lo > hi[:, j] + slack))[0]
+        if len(off):
+            i = off[0]
+            raise InputDataError(f"{src.label}: the group {groups[j]!r} of column {column!r} looks like a total, but in "
+                                 f"area {areas[i]!r} it is {lo[i, j]:g} while the other groups add up to "
+                                 f"{parts_lo[i]:g}. Remove its rows, or check that every group is in the table.")
+        notes.append(f"{src.label}: the rows of group {groups[j]!r} are totals (the sum of the other groups); "
+                     "they were left out.")
+        groups, lo, hi = [groups[k] for k in keep], lo[:, keep], hi[:, keep]
+    rows = [i for i, a in enumerate(areas) if not _is_total(a)]
+    if len(rows) < len(areas):
+        dropped = [a for a in areas if _is_total(a)]
+        notes.append(f"{src.label}: the total rows of areas {list_values(dropped)} were left out.")
+        areas, lo, hi = [areas[i] for i in rows], lo[rows], hi[rows]
+    return areas, groups, lo, hi
 
 
 def group_col_name(name: str) -> str:
@@ -263,14 +296,18 @@ def _wide(src: SourceTable, values: dict, area: str, attribute: str, totals: lis
         population = (plo + phi) / 2
     percent = any(p[2].any() for p in parsed) or (population is not None and _sums_to_100(src, codes, lo, hi,
                                                                                           population))
-    order = np.argsort(np.array(codes, dtype=object), kind="stable")
+    # Sorted areas; an area row labelled as a total ('Totaal') is left out, and said.
+    order = np.array([i for i in np.argsort(np.array(codes, dtype=object), kind="stable") if not _is_total(codes[i])],
+                     dtype=int)
+    dropped = [c for c in codes if _is_total(c)]
     areas = [codes[i] for i in order]
     lo, hi = lo[order], hi[order]
     population = None if population is None else population[order]
-    notes: list[str] = []
+    notes: list[str] = [f"{src.label}: the total rows of areas {list_values(dropped)} were left out."] if dropped else []
     kind = "counts"
     if percent:
-        lo, hi, notes = _percentages(src, areas, groups, lo, hi, population)
+        lo, hi, extra = _percentages(src, areas, groups, lo, hi, population)
+        notes += extra
         kind = "percentages"
     return Composition(attribute.strip(), tuple(areas), tuple(groups), lo, hi, population, "wide", kind, src.label,
                        tuple(notes + list(src.notes)))

@@ -61,6 +61,8 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
                               blocks=(Paragraph(loc.t("groups.intro", level=ctx.level, k=loc.integer(k))),),
                               subsections=tuple(groups + analyses))
     limitations = limitations_section(ctx)
+    if ctx.results.get("linkage") and not groups and not analyses:
+        results_section = None  # an area audit: no group of individuals measured; its section is linkage_section
     parts = [summary_section(ctx), system_section(ctx), findings, *response_sections(ctx), method, linkage_section(ctx),
              results_section, model,
              checklist, limitations, corrections_section(ctx), findings_appendix(ctx), appendix_section(ctx)]

@@ -14,7 +14,7 @@ from typing import Any
 from ._context import Context
 from ._document import Cell, Paragraph, Section, Table, TableRow
 
-__all__ = ["linkage_section"]
+__all__ = ["linkage_headline", "linkage_section"]
 
 
 def _span(ctx: Context, pair: Any, percent: bool = True) -> str:
@@ -47,6 +47,13 @@ def _join(ctx: Context, join: Mapping[str, Any], matched: int) -> str:
                  no_decisions=n((join.get("composition_without_decisions") or {}).get("areas", 0)),
                  mapped=n((join.get("crosswalk") or {}).get("mapped_areas", 0)),
                  rematched=n(len(join.get("rematched") or [])))
+
+
+def linkage_headline(ctx: Context) -> Paragraph:
+    """The summary's headline of an area audit: what kind of evidence this is, and where the estimates are."""
+    link = ctx.results["linkage"]
+    return Paragraph(ctx.t("linkage.headline", attribute=str(link["attribute"]), areas=ctx.loc.integer(link["areas"]),
+                           composition=str(link["composition"]["source"])), style="headline")
 
 
 def linkage_section(ctx: Context) -> Section | None:
