@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .load.data import Source
 from .measure.area_join import AreaJoin, join_areas, report_lines
 from .measure.linkage import area_estimates
 from .spec import AuditSpec
+
+if TYPE_CHECKING:
+    from .audit import AuditResult
 
 __all__ = ["DEFAULT_COLUMNS", "audit_areas"]
 
@@ -57,7 +60,7 @@ def _sha256(path: str | os.PathLike) -> str:
 def audit_areas(data: Source, spec: AuditSpec, *, composition: str | os.PathLike,
                 composition_columns: Sequence[str] = DEFAULT_COLUMNS, crosswalk: str | os.PathLike | None = None,
                 references: Mapping[str, str] | None = None, engine: str = "pandas",
-                scheduler: str | None = None, composition_encoding: str | None = None) -> Any:
+                scheduler: str | None = None, composition_encoding: str | None = None) -> AuditResult:
     """Area estimates of each group's selection rate, from decisions per area and an area composition table.
 
     ``spec.protected`` is the one area column; ``references`` may name the reference group of the

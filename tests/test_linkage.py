@@ -127,3 +127,20 @@ def test_weighted_by_hand_and_ratio_interval_from_the_same_replicates():
     ci = est["groups"][1]["weighted"]["ratio_ci"]
     # Resampling two areas gives three distinct country mixes: NN, SS (ratio 1) and NS (0.34/0.16).
     assert ci[0] == pytest.approx(1.0) and ci[1] == pytest.approx(0.34 / 0.16)
+
+
+def test_outer_bounds_hold_every_value_the_suppressed_cells_may_take():
+    """Group sizes known only within ranges: the outer bounds contain the exact bounds of every combination."""
+    from itertools import product
+
+    from auditkit.measure.linkage import outer_bounds
+
+    n, s = np.array([30, 40]), np.array([9, 20])
+    low = np.array([[20.0, 0.0], [10.0, 26.0]])  # area 0's group 1 and area 1's group 0 suppressed (0-4 / 10-14)
+    high = np.array([[20.0, 4.0], [14.0, 26.0]])
+    outer = outer_bounds(n, s, n[:, None] * low / (low + high[:, ::-1]), n[:, None] * high / (high + low[:, ::-1]))
+    for a, b in product(range(5), range(10, 15)):
+        comp = np.array([[20.0, a], [b, 26.0]])
+        exact = bounds(n, s, n[:, None] * comp / comp.sum(axis=1, keepdims=True))
+        assert np.all(outer["rate_low"] <= exact["rate_low"] + 1e-12)
+        assert np.all(exact["rate_high"] <= outer["rate_high"] + 1e-12)
