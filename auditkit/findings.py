@@ -409,6 +409,9 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
     findings += linkage_findings(results, langs)  # area estimates: each finding names its estimate
+    from .findings_periods import period_findings  # imported here: it imports this module
+
+    findings += period_findings(results, findings, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}
     return sorted(findings, key=lambda f: (order[f["severity"]], f["kind"], f["id"]))
 
