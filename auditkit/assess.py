@@ -51,6 +51,8 @@ class AssessOptions:
     explain: bool = True
     shap_sample: int = 2000
     flip: tuple[str, ...] = ()
+    #: Flip-test every input that is a protected attribute or recodes one (``--no-flip`` sets it False).
+    auto_flip: bool = True
     constraints: str | None = None
     archetypes: str | None = None
     clusters: bool = False
@@ -243,7 +245,10 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
     from .load._model_card import model_card
 
     strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
-    results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
+    from ._assess_direct import mark_card
+
+    results["model_card"] = mark_card(model_card(loaded, protected=run_spec.protected, proxies=strong),
+                                      explanations.get("direct_use"))
     results["explanations"] = explanations
     if run_spec.truth and scored.frame is not None:
         from ._assess_scores import score_behaviour_record
@@ -384,17 +389,21 @@ def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Calla
                               sample=options.shap_sample, seed=spec.seed, explainer=_remote_explainer(loaded)),
         "proxies": proxy_scan(X, groups, seed=spec.seed),
     }
-    lowered = {c.casefold(): c for c in X.columns}
-    flip_columns = [lowered[a.casefold()] for a in spec.protected if a.casefold() in lowered]
+    from ._assess_direct import direct_use_flips
+
     for extra in options.flip:
         if extra not in X.columns:
             from ._text import did_you_mean
 
             raise InputDataError(f"--flip {extra!r} is not a model input.{did_you_mean(extra, X.columns)}")
-        flip_columns.append(extra)
     constraints = load_constraints(options.constraints) if options.constraints else None
-    out["flips"] = [flip_test(predict, decide, X, col, constraints=constraints, level=spec.level, seed=spec.seed)
-                    for col in dict.fromkeys(flip_columns)]
+    out["flips"], out["direct_use"] = direct_use_flips(X, frame, spec, predict, decide, constraints,
+                                                       enabled=options.auto_flip)
+    covered = {c for f in out["flips"] for c in f["inputs"]}
+    for extra in dict.fromkeys(options.flip):
+        if extra not in covered:  # an input already tested as direct use of an attribute is not tested twice
+            out["flips"].append(flip_test(predict, decide, X, extra, constraints=constraints, level=spec.level,
+                                          seed=spec.seed))
     if options.archetypes:
         from .explain.archetypes import archetype_defaults, load_archetypes, score_archetypes
 

@@ -335,14 +335,17 @@ def _headline_and_flips(results: dict, findings: list) -> str:
         what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
         lines.append(f"Headline{fid}: {c.get('group')} ({c.get('attribute')}) {what} {_num(c.get('ratio'), '.2f')} "
                      f"times as often as {c.get('reference')} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+    from ._assess_direct import flip_label, turned_off_line
+
     for f in (results.get("explanations") or {}).get("flips") or []:
         for d in f.get("direct_effect") or []:
             per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
-            lines.append(f"Flip test {f.get('attribute')}: {d.get('baseline')} -> {d.get('value')}: "
+            lines.append(f"Flip test {flip_label(f)}: {d.get('baseline')} -> {d.get('value')}: "
                          f"{per.get('flips_to_selected', '?')} decisions change to selected, "
                          f"{per.get('flips_to_not_selected', '?')} to not selected; selection rate "
                          f"{_num(d.get('difference'), '+.1f', 100)} points (95% CI {_num(d.get('ci_low'), '+.1f', 100)} "
                          f"to {_num(d.get('ci_high'), '+.1f', 100)}), Holm p {_p(d.get('p_holm'))}.")
+    lines += turned_off_line(results)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -453,6 +456,8 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="Explain a seeded sample of N audited rows, the same rows on every engine (default: every row "
                    f"with --engine pandas, {EXPLAIN_SAMPLE:,} with duckdb and dask).")
 @click.option("--flip", multiple=True, metavar="COL", help="Also run a counterfactual flip test on this input (a proxy).")
+@click.option("--no-flip", is_flag=True, help="Do not flip-test the inputs that are protected attributes or recode "
+              "one (sex_male, one-hot columns, coded copies), which assess tests by default.")
 @click.option("--constraints", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML of impossible combinations left out of flip tests.")
 @click.option("--archetypes", type=click.Path(dir_okay=False, path_type=Path),
@@ -491,7 +496,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], features=read_features(o["features"]), model_limits=limits, **explain)
+        link=o["link"], features=read_features(o["features"]), model_limits=limits, auto_flip=not o["no_flip"],
+        **explain)
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
     inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
