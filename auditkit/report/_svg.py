@@ -222,4 +222,8 @@ def chart_svg(chart: Chart) -> Markup:
         return Markup(_bars(chart, body))
     if isinstance(body, Histogram):
         return Markup(_histogram(chart, body))
+    from ._lines import Lines, lines_svg  # calibration, ROC and threshold charts
+
+    if isinstance(body, Lines):
+        return Markup(lines_svg(chart, body))
     raise TypeError(f"No renderer for chart body {type(body).__name__}.")
