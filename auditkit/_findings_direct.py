@@ -39,10 +39,15 @@ def _texts(loc: Any, key: str, values: dict[str, str]) -> tuple[str, str] | None
     return loc.t(f"direct_use.{key}", **values), loc.t("direct_use.recommendation", attribute=values["attribute"])
 
 
-def _values(loc: Any, attribute: str, inputs: Sequence[str], d: Mapping[str, Any] | None, level: float) -> dict:
-    values = {"attribute": attribute, "inputs": ", ".join(inputs), "level": f"{100 * level:g}"}
+def _values(loc: Any, results: Mapping[str, Any], attribute: str, inputs: Sequence[str], d: Mapping[str, Any] | None,
+            level: float) -> dict:
+    from .locale import label
+
+    values = {"attribute": label(results, attribute, lang=loc.code), "inputs": ", ".join(inputs),
+              "level": f"{100 * level:g}"}
     if d is not None:
-        values.update(value=str(d.get("value")), baseline=str(d.get("baseline")), n=loc.integer(d.get("n")),
+        values.update(value=label(results, attribute, d.get("value"), lang=loc.code),
+                      baseline=label(results, attribute, d.get("baseline"), lang=loc.code), n=loc.integer(d.get("n")),
                       difference=loc.number(100 * d["difference"], 1, sign=True),
                       low=loc.number(None if d.get("ci_low") is None else 100 * d["ci_low"], 1, sign=True),
                       high=loc.number(None if d.get("ci_high") is None else 100 * d["ci_high"], 1, sign=True),
@@ -67,7 +72,7 @@ def _one(attribute: str, inputs: Sequence[str], flip: Mapping[str, Any] | None, 
             loc = load_locale(lang)
         except LocaleError:
             loc = None
-        texts = None if loc is None else _texts(loc, key, _values(loc, attribute, inputs, d, level))
+        texts = None if loc is None else _texts(loc, key, _values(loc, results, attribute, inputs, d, level))
         population = _population(results, lang)
         if texts is None:
             fallback[lang] = ["statement", "recommendation"]
