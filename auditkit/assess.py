@@ -84,6 +84,8 @@ class Scored:
     frame: Any
     scores: np.ndarray
     sampled: bool
+    #: The rows score behaviour is measured on (:mod:`auditkit._assess_outcomes`); None without --truth.
+    outcomes: Any = None
 
 
 def _frame(data: Source, encoding: str | None, delimiter: str | None, sheet: str | None = None,
@@ -209,13 +211,18 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
     scored = frame.assign(**{SCORE_COLUMN: scores})
     run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
     result = audit(scored, run_spec, engine=engine, scheduler=scheduler)
-    rows = np.flatnonzero(_population_mask(frame, run_spec))
+    audited = rows = np.flatnonzero(_population_mask(frame, run_spec))
     population = len(rows)
     if options.explain_sample is not None and population > options.explain_sample:
         rows = rows[sample_positions(population, options.explain_sample, run_spec.seed)]
+    outcomes = None
+    if run_spec.truth:
+        from ._assess_outcomes import outcome_rows
+
+        outcomes = outcome_rows(frame.iloc[audited], scores[audited], run_spec.truth, run_spec.seed)
     return Scored(result, run_spec, method, list(features.columns), list(align_notes), int(len(scores)), population,
                   features.iloc[rows].reset_index(drop=True), frame.iloc[rows].reset_index(drop=True), scores[rows],
-                  len(rows) < population)
+                  len(rows) < population, outcomes)
 
 
 def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -> AuditResult:
@@ -250,12 +257,13 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
     results["model_card"] = mark_card(model_card(loaded, protected=run_spec.protected, proxies=strong),
                                       explanations.get("direct_use"))
     results["explanations"] = explanations
-    if run_spec.truth and scored.frame is not None:
+    if run_spec.truth and scored.outcomes is not None:
+        from ._assess_outcomes import sample_record
         from ._assess_scores import score_behaviour_record
 
-        results["score_behaviour"] = score_behaviour_record(scored.frame, _groups(scored.frame, run_spec),
-                                                            scored.scores, results, run_spec, scored.method,
-                                                            scored.sampled)
+        o = scored.outcomes
+        results["score_behaviour"] = score_behaviour_record(o.frame, _groups(o.frame, run_spec), o.scores, results,
+                                                            run_spec, scored.method, sample_record(o, run_spec.seed))
     return AuditResult(scored.result.counts, results)
 
 

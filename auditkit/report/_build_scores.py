@@ -222,8 +222,10 @@ def scores_section(ctx: Context) -> Section | None:
     probability = sb.get("score_scale") == "probability"
     intro = t("scores.intro", rows=loc.integer(sb.get("rows")), positives=loc.integer(sb.get("positives")))
     blocks = [Paragraph(intro), Paragraph(ctx.redact(str(sb.get("rows_used", ""))), lang=ctx.text_lang())]
-    if sb.get("sample"):
-        blocks.append(Paragraph(ctx.redact(str(sb["sample"])), lang=ctx.text_lang()))
+    sample = sb.get("sample")
+    if isinstance(sample, Mapping):
+        blocks.append(Paragraph(t("scores.sample", rows=loc.integer(sample.get("rows")), of=loc.integer(sample.get("of")),
+                                  seed=str(sample.get("seed")))))
     subs = tuple(Section(id=anchor_for(f"scores/{attr}"), title=ctx.attr_label(attr),
                          blocks=tuple(_attribute_blocks(ctx, sb, attr, probability)))
                  for attr in dict.fromkeys(str(g.get("attribute")) for g in sb.get("by_group") or []))
