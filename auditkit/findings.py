@@ -407,6 +407,9 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
             if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
+    from .findings_periods import period_findings  # imported here: it imports this module
+
+    findings += period_findings(results, findings, langs)
     from ._findings_direct import direct_use_findings  # inputs that are protected attributes or recode one
 
     findings += direct_use_findings(results, rules, langs)

@@ -194,6 +194,9 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
                       f"{'p adj':>8}  status"]
             lines += _summary_rows(results, a, metric, cmp, varies, max_rows)
     lines += _stage_lines(results)
+    from ._summary_periods import period_lines
+
+    lines += period_lines(results)
     mt = results["multiple_testing"]
     lines += ["", f"Tests: {mt['family_size']} comparisons adjusted together (Holm and Benjamini–Hochberg); "
               f"status uses {mt['status_uses']} at alpha {mt['alpha']}. The four-fifths band is a screening "

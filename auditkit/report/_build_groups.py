@@ -252,5 +252,8 @@ def analysis_sections(ctx: Context) -> list[Section]:
     """Stratified comparisons, random sample against model selection, and process stages, when present."""
     from ._build_analyses import selection_method_section, stages_section, stratified_section
 
-    return [s for s in (stratified_section(ctx), selection_method_section(ctx), stages_section(ctx)) if s]
+    from ._build_periods import periods_section
+
+    return [s for s in (stratified_section(ctx), selection_method_section(ctx), stages_section(ctx),
+                        periods_section(ctx)) if s]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._context import Context, anchor_for, nice_ticks, short_number
 from ._document import Block, Cell, Chart, Paragraph, Section, Table, TableRow
-from ._lines import LineSeries, Lines
+from ._lines import XYSeries, Lines
 
 __all__ = ["scores_section"]
 
@@ -45,7 +45,7 @@ def _calibration_chart(ctx: Context, attr: str, groups: list[Mapping[str, Any]],
                            rate.get("ci_high") if ok else None))
             if not ok and b.get("n"):
                 ctx.sup.note(f"scores/{attr}/{g.get('group')}/calibration")
-        series.append(LineSeries(_label(ctx, g), tuple(points)))
+        series.append(XYSeries(_label(ctx, g), tuple(points)))
     xs = [p[0] for s in series for p in s.points]
     ys = [v for s in series for p in s.points if p[1] is not None for v in (p[1], p[3]) if v is not None]
     if not xs or not ys:
@@ -73,7 +73,7 @@ def _roc_chart(ctx: Context, attr: str, groups: list[Mapping[str, Any]]) -> Char
             continue
         points = tuple((float(p["fpr"]), float(p["tpr"]), None, None) for p in g.get("roc") or [])
         if points:
-            series.append(LineSeries(_label(ctx, g), ((0.0, 0.0, None, None),) + points + ((1.0, 1.0, None, None),)))
+            series.append(XYSeries(_label(ctx, g), ((0.0, 0.0, None, None),) + points + ((1.0, 1.0, None, None),)))
     if not series:
         return None
     ticks = _ticks(ctx, 0.0, 1.0, percent=True)
@@ -112,7 +112,7 @@ def _sweep_chart(ctx: Context, sweep: Mapping[str, Any], groups: Mapping[str, Ma
             points.append((float(c["top_percent"]), sel.get("ratio") if ok else None, ci[0] if ok else None,
                            ci[1] if ok else None))
             highs += [v for v in (sel.get("ratio"), ci[1]) if ok and v is not None]
-        series.append(LineSeries(_label(ctx, g), tuple(points)))
+        series.append(XYSeries(_label(ctx, g), tuple(points)))
     if not any(p[1] is not None for s in series for p in s.points):
         return None
     top = min(max(highs), 10.0)

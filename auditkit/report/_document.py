@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Block", "BulletList", "Cell", "Chart", "ChartRow", "CodeBlock", "Document", "FindingBlock", "GroupedBars",
-    "Histogram", "IntervalChart", "KeyValues", "Notice", "Paragraph", "Section", "Series", "Table", "TableRow",
+    "Histogram", "IntervalChart", "KeyValues", "LineChart", "LineSeries", "Notice", "Paragraph", "Section", "Series",
+    "Table", "TableRow",
 ]
 
 
@@ -158,7 +159,28 @@ class Histogram:
     y_max: float
 
 
-ChartBody = Union[IntervalChart, GroupedBars, Histogram, "Lines"]  # Lines: report._lines
+@dataclass(frozen=True)
+class LineSeries:
+    """One group's values over the categories of a line chart: (value, low, high) each, None = not shown."""
+
+    label: str
+    points: tuple[tuple[float | None, float | None, float | None], ...]
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Lines over ordered categories (periods), each point with its interval bar."""
+
+    categories: tuple[str, ...]
+    series: tuple[LineSeries, ...]
+    axis_label: str
+    value_label: str
+    y_ticks: tuple[tuple[float, str], ...]
+    y_max: float
+
+
+ChartBody = Union[IntervalChart, GroupedBars, Histogram, LineChart, "Lines"]  # Lines: report._lines
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from markupsafe import escape
 
 from ._palette import COLOURS, SERIES
 
-__all__ = ["LineSeries", "Lines", "lines_svg"]
+__all__ = ["XYSeries", "Lines", "xy_svg"]
 
 
 @dataclass(frozen=True)
-class LineSeries:
+class XYSeries:
     """One group's points ``(x, y, low, high)``; y None leaves a gap (a withheld point), low/high None no bar."""
 
     label: str
@@ -33,7 +33,7 @@ class Lines:
     agency's operating point) with its label.
     """
 
-    series: tuple[LineSeries, ...]
+    series: tuple[XYSeries, ...]
     x_label: str
     y_label: str
     x_domain: tuple[float, float]
@@ -99,7 +99,7 @@ def _series(body: Lines, sx, sy) -> list[str]:  # noqa: ANN001
     return parts
 
 
-def lines_svg(chart, body: Lines) -> str:  # noqa: ANN001 - a report._document.Chart
+def xy_svg(chart, body: Lines) -> str:  # noqa: ANN001 - a report._document.Chart
     """The inline SVG of a :class:`Lines` chart."""
     from ._svg import WIDTH, _legend, _open, _x_axis
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from ._document import Chart, GroupedBars, Histogram, IntervalChart
+from ._document import Chart, GroupedBars, Histogram, IntervalChart, LineChart
 from ._palette import COLOURS, SERIES
 
 __all__ = ["chart_svg"]
@@ -222,8 +222,12 @@ def chart_svg(chart: Chart) -> Markup:
         return Markup(_bars(chart, body))
     if isinstance(body, Histogram):
         return Markup(_histogram(chart, body))
-    from ._lines import Lines, lines_svg  # calibration, ROC and threshold charts
+    if isinstance(body, LineChart):
+        from ._svg_lines import lines_svg
+
+        return Markup(lines_svg(chart, body))
+    from ._lines import Lines, xy_svg  # calibration, ROC and threshold charts
 
     if isinstance(body, Lines):
-        return Markup(lines_svg(chart, body))
+        return Markup(xy_svg(chart, body))
     raise TypeError(f"No renderer for chart body {type(body).__name__}.")
