@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["period_lines"]
+__all__ = ["over_time_rows", "period_lines", "period_rows"]
 
 
 def _num(x: float | None, digits: int = 2) -> str:
@@ -49,3 +49,37 @@ def period_lines(results: Mapping[str, Any]) -> list[str]:
         lines.append(f"SHIFT: from {s['period']}, a difference in {s['metric']} was no longer detected for {ended}, "
                      f"and was detected for {began}.")
     return lines
+
+
+def period_rows(results: Mapping[str, Any]) -> list[dict]:
+    """One flat row per period and comparison (as :func:`auditkit.results.comparison_rows`, with ``period``)."""
+    from .results import comparison_rows
+
+    rows = []
+    for p in (results.get("periods") or {}).get("per_period", []):
+        rows += [{"period": p["period"], **row} for row in comparison_rows({"comparisons": p["comparisons"]})]
+    return rows
+
+
+def over_time_rows(results: Mapping[str, Any]) -> list[dict]:
+    """One flat row per group, reference and rate: where detected, the longest run, trend and homogeneity."""
+    periods = results.get("periods") or {}
+    rows = []
+    for o in periods.get("over_time", []):
+        per, tr, ho = o["persistence"], o["trend"], o["homogeneity"]
+        run = per["runs"][per["longest_run"]] if per["runs"] else None
+        pooled = run["pooled"] if run else {"ratio": None, "ratio_ci": [None, None]}
+        change_ci = tr.get("ratio_change_ci") or [None, None]
+        rows.append({
+            "attribute": o["attribute"], "group": o["group"], "reference": o["reference"], "metric": o["metric"],
+            "periods": per["periods"], "periods_tested": per["periods_tested"],
+            "periods_detected": per["periods_detected"], "detected_in": " ".join(per["detected_in"]),
+            "every_period": per["every_period"], "longest_run_first": run["first"] if run else None,
+            "longest_run_last": run["last"] if run else None, "longest_run_direction": run["direction"] if run else None,
+            "pooled_ratio": pooled["ratio"], "pooled_ratio_ci_low": pooled["ratio_ci"][0],
+            "pooled_ratio_ci_high": pooled["ratio_ci"][1],
+            "trend_ratio_change_per_period": tr["ratio_change_per_period"], "trend_ci_low": change_ci[0],
+            "trend_ci_high": change_ci[1], "trend_p_value": tr["p_value"], "trend_p_holm": tr["p_holm"],
+            "trend_status": tr["status"], "homogeneity_statistic": ho["statistic"], "homogeneity_p_value": ho["p_value"],
+            "homogeneity_p_holm": ho["p_holm"], "homogeneity_status": ho["status"]})
+    return rows

@@ -305,6 +305,11 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if csv_dir is not None:
         write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
+        if results.get("periods"):  # --period: per period, and per group over the periods
+            from ._summary_periods import over_time_rows, period_rows
+
+            write_csv(period_rows(results), Path(csv_dir) / "periods.csv")
+            write_csv(over_time_rows(results), Path(csv_dir) / "over_time.csv")
     if printing:
         click.echo(summary_text(results))
         click.echo(_headline_and_flips(results, findings))

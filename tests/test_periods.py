@@ -368,3 +368,18 @@ def test_rows_without_a_period_are_in_no_period() -> None:
     assert per["rows_without_period"] == int(low[:, 3].sum())
     assert results["design"]["rows"] == int(low.sum())
     assert all(len(o["series"]) == 3 for o in per["over_time"])
+
+
+def test_per_period_single_attributes_only() -> None:
+    """Per period each attribute on its own; intersections stay in the overall figures only."""
+    rng = np.random.default_rng(2)
+    n = 6000
+    dims = [Dimension("g", "protected", ("a", "b")), Dimension("s", "protected", ("F", "M")),
+            Dimension("year", "period", ("2020", "2021", "2022"))]
+    codes = {"g": rng.integers(0, 2, n), "s": rng.integers(0, 2, n), "year": rng.integers(0, 3, n)}
+    table = count_codes(dims, codes, (rng.random(n) < 0.2).astype(np.int64), np.full(n, 2))
+    pop = Population("x", n, (), n, {"rule": "given"}, {"column": None})
+    results = measure(table, pop, AuditSpec(protected=("g", "s"), decision="d")).results
+    assert "g × s" in {c["attribute"] for c in results["comparisons"]}
+    for p in results["periods"]["per_period"]:
+        assert {c["attribute"] for c in p["comparisons"]} == {g["attribute"] for g in p["groups"]} == {"g", "s"}

@@ -148,3 +148,19 @@ def test_terminal_summary_over_time() -> None:
     assert "2015–2018 (4/8)" in line and "2015–2018 1.95 (1.72–2.21)" in line
     assert "SHIFT: from 2019, a difference in selection_rate was no longer detected for non-EU (nationality), and " \
            "was detected for F (gender)." in text
+
+
+def test_frames_per_period_and_over_time() -> None:
+    """AuditResult.to_frame('periods') has one row per period and comparison; 'over_time' one per group and rate."""
+    results = _periods(pd.read_csv(FOLDER / "decisions.csv"))
+    result = AuditResult(None, results)  # type: ignore[arg-type]
+    per = result.to_frame("periods")
+    assert len(per) == 8 * 3 and list(per.columns[:3]) == ["period", "attribute", "group"]
+    row = per[(per.period == "2016") & (per.group == "non-EU")].iloc[0]
+    c = next(c for c in results["periods"]["per_period"][2]["comparisons"] if c["group"] == "non-EU")
+    assert row.ratio == c["ratio"] and row.p_holm == c["p_holm"] and row.status == "difference_detected"
+    over = result.to_frame("over_time").set_index("group")
+    assert over.loc["non-EU", "detected_in"] == "2015 2016 2017 2018"
+    assert over.loc["F", "longest_run_first"] == "2019" and over.loc["EU", "periods_detected"] == 0
+    with pytest.raises(ValueError, match="'periods' or 'over_time'"):
+        result.to_frame("years")

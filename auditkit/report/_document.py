@@ -71,6 +71,8 @@ class Cell:
     numeric: bool = False
     code: bool = False
     detail: str = ""
+    #: user-provided text (the agency's claims and reply, the corrections log) shown as a quotation
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class KeyValues:
     kind: ClassVar[str] = "keyvalues"
     caption: str
     rows: tuple[tuple[str, Cell], ...]
+    #: the keys are names (option or parameter names), shown as code rather than words
+    code_keys: bool = False
 
 
 @dataclass(frozen=True)
