@@ -122,7 +122,8 @@ def _for_attribute(X: pd.DataFrame, attribute: str, values: pd.Series, notes: li
             first = {int(a): uniques[int(c)] for a, c in zip(a_codes[::-1], c_codes[::-1])}
             inputs[col] = ("same" if col in same else "recoding", first)
         elif n_levels > 2 and (hit := _indicator_of(a_codes, n_levels, column)) is not None:
-            inputs[col], lit[col] = ("indicator", {lvl: hit[1] if lvl == hit[0] else hit[2] for lvl in range(n_levels)}), hit[0]
+            lit[col] = hit[0]
+            inputs[col] = ("indicator", {lvl: hit[1] if lvl == hit[0] else hit[2] for lvl in range(n_levels)})
         elif col in named:
             notes.append(f"Input {col!r} is named like {attribute!r} or a recoding of it, but its values do not map "
                          f"one to one onto the {n_levels} values of {attribute!r} in the explained rows"

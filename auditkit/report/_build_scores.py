@@ -54,8 +54,9 @@ def _calibration_chart(ctx: Context, attr: str, groups: list[Mapping[str, Any]],
     x_lo = 0.0 if probability else min(xs)
     x_hi = nice_ticks(max(highs + xs), 5)[-1] if probability else max(xs)
     y_hi = nice_ticks(max(ys + ([x_hi] if probability else [])), 5)[-1]
-    return Chart(id=anchor_for(f"chart/calibration/{attr}"), title=ctx.t("scores.cal_title", attribute=attr),
-                 description=ctx.t("scores.cal_desc", attribute=attr, level=ctx.level),
+    label = ctx.attr_label(attr)
+    return Chart(id=anchor_for(f"chart/calibration/{attr}"), title=ctx.t("scores.cal_title", attribute=label),
+                 description=ctx.t("scores.cal_desc", attribute=label, level=ctx.level),
                  body=Lines(series=tuple(series), x_label=ctx.t("scores.cal_x"), y_label=ctx.t("scores.cal_y"),
                             x_domain=(x_lo, x_hi), y_domain=(0.0, min(y_hi, 1.0)), x_ticks=_ticks(ctx, x_lo, x_hi),
                             y_ticks=_ticks(ctx, 0.0, min(y_hi, 1.0), percent=True),
@@ -77,8 +78,8 @@ def _roc_chart(ctx: Context, attr: str, groups: list[Mapping[str, Any]]) -> Char
     if not series:
         return None
     ticks = _ticks(ctx, 0.0, 1.0, percent=True)
-    return Chart(id=anchor_for(f"chart/roc/{attr}"), title=ctx.t("scores.roc_title", attribute=attr),
-                 description=ctx.t("scores.roc_desc", attribute=attr),
+    return Chart(id=anchor_for(f"chart/roc/{attr}"), title=ctx.t("scores.roc_title", attribute=ctx.attr_label(attr)),
+                 description=ctx.t("scores.roc_desc", attribute=ctx.attr_label(attr)),
                  body=Lines(series=tuple(series), x_label=ctx.t("scores.roc_x"), y_label=ctx.t("scores.roc_y"),
                             x_domain=(0.0, 1.0), y_domain=(0.0, 1.0), x_ticks=ticks, y_ticks=ticks,
                             diagonal=ctx.t("scores.roc_diagonal")),
@@ -119,14 +120,13 @@ def _sweep_chart(ctx: Context, sweep: Mapping[str, Any], groups: Mapping[str, Ma
     x_hi = max(float(c["top_percent"]) for c in cuts)
     share = _share(operating, rows) if operating else None
     marker = (share, ctx.t("scores.operating", share=ctx.loc.number(share, 1))) if share is not None else None
-    return Chart(id=anchor_for(f"chart/sweep/{attr}"), title=ctx.t("scores.sweep_title", attribute=attr,
-                                                                    reference=reference),
-                 description=ctx.t("scores.sweep_desc", attribute=attr, reference=reference, level=ctx.level),
+    ref, label, y_top = ctx.group_label(attr, reference), ctx.attr_label(attr), nice_ticks(top, 5)[-1]
+    return Chart(id=anchor_for(f"chart/sweep/{attr}"), title=ctx.t("scores.sweep_title", attribute=label, reference=ref),
+                 description=ctx.t("scores.sweep_desc", attribute=label, reference=ref, level=ctx.level),
                  body=Lines(series=tuple(series), x_label=ctx.t("scores.sweep_x"),
-                            y_label=ctx.t("scores.sweep_y", reference=reference), x_domain=(0.0, x_hi),
-                            y_domain=(0.0, nice_ticks(top, 5)[-1]), x_ticks=_ticks(ctx, 0.0, x_hi),
-                            y_ticks=_ticks(ctx, 0.0, nice_ticks(top, 5)[-1]),
-                            level=(1.0, ctx.t("scores.same_rate", reference=reference)), marker=marker),
+                            y_label=ctx.t("scores.sweep_y", reference=ref), x_domain=(0.0, x_hi),
+                            y_domain=(0.0, y_top), x_ticks=_ticks(ctx, 0.0, x_hi), y_ticks=_ticks(ctx, 0.0, y_top),
+                            level=(1.0, ctx.t("scores.same_rate", reference=ref)), marker=marker),
                  legend_label=ctx.t("chart.legend_groups"))
 
 
@@ -146,7 +146,7 @@ def _auc_table(ctx: Context, attr: str, groups: list[Mapping[str, Any]]) -> Tabl
                               Cell(loc.number(auc.get("value")), numeric=True, detail=span) if ok
                               else ctx.withheld(where + "/auc"), cal,
                               Cell(loc.p_value(cil.get("p_value")), numeric=True) if ok and cil else Cell("—"))))
-    return Table(caption=t("scores.auc_caption", attribute=attr, level=ctx.level),
+    return Table(caption=t("scores.auc_caption", attribute=ctx.attr_label(attr), level=ctx.level),
                  header=(t("groups.col.group"), t("scores.col.n"), t("scores.col.positives"),
                          t("scores.col.auc", level=ctx.level), t("scores.col.cil", level=ctx.level),
                          t("scores.col.p")), rows=tuple(rows))
@@ -163,7 +163,7 @@ def _calibration_table(ctx: Context, attr: str, groups: list[Mapping[str, Any]])
             ok = not _hidden(ctx, g) and ctx.sup.rate_ok(rate)
             cells.append(ctx.rate(rate, ok, f"scores/{attr}/{g.get('group')}/bin{i}"))
         rows.append(TableRow(tuple(cells)))
-    return Table(caption=ctx.t("scores.cal_caption", attribute=attr, level=ctx.level),
+    return Table(caption=ctx.t("scores.cal_caption", attribute=ctx.attr_label(attr), level=ctx.level),
                  header=(ctx.t("scores.col.bin"), *(_label(ctx, g) for g in shown)), rows=tuple(rows))
 
 
@@ -189,9 +189,11 @@ def _sweep_table(ctx: Context, sweep: Mapping[str, Any], groups: Mapping[str, Ma
                 cells.append(ctx.ratio(r, both, f"{where}/{metric}/ratio") if name != reference
                              else Cell(t("groups.reference")))
             rows.append(TableRow(tuple(cells), emphasis=c.get("kind") != "top"))
-    return Table(caption=t("scores.sweep_caption", attribute=attr, reference=reference, level=ctx.level),
-                 header=(t("scores.col.cutoff"), t("groups.col.group"), t("scores.col.selection"), t("scores.col.ratio"),
-                         t("scores.col.fpr"), t("scores.col.ratio"), t("scores.col.fnr"), t("scores.col.ratio")),
+    return Table(caption=t("scores.sweep_caption", attribute=ctx.attr_label(attr),
+                           reference=ctx.group_label(attr, reference), level=ctx.level),
+                 header=(t("scores.col.cutoff"), t("groups.col.group"), t("scores.col.selection"),
+                         t("scores.col.ratio"), t("scores.col.fpr"), t("scores.col.ratio"), t("scores.col.fnr"),
+                         t("scores.col.ratio")),
                  rows=tuple(rows))
 
 
@@ -216,16 +218,19 @@ def scores_section(ctx: Context) -> Section | None:
         return None
     t, loc = ctx.t, ctx.loc
     if sb.get("status") != "measured":
-        blocks: list[Block] = [Paragraph(t("scores.undefined")), Paragraph(ctx.redact(str(sb.get("reason", ""))),
-                                                                           lang=ctx.text_lang())]
+        reason, prefix = str(sb.get("reason", "")), "calibration and ROC pool selected and non-selected cases; "
+        lead = t("scores.pooled") + " " if reason.startswith(prefix) else ""
+        text, lang = ctx.analysis(reason[len(prefix):] if lead else reason)
+        blocks: list[Block] = [Paragraph(t("scores.undefined")), Paragraph(lead + text, lang=lang)]
         return Section(id="model-score-behaviour", title=t("scores.title"), blocks=tuple(blocks))
     probability = sb.get("score_scale") == "probability"
     intro = t("scores.intro", rows=loc.integer(sb.get("rows")), positives=loc.integer(sb.get("positives")))
-    blocks = [Paragraph(intro), Paragraph(ctx.redact(str(sb.get("rows_used", ""))), lang=ctx.text_lang())]
+    used, lang = ctx.analysis(sb.get("rows_used", ""))
+    blocks = [Paragraph(intro), Paragraph(t("scores.rows_used", rows=used), lang=lang)]
     sample = sb.get("sample")
     if isinstance(sample, Mapping):
-        blocks.append(Paragraph(t("scores.sample", rows=loc.integer(sample.get("rows")), of=loc.integer(sample.get("of")),
-                                  seed=str(sample.get("seed")))))
+        blocks.append(Paragraph(t("scores.sample", rows=loc.integer(sample.get("rows")),
+                                  of=loc.integer(sample.get("of")), seed=str(sample.get("seed")))))
     subs = tuple(Section(id=anchor_for(f"scores/{attr}"), title=ctx.attr_label(attr),
                          blocks=tuple(_attribute_blocks(ctx, sb, attr, probability)))
                  for attr in dict.fromkeys(str(g.get("attribute")) for g in sb.get("by_group") or []))

@@ -97,7 +97,7 @@ def learning_blocks(ctx: Context, card: Mapping[str, Any]) -> list[Block]:
             if text:
                 rows.append((t(f"spec.declared_{key}"), Cell(text, lang=lang)))
     blocks: list[Block] = [KeyValues(t("spec.learning_caption"), tuple(rows))]
-    evidence = [ctx.redact(str(e)) for e in learning.get("evidence") or []]
+    evidence, lang = ctx.analysis_list(learning.get("evidence") or [])
     if evidence:
-        blocks.append(BulletList(tuple(evidence), lang=ctx.text_lang()))
+        blocks.append(BulletList(evidence, lang=lang))
     return blocks
