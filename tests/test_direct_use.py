@@ -216,14 +216,14 @@ def _fuzz_case(rng):
 
 
 def test_fuzzed_frames_never_crash_and_every_claim_holds_on_the_data():
-    """120 random frames (blanks, missing values, floats with NaN, bools, categoricals, copies, dummies): what
+    """60 random frames (blanks, missing values, floats with NaN, bools, categoricals, copies, dummies): what
     is reported as a recoding reproduces every input of every row with a known level, and the recoder gives
     the inputs back from the attribute alone."""
     from auditkit.explain.direct_use import attribute_values, recoder
 
     rng = np.random.default_rng(2024)
     claims = 0
-    for _ in range(120):
+    for _ in range(60):
         frame, X = _fuzz_case(rng)
         found, _ = find_direct_use(X, frame, ["a"])
         level = attribute_values(frame, "a")
@@ -239,4 +239,4 @@ def test_fuzzed_frames_never_crash_and_every_claim_holds_on_the_data():
             known = level.notna().to_numpy()
             pd.testing.assert_frame_equal(rebuilt[list(rec.inputs)][known], X[list(rec.inputs)][known])
             claims += 1
-    assert claims > 40
+    assert claims > 20
