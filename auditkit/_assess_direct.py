@@ -79,17 +79,20 @@ def mark_card(card: dict, direct: Mapping[str, Any] | None) -> dict:
     return card
 
 
-def flip_label(flip: Mapping[str, Any]) -> str:
-    """How the terminal names a flip test: the attribute, and the inputs when they are not the attribute."""
+def flip_label(flip: Mapping[str, Any], words: Any) -> str:
+    """How the terminal names a flip test: the attribute's label, and the inputs when they are not the attribute
+    (``words``: :class:`auditkit._summary_words.Words` of the terminal's language)."""
     inputs = [str(c) for c in flip.get("inputs") or []]
     attribute = str(flip.get("attribute"))
-    return attribute if not inputs or inputs == [attribute] else f"{attribute} (model inputs {', '.join(inputs)})"
+    if not inputs or inputs == [attribute]:
+        return words.attr(attribute) if flip.get("direct_use") else attribute
+    return words.t("flip_inputs", attribute=words.attr(attribute), inputs=", ".join(inputs))
 
 
-def turned_off_line(results: Mapping[str, Any]) -> list[str]:
+def turned_off_line(results: Mapping[str, Any], words: Any) -> list[str]:
     """The terminal's line when --no-flip left inputs that recode a protected attribute untested."""
     direct = (results.get("explanations") or {}).get("direct_use") or {}
     if direct.get("status") != "turned_off" or not direct.get("found"):
         return []
-    found = "; ".join(f"{r['attribute']} ({', '.join(map(str, r['inputs']))})" for r in direct["found"])
-    return [f"Flip test of direct use turned off (--no-flip): the model takes {found} as input, untested."]
+    found = "; ".join(f"{words.attr(r['attribute'])} ({', '.join(map(str, r['inputs']))})" for r in direct["found"])
+    return [words.t("flip_off", found=found)]
