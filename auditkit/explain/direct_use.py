@@ -104,8 +104,17 @@ def _indicator_of(a_codes: np.ndarray, n_levels: int, column: pd.Series) -> tupl
     return None
 
 
-def _for_attribute(X: pd.DataFrame, attribute: str, values: pd.Series, notes: list[str]) -> list[Recoding]:
+def _note(col: str, attribute: str, n_levels: int, same: list[str]) -> str:
+    return (f"Input {col!r} is named like {attribute!r} or a recoding of it, but its values do not map one to one "
+            f"onto the {n_levels} values of {attribute!r} in the explained rows"
+            + ("; it is flip-tested by its own values." if col in same else
+               f"; it is not flip-tested as direct use (use --flip {col} to test it as a proxy)."))
+
+
+def _for_attribute(X: pd.DataFrame, attribute: str, values: pd.Series, notes: list[str],
+                   distinct: dict[str, int]) -> list[Recoding]:
     known = values.notna().to_numpy()
+    every = bool(known.all())
     a_codes, levels = pd.factorize(values[known])
     n_levels = len(levels)
     same = [str(c) for c in X.columns if normalise_name(c) == normalise_name(attribute)]
@@ -116,19 +125,23 @@ def _for_attribute(X: pd.DataFrame, attribute: str, values: pd.Series, notes: li
     inputs: dict[str, tuple[str, dict[int, Any]]] = {}
     lit: dict[str, int] = {}  # the level each indicator is "on" for
     for col in map(str, X.columns):
+        # A column with another number of values than levels (or two, for an indicator) cannot match: most
+        # inputs (continuous ones) are passed over without a second look.
+        if distinct[col] < 2 or (every and distinct[col] not in (n_levels, 2)):
+            if col in named:
+                notes.append(_note(col, attribute, n_levels, same))
+            continue
         column = X[col][known].reset_index(drop=True)
         ok, c_codes, uniques = _one_to_one(a_codes, n_levels, column)
         if ok:
-            first = {int(a): uniques[int(c)] for a, c in zip(a_codes[::-1], c_codes[::-1])}
+            lvl, at = np.unique(a_codes, return_index=True)  # each level's first row: the mapping is 1:1
+            first = {int(a): uniques[int(c_codes[i])] for a, i in zip(lvl, at)}
             inputs[col] = ("same" if col in same else "recoding", first)
         elif n_levels > 2 and (hit := _indicator_of(a_codes, n_levels, column)) is not None:
             lit[col] = hit[0]
             inputs[col] = ("indicator", {lvl: hit[1] if lvl == hit[0] else hit[2] for lvl in range(n_levels)})
         elif col in named:
-            notes.append(f"Input {col!r} is named like {attribute!r} or a recoding of it, but its values do not map "
-                         f"one to one onto the {n_levels} values of {attribute!r} in the explained rows"
-                         + ("; it is flip-tested by its own values." if col in same else
-                            f"; it is not flip-tested as direct use (use --flip {col} to test it as a proxy)."))
+            notes.append(_note(col, attribute, n_levels, same))
     out = [Recoding(attribute, (c,), ("same",), {}, ("name",)) for c in same if c not in inputs]
     if inputs:
         cols = tuple(inputs)
@@ -167,10 +180,12 @@ def find_direct_use(X: pd.DataFrame, frame: pd.DataFrame, protected: Sequence[st
     """
     out: list[Recoding] = []
     notes: list[str] = []
+    distinct = {str(c): int(X[c].nunique(dropna=False)) for c in X.columns}
     for attribute in dict.fromkeys(protected):
         if attribute not in frame.columns:
             continue
-        out += _for_attribute(X, attribute, attribute_values(frame, attribute).reset_index(drop=True), notes)
+        out += _for_attribute(X, attribute, attribute_values(frame, attribute).reset_index(drop=True), notes,
+                              distinct)
     return out, notes
 
 
