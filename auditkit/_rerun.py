@@ -62,7 +62,7 @@ def _command(manifest: dict[str, Any]) -> list[str]:
 
 
 def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.PathLike | None,
-            out: Path) -> None:
+            out: Path, compare_model: str | os.PathLike | None = None) -> None:
     """Run the manifest's recorded command again on ``data`` (and ``model``), writing the bundle into ``out``.
 
     The command is parsed exactly as the command line was; only what says where files are changes: the
@@ -88,6 +88,8 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
                 raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to "
                                      "re-run it.")
             p["model"], p["data"] = Path(model), Path(data)
+            if p.get("compare_model") is not None and compare_model is not None:
+                p["compare_model"] = Path(compare_model)  # else found at the path the command recorded
     p.update(out_dir=out, quiet=True, json_path=None, csv_dir=None, scheduler=None)
     if "progress" in p:
         p["progress"] = False
@@ -97,14 +99,15 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
 
 
 def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.PathLike,
-                      model: str | os.PathLike | None, report: Any) -> None:
+                      model: str | os.PathLike | None, report: Any,
+                      compare_model: str | os.PathLike | None = None) -> None:
     """Check the given inputs' hashes, rebuild the bundle from them, and record every difference in ``report``."""
     import tempfile
 
     from .bundle import file_sha256
 
     report.rerun = True
-    given = {"data": data, "model": model}
+    given = {"data": data, "model": model, "compare_model": compare_model}
     inputs = manifest.get("inputs")
     # A tampered manifest may hold anything here; its hash check has already failed, the re-run goes on.
     for entry in inputs if isinstance(inputs, list) else []:
@@ -123,7 +126,7 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
     with tempfile.TemporaryDirectory(prefix="auditkit-rerun-") as tmp:
         out = Path(tmp) / "bundle"
         try:
-            rebuild(manifest, data, model, out)
+            rebuild(manifest, data, model, out, compare_model)
         except Exception as err:  # noqa: BLE001 - a run that cannot be repeated is a failed check, with its reason
             report.problems.append(f"The recorded command could not be run again: {err}")
             report.rerun = False

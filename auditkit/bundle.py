@@ -336,11 +336,14 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
 
 
 def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None = None,
-                  model: str | os.PathLike | None = None, signer: str | os.PathLike | None = None) -> VerifyReport:
-    """Check ``bundle``: every file against the manifest, every derived file re-derived; see :mod:`auditkit._verify`."""
+                  model: str | os.PathLike | None = None, signer: str | os.PathLike | None = None,
+                  compare_model: str | os.PathLike | None = None) -> VerifyReport:
+    """Check ``bundle``: every file against the manifest, every derived file re-derived; see :mod:`auditkit._verify`.
+
+    ``compare_model``: the second model file of an assessment made with ``--compare-model`` (for the re-run)."""
     from ._verify import verify
 
-    return verify(Path(bundle), data=data, model=model, signer=signer)
+    return verify(Path(bundle), data=data, model=model, signer=signer, compare_model=compare_model)
 
 
 def __getattr__(name: str) -> Any:

@@ -388,6 +388,9 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
             if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
+    from ._compare_findings import model_comparison_findings  # assess --compare-model
+
+    findings += model_comparison_findings(results, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}
     return sorted(findings, key=lambda f: (order[f["severity"]], f["kind"], f["id"]))
 
