@@ -111,6 +111,7 @@ def _disparity_record(g: dict, r: dict, tg: tuple, tr: tuple, level: float) -> d
         return None if rate_g is None or not rate_r else rate_g / rate_r
 
     rec: dict[str, Any] = {"attribute": g["attribute"], "group": g["group"], "reference": r["group"],
+                           "decisions_changed": tg[1] + tg[2] + tr[1] + tr[2],
                            "ratio_a": ratio(g["rate_a"], r["rate_a"]), "ratio_b": ratio(g["rate_b"], r["rate_b"]),
                            "ratio_of_ratios": None, "ratio_of_ratios_ci": None, "p_value": None, "p_adjusted": None,
                            "reason": None}
@@ -137,7 +138,7 @@ def _adjust(records: list[dict], method: str, alpha: float, changed: str, unchan
         if r["p_adjusted"] is None:
             r.setdefault("status", "undefined")
             r["status"] = "undefined"
-        elif r.get("selected_a_only") == 0 and r.get("selected_b_only") == 0:
+        elif r.get("decisions_changed", r.get("selected_a_only", 0) + r.get("selected_b_only", 0)) == 0:
             r["status"] = "no_decision_changed"
         else:
             r["status"] = changed if r["p_adjusted"] < alpha else unchanged
