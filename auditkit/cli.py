@@ -327,6 +327,7 @@ def _p(x: Any) -> str:
 
 def _headline_and_flips(results: dict, findings: list) -> str:
     """The headline (the rule of docs/reports.md) and the counterfactual flip tests, for the terminal."""
+    from .locale import label
     from .report._headline import choose_headline
 
     lines = []
@@ -336,8 +337,9 @@ def _headline_and_flips(results: dict, findings: list) -> str:
         ci = list(c.get("ratio_ci") or [None, None])
         fid = f" [{h.finding['id']}]" if h.finding else ""
         what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
-        lines.append(f"Headline{fid}: {c.get('group')} ({c.get('attribute')}) {what} {_num(c.get('ratio'), '.2f')} "
-                     f"times as often as {c.get('reference')} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+        group, attr, ref = (label(results, c.get("attribute"), c.get(k)) for k in ("group", None, "reference"))
+        lines.append(f"Headline{fid}: {group} ({attr}) {what} {_num(c.get('ratio'), '.2f')} "
+                     f"times as often as {ref} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
     for f in (results.get("explanations") or {}).get("flips") or []:
         for d in f.get("direct_effect") or []:
             per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})

@@ -22,6 +22,9 @@ finding says so: ``"lang_fallback": {"de": ["statement", "population"]}``
 lists, per language, the parts that are English only.  The key is absent
 when nothing fell back, so English and Dutch-only output is unchanged.
 
+Groups and attributes are named by the template's labels in each language (:func:`auditkit.locale.label`,
+read from ``results["template"]``, which a bundle records); ids and evidence paths keep the codes.
+
 Findings never overstate: records whose status is ``insufficient_evidence``
 get their own finding kind instead of a rule's verdict; a stratified analysis
 that reverses the crude one is said so; a screening band is labelled as such;
@@ -39,6 +42,7 @@ from typing import Any
 from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
 from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
+from .locale._labels import label
 
 __all__ = ["LANGUAGES", "build_findings", "comparison_path", "finding_id", "findings_languages"]
 
@@ -143,6 +147,20 @@ def _denominator(rec: Mapping[str, Any], lang: str) -> str:
     return _count(rec.get("denominator"), lang)
 
 
+#: The reference of a selection-method record: the random sample, in words per language.
+_RANDOM_SAMPLE = {"en": "the random sample", "nl": "de aselecte steekproef"}
+
+
+def _reference(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> str:
+    """The reference group's label; for a selection-method record, the random sample in ``lang``."""
+    if rec.get("metric") in ("share_comparison", "hit_rate_comparison") and rec.get("reference") == "random sample":
+        loc = None if lang in _RANDOM_SAMPLE else _catalog(lang)
+        if loc is not None and loc.has("findings.random_sample"):
+            return loc.t("findings.random_sample")
+        return _RANDOM_SAMPLE.get(lang, _RANDOM_SAMPLE["en"])
+    return label(results, str(rec.get("attribute", "")), rec.get("reference", ""), lang=lang)
+
+
 def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> dict[str, str | None]:
     """Placeholder values for one comparison record, formatted for ``lang`` (None: not writable in it)."""
     g, r = rec.get("group_rate") or {}, rec.get("reference_rate") or {}
@@ -159,9 +177,10 @@ def _values(rec: Mapping[str, Any], results: Mapping[str, Any], lang: str) -> di
     if diff is None and rec.get("difference_bounds"):
         diff_pp = "–".join(_outward(rec["difference_bounds"], lang, 1, 100))
     level = f"{100 * results.get('parameters', {}).get('level', 0.95):g}"
+    attr = str(rec.get("attribute", ""))
     values = {
-        "attribute": str(rec.get("attribute", "")), "group": str(rec.get("group", "")),
-        "reference": str(rec.get("reference", "")), "metric": str(rec.get("metric", "")),
+        "attribute": label(results, attr, lang=lang), "group": label(results, attr, rec.get("group", ""), lang=lang),
+        "reference": _reference(rec, results, lang), "metric": str(rec.get("metric", "")),
         "ratio": ratio, "ratio_ci_low": _number(ratio_ci[0], lang), "ratio_ci_high": _number(ratio_ci[1], lang),
         "difference_pp": diff_pp, "group_rate": _rate_text(g, lang), "reference_rate": _rate_text(r, lang),
         "n_group": _denominator(g, lang), "n_reference": _denominator(r, lang),

@@ -102,7 +102,10 @@ def findings(result: Any, template: Any = "base", *, languages: Sequence[str] = 
     from .findings import build_findings
 
     tpl = _template(template)
-    return build_findings(_results(result), tpl.rules, languages=[tpl.language, *languages])
+    results = _results(result)
+    if "template" not in results:  # the labels findings print come from the template's record, as in a bundle
+        results = {**results, "template": tpl.record()}
+    return build_findings(results, tpl.rules, languages=[tpl.language, *languages])
 
 
 def write_result_bundle(result: Any, out: str | os.PathLike, *, template: Any = None, report: bool = True) -> Path:

@@ -26,7 +26,7 @@ def test_terminal_prints_the_headline_and_every_flip_test(assessed):
     """The README's main result leads the terminal summary; each flip test prints its changed decisions,
     the direct effect with its interval and the Holm-adjusted p."""
     _, output = assessed
-    assert ("Headline [F-954ba422]: non-EU (nationality) selected 4.55 times as often as Dutch "
+    assert ("Headline [F-954ba422]: non-EU (Nationality) selected 4.55 times as often as Dutch "
             "(95% CI 3.87 to 5.35).") in output
     assert ("Flip test dutch_language_requirement_met: 1 -> 0: 980 decisions change to selected, 0 to not "
             "selected; selection rate +20.9 points (95% CI +19.9 to +21.9), Holm p < 0.0001.") in output

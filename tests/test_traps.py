@@ -314,6 +314,12 @@ def test_random_versus_model_selection_figures_are_hand_computable(tmp_path):
     assert share["ratio"] == pytest.approx((40 / 70) / (10 / 30))
     assert share["difference"] == pytest.approx(40 / 70 - 10 / 30)
     assert share["p_value"] == pytest.approx(fisher_exact([[40, 30], [10, 20]])[1])
+    # 10 B rows in the random sample: the share rests on them, so below --min-group-size 30 it is not judged
+    assert share["status"] == "insufficient_evidence"
+    assert share["reason"] == "fewer than 30 rows of this group in the random sample (10)"
+    r = audit_json(path, "--protected", "group", "--decision", "selected", "--truth", "fraud", "--truth-positive",
+                   "Ja", "--selection-method", "method", "--random", "random", "--min-group-size", "10")
+    share = next(m for m in r["selection_method"] if m["group"] == "B")["share_comparison"]
     assert share["status"] in ("difference_detected", "no_difference_detected")
     assert b["base_rate_random_sample"]["value"] == pytest.approx(3 / 10)
     assert b["hit_rate_model_selection"]["value"] == pytest.approx(12 / 40)

@@ -206,10 +206,16 @@ def measure_selection_method(table: CountTable, gt: GroupTable, spec: AuditSpec)
         hit_k, hit_n = mod[i, 1, 1], mod[i, 1, :2].sum()
         share = two_proportions(sel_mod[i], sel_mod.sum(), n_rnd[i], n_rnd.sum(), spec)
         hit = two_proportions(hit_k, hit_n, base_k, base_n, spec)
-        for cmp, n_small in ((share, min(n_rnd.sum(), sel_mod.sum())), (hit, min(hit_n, base_n))):
-            if cmp["status"] is None and n_small < spec.min_group_size:
-                cmp.update(status="insufficient_evidence",
-                           reason=f"fewer than {spec.min_group_size} rows in a denominator")
+        # A share rests on the group's own rows in the random sample (its estimate of the group's
+        # place in the population), not only on the two totals.
+        share_small = _too_small(spec.min_group_size, ("rows of this group in the random sample", n_rnd[i]),
+                                 ("rows in the random sample", n_rnd.sum()), ("selected rows", sel_mod.sum()))
+        hit_small = _too_small(spec.min_group_size, ("rows with an outcome among this group's model selections",
+                                                     hit_n), ("rows with an outcome in this group's random sample",
+                                                              base_n))
+        for cmp, why in ((share, share_small), (hit, hit_small)):
+            if cmp["status"] is None and why:
+                cmp.update(status="insufficient_evidence", reason=why)
         out.append({"attribute": gt.name, "group": gt.label(i),
                     "share_of_random_sample": proportion_record(n_rnd[i], n_rnd.sum(), spec.level),
                     "share_of_model_selection": proportion_record(sel_mod[i], sel_mod.sum(), spec.level),
@@ -220,3 +226,11 @@ def measure_selection_method(table: CountTable, gt: GroupTable, spec: AuditSpec)
                                             **hit}})
     return out
 
+
+
+def _too_small(minimum: int, *counts: tuple[str, int]) -> str | None:
+    """The reason a comparison rests on too few rows (the first count below ``minimum``), or None."""
+    for what, n in counts:
+        if n < minimum:
+            return f"fewer than {minimum} {what} ({int(n)})"
+    return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._document import Cell
-from ..locale import Locale
+from ..locale import Locale, label, pick
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
@@ -30,16 +30,6 @@ def anchor_for(metric_id: str) -> str:
     'm-16547276f7'
     """
     return "m-" + hashlib.sha256(metric_id.encode("utf-8")).hexdigest()[:10]
-
-
-def pick(value: Any, lang: str) -> tuple[str, str | None]:
-    """Text of a {lang: text} map in ``lang`` (else English, else the first), with the language it is in."""
-    if isinstance(value, Mapping):
-        for code in (lang, "en", *sorted(value)):
-            if isinstance(value.get(code), str) and value[code]:
-                return value[code], (None if code == lang else code)
-        return "", None
-    return ("" if value is None else str(value)), None
 
 
 def nice_ticks(high: float, count: int = 5) -> list[float]:
@@ -214,41 +204,13 @@ class Context:
 
     # labels ----------------------------------------------------------------------------------------
 
-    def _protected(self) -> Mapping[str, Any]:
-        template = self.results.get("template")
-        protected = template.get("protected") if isinstance(template, Mapping) else None
-        return protected if isinstance(protected, Mapping) else {}
-
-    def _parts(self, attr: str) -> list[str]:
-        for a in self.results.get("attributes", []):
-            if isinstance(a, Mapping) and str(a.get("attribute")) == attr and a.get("attributes"):
-                return [str(p) for p in a["attributes"]]
-        return [attr]
-
     def attr_label(self, attr: str) -> str:
-        """The template's label of attribute ``attr`` in the report language ('Nationaliteit'); an
-        intersection joins its parts' labels ('Nationaliteit × Geslacht'); the name itself without one."""
-        labels = []
-        for part in self._parts(attr):
-            entry = self._protected().get(part)
-            text, _ = pick(entry.get("label"), self.loc.code) if isinstance(entry, Mapping) else ("", None)
-            labels.append(text or part)
-        return " × ".join(labels) if len(labels) > 1 or labels[0] != attr else attr
+        """The template's label of attribute ``attr`` in the report language (:func:`auditkit.locale.label`)."""
+        return label(self.results, attr, lang=self.loc.code)
 
     def group_label(self, attr: str, group: str) -> str:
-        """The template's label of ``group`` of ``attr`` (``protected.<attr>.group_labels``) in the report
-        language; an intersection's group joins its parts' labels; the value itself without one."""
-        parts = self._parts(attr)
-        values = group.split(" × ") if len(parts) > 1 else [group]
-        if len(values) != len(parts):
-            return group
-        out = []
-        for part, value in zip(parts, values):
-            entry = self._protected().get(part)
-            labels = entry.get("group_labels") if isinstance(entry, Mapping) else None
-            text, _ = pick(labels.get(value), self.loc.code) if isinstance(labels, Mapping) else ("", None)
-            out.append(text or value)
-        return " × ".join(out)
+        """The template's label of ``group`` of ``attr`` in the report language (:func:`auditkit.locale.label`)."""
+        return label(self.results, attr, group, lang=self.loc.code)
 
     def redact(self, text: str) -> str:
         """Replace small counts of rows or people in free text ('3 rows') by '<10 rows'."""
