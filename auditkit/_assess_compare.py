@@ -238,7 +238,7 @@ def summary_lines(results: dict) -> list[str]:
     o = mc["overall"]
     lines = [f"Model B ({mc['model_b']['file']}) against model A ({mc['model_a']['file']}) on the same "
              f"{mc['rows']:,} people: {o['selected_a_only']:,} selected by A only, {o['selected_b_only']:,} by B "
-             f"only, {o['selected_both']:,} by both (McNemar exact p {o['p_value']:.4g})."]
+             f"only, {o['selected_both']:,} by both (McNemar exact p {o['p_value']:.4f})."]
     for g in mc["groups"]:
         if g["p_value"] is None:
             continue
