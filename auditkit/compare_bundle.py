@@ -126,9 +126,16 @@ def _parameters(manifest: dict) -> tuple[float, float, list | None] | None:
     return level, alpha, metrics
 
 
+def _parsed(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "(not JSON)"
+
+
 def _again(bundle: Path, manifest: dict, report: Any) -> bool:
     """Make the comparison again from the recorded bundles; False when they are not there (a note says so)."""
-    from ._rerun import _file_difference
+    from ._rerun import _diff
     from .compare import compare_bundles
     from .results import to_json
 
@@ -163,12 +170,10 @@ def _again(bundle: Path, manifest: dict, report: Any) -> bool:
             report.problems.append(f"Bundle {key.upper()} at {paths[key]} is not the bundle this comparison was made "
                                    f"from: its manifest hash is {fresh[key]['manifest_sha256']}, the comparison "
                                    f"records {(compared.get(key) or {}).get('manifest_sha256')}.")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="auditkit-compare-") as tmp:
-        again = Path(tmp) / "results.json"
-        again.write_text(to_json(fresh), encoding="utf-8")
-        differences = _file_difference(bundle / "results.json", again, "results.json")
+    old, new = (bundle / "results.json").read_bytes(), to_json(fresh).encode("utf-8")
+    differences = [] if old == new else _diff(_parsed(old), json.loads(new), "results.json")
+    if old != new and not differences:
+        differences = [{"path": "results.json", "bundle": "(other bytes)", "rerun": "(the same values)"}]
     for d in differences[:10]:
         report.problems.append(f"results.json is not the comparison the two bundles give: at {d['path']} it holds "
                                f"{d['bundle']!r}, the comparison made again gives {d['rerun']!r}.")
