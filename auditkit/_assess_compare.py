@@ -226,33 +226,43 @@ def add_model_comparison(results: dict, scored: Any, fields: dict[str, Any], opt
         "model_b": model_b, **record}
 
 
-def _pct(x: float | None) -> str:
-    return "?" if x is None else f"{100 * x:.1f}%"
+def summary_lines(results: dict, lang: str = "en") -> list[str]:
+    """The terminal lines of a model comparison in ``lang`` (empty without one)."""
+    from ._summary_words import Words
 
-
-def summary_lines(results: dict) -> list[str]:
-    """The terminal lines of a model comparison (empty without one)."""
     mc = results.get("model_comparison")
     if not mc:
         return []
+    w = Words(results, lang)
+    loc = w.loc
+
+    def num(x: float | None, spec: str = ".2f", scale: float = 1.0) -> str:
+        return "?" if x is None else w.n(format(scale * x, spec))
+
+    def status(code: str) -> str:
+        return code if w.english else loc.label("model_compare.status", code)
+
     o = mc["overall"]
-    lines = [f"Model B ({mc['model_b']['file']}) against model A ({mc['model_a']['file']}) on the same "
-             f"{mc['rows']:,} people: {o['selected_a_only']:,} selected by A only, {o['selected_b_only']:,} by B "
-             f"only, {o['selected_both']:,} by both (McNemar exact p {o['p_value']:.4f})."]
+    lines = [loc.t("model_compare.terminal_overall", model_a=mc["model_a"]["file"], model_b=mc["model_b"]["file"],
+                   n=num(mc["rows"], ",d"), a_only=num(o["selected_a_only"], ",d"),
+                   b_only=num(o["selected_b_only"], ",d"), both=num(o["selected_both"], ",d"),
+                   p=num(o["p_value"], ".4f"))]
     for g in mc["groups"]:
-        if g["p_value"] is None:
-            continue
-        lines.append(f"  {g['attribute']}={g['group']}: {_pct(g['rate_a'])} -> {_pct(g['rate_b'])}; "
-                     f"{g['selected_a_only']:,} by A only, {g['selected_b_only']:,} by B only; adjusted p "
-                     f"{g['p_adjusted']:.4f} ({g['status']})")
+        if g["p_value"] is not None:
+            lines.append(loc.t("model_compare.terminal_group", attribute=w.attr(g["attribute"]),
+                               group=w.group(g["attribute"], g["group"]), rate_a=num(g["rate_a"], ".1f", 100),
+                               rate_b=num(g["rate_b"], ".1f", 100), a_only=num(g["selected_a_only"], ",d"),
+                               b_only=num(g["selected_b_only"], ",d"), p=num(g["p_adjusted"], ".4f"),
+                               status=status(g["status"])))
     for d in mc["disparities"]:
-        ci = d["ratio_of_ratios_ci"]
-        change = (f"ratio of ratios {d['ratio_of_ratios']:.2f} ({ci[0]:.2f}-{ci[1]:.2f}), adjusted p "
-                  f"{d['p_adjusted']:.4f} ({d['change']})" if ci else d["reason"])
-        lines.append(f"  {d['group']} vs {d['reference']} ({d['attribute']}): ratio "
-                     f"{_fmt(d['ratio_a'])} -> {_fmt(d['ratio_b'])}; {change}")
+        ci = d["ratio_of_ratios_ci"] or [None, None]
+        values = dict(attribute=w.attr(d["attribute"]), group=w.group(d["attribute"], d["group"]),
+                      reference=w.group(d["attribute"], d["reference"]), ratio_a=num(d["ratio_a"]),
+                      ratio_b=num(d["ratio_b"]))
+        if d["ratio_of_ratios"] is None:
+            lines.append(loc.t("model_compare.terminal_undefined", **values))
+        else:
+            lines.append(loc.t("model_compare.terminal_disparity", **values, rr=num(d["ratio_of_ratios"]),
+                               low=num(ci[0]), high=num(ci[1]), p=num(d["p_adjusted"], ".4f"),
+                               status=status(d["change"])))
     return lines
-
-
-def _fmt(x: float | None) -> str:
-    return "?" if x is None else f"{x:.2f}"

@@ -19,6 +19,7 @@ from .load.rows import Population, rows_to_counts
 from .measure._counts import CountTable
 from .measure.bootstrap import bootstrap_intervals, check_replicates
 from .measure.designs import measure_selection_method, measure_strata
+from .measure.periods import finish_periods, measure_periods, period_family
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
 from .measure.stages import end_to_end, measure_stages, stage_design, stage_notes, transition_table
 from .exceptions import UsageError
@@ -139,7 +140,9 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
     stages = measure_stages(counted, spec, references) if spec.stage else []
     family = comparisons + stratified + [m[k] for m in method for k in ("share_comparison", "hit_rate_comparison")]
     family += [s["comparison"] for s in stages if s["comparison"] is not None]
-    testing = adjust_family(family, spec)
+    periods = measure_periods(table, spec, design, tables, attributes)  # None without a period dimension
+    testing = adjust_family(family + period_family(periods), spec)
+    finish_periods(periods, spec, table.bounded)
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "auditkit_version": __version__,
@@ -157,6 +160,8 @@ def measure(table: CountTable, population: Population, spec: AuditSpec, input_ki
         "stages": stages,
         "notes": list(counted.notes) + (stage_notes(counted, spec) if spec.stage else []),
     }
+    if periods is not None:
+        results["periods"] = periods
     if spec.bootstrap:
         _add_bootstrap(results, table, tables, spec, design)
     return AuditResult(counted, results)

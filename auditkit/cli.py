@@ -115,7 +115,23 @@ def main() -> None:
     data or the count tables agencies publish."""
 
 
+def _known_language(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--lang: any language with a message catalog (shipped, or on AUDITKIT_LOCALES_PATH)."""
+    if value is None:
+        return None
+    from .locale import LocaleError, load_locale
+
+    try:
+        load_locale(value)
+    except LocaleError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    return value
+
+
 _AUDIT_OPTIONS = [
+    click.option("--lang", "lang", metavar="CODE", callback=lambda c, p, v: _known_language(c, p, v),
+                 help="Language of the terminal summary and of the report in --out: en, nl, or any language with "
+                      "a catalog. Default: the template's report.language, else en."),
     click.option("--protected", "protected", multiple=True, metavar="COL",
                  help="Protected attribute column (repeatable). Intersections are measured too."),
     click.option("--decision", metavar="COL", help="Column holding the decision (who was selected)."),
@@ -305,16 +321,26 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
     if csv_dir is not None:
         write_csv(group_rows(results), Path(csv_dir) / "groups.csv")
         write_csv(comparison_rows(results), Path(csv_dir) / "comparisons.csv")
+        if results.get("periods"):  # --period: per period, and per group over the periods
+            from ._summary_periods import over_time_rows, period_rows
+
+            write_csv(period_rows(results), Path(csv_dir) / "periods.csv")
+            write_csv(over_time_rows(results), Path(csv_dir) / "over_time.csv")
     if printing:
-        click.echo(summary_text(results))
-        click.echo(_headline_and_flips(results, findings))
+        lang = _language(o, template)
+        click.echo(summary_text(results, lang=lang))
+        click.echo(_headline_and_flips(results, findings, lang))
         from ._assess_compare import summary_lines
 
-        click.echo("".join(f"{line}\n" for line in summary_lines(results)), nl=False)  # --compare-model
+        click.echo("".join(f"{line}\n" for line in summary_lines(results, lang)), nl=False)  # --compare-model
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
-            click.echo("Findings:\n" + "\n".join(f"  [{f['id']} {f['severity']}] {f['statement']['en']}"
-                                                   for f in shown[:20]))
+            from .locale import load_locale
+
+            loc = load_locale(lang)
+            click.echo(loc.t("terminal.findings") + "\n" + "\n".join(
+                f"  [{f['id']} {loc.label('severity', f['severity']) if lang != 'en' else f['severity']}] "
+                f"{f['statement'].get(lang) or f['statement']['en']}" for f in shown[:20]))
 
 
 def _num(x: Any, fmt: str, scale: float = 1.0) -> str:
@@ -325,29 +351,35 @@ def _p(x: Any) -> str:
     return "< 0.0001" if isinstance(x, (int, float)) and x < 0.0001 else _num(x, ".4f")
 
 
-def _headline_and_flips(results: dict, findings: list) -> str:
+def _language(o: dict[str, Any], template: Any) -> str:
+    """--lang, else the template's report language, else English."""
+    return o.get("lang") or getattr(template, "language", None) or "en"
+
+
+def _headline_and_flips(results: dict, findings: list, lang: str = "en") -> str:
     """The headline (the rule of docs/reports.md) and the counterfactual flip tests, for the terminal."""
-    from .locale import label
+    from ._summary_words import Words
     from .report._headline import choose_headline
 
-    lines = []
+    w, lines = Words(results, lang), []
+    level = f"{(results.get('parameters') or {}).get('level', 0.95):.0%}"
     h = choose_headline(results, findings)
     if h is not None:
         c = h.comparison
         ci = list(c.get("ratio_ci") or [None, None])
-        fid = f" [{h.finding['id']}]" if h.finding else ""
-        what = "selected" if c.get("metric") == "selection_rate" else f"{c.get('metric')}"
-        group, attr, ref = (label(results, c.get("attribute"), c.get(k)) for k in ("group", None, "reference"))
-        lines.append(f"Headline{fid}: {group} ({attr}) {what} {_num(c.get('ratio'), '.2f')} "
-                     f"times as often as {ref} (95% CI {_num(ci[0], '.2f')} to {_num(ci[1], '.2f')}).")
+        values = dict(id=f" [{h.finding['id']}]" if h.finding else "", group=w.group(c.get("attribute"), c.get("group")),
+                      attribute=w.attr(c.get("attribute")), reference=w.group(c.get("attribute"), c.get("reference")),
+                      ratio=w.n(_num(c.get("ratio"), ".2f")), level=level, low=w.n(_num(ci[0], ".2f")),
+                      high=w.n(_num(ci[1], ".2f")), metric=w.metric(str(c.get("metric"))))
+        lines.append(w.t("headline" if c.get("metric") == "selection_rate" else "headline_metric", **values))
     for f in (results.get("explanations") or {}).get("flips") or []:
         for d in f.get("direct_effect") or []:
             per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
-            lines.append(f"Flip test {f.get('attribute')}: {d.get('baseline')} -> {d.get('value')}: "
-                         f"{per.get('flips_to_selected', '?')} decisions change to selected, "
-                         f"{per.get('flips_to_not_selected', '?')} to not selected; selection rate "
-                         f"{_num(d.get('difference'), '+.1f', 100)} points (95% CI {_num(d.get('ci_low'), '+.1f', 100)} "
-                         f"to {_num(d.get('ci_high'), '+.1f', 100)}), Holm p {_p(d.get('p_holm'))}.")
+            lines.append(w.t("flip", feature=f.get("attribute"), baseline=d.get("baseline"), value=d.get("value"),
+                             to_selected=per.get("flips_to_selected", "?"), to_not=per.get("flips_to_not_selected", "?"),
+                             difference=w.n(_num(d.get("difference"), "+.1f", 100)), level=level,
+                             low=w.n(_num(d.get("ci_low"), "+.1f", 100)), high=w.n(_num(d.get("ci_high"), "+.1f", 100)),
+                             p=w.n(_p(d.get("p_holm")))))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -384,7 +416,8 @@ def _run_record(kind: str, fields: dict[str, Any], o: dict[str, Any]) -> dict[st
 
 def _echo_next(example: Any, o: dict[str, Any]) -> None:
     if not o["quiet"]:
-        click.echo("\n" + next_steps(example), err=str(o["json_path"]) == "-")
+        lang = o.get("lang") or "en"  # the examples' templates are English; --lang names the report in the bundle
+        click.echo("\n" + next_steps(example, lang), err=str(o["json_path"]) == "-")
 
 
 _LIMIT_OPTIONS = [
@@ -425,7 +458,7 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
 
         from .report._build_many import needs_table_file
 
-        lang = getattr(template, "language", None) or "en"
+        lang = _language(o, template)
         formats = ("html", "csv") if needs_table_file(results) else ("html",)  # many groups: the full table
         names = [f"report.{lang}.{fmt}" for fmt in formats]
 

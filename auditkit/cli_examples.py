@@ -122,8 +122,8 @@ def _check_default_folder(out: Path) -> None:
                                "into it. Give another folder with --out DIR.")
 
 
-def next_steps(run: ExampleRun) -> str:
-    """Where the bundle is and what to try next, as shell commands that work from here."""
+def next_steps(run: ExampleRun, lang: str = "en") -> str:
+    """Where the bundle is (its report in ``lang``) and what to try next, as shell commands that work from here."""
     out = shlex.quote(str(run.out))
     verify = f"auditkit verify {out} --data {shlex.quote(str(run.data))}"
     if run.model is not None:
@@ -131,9 +131,10 @@ def next_steps(run: ExampleRun) -> str:
     own = ("auditkit assess MODEL --data DATA" if run.command == "assess" else "auditkit audit DATA")
     lines = [
         f"Example {run.example.name!r}: the evidence bundle and its HTML report are in {run.out}/",
-        f"  open the report:     {run.out / 'report.en.html'}",
+        f"  open the report:     {run.out / f'report.{lang}.html'}",
         f"  check the bundle:    {verify}",
-        f"  report in Dutch:     auditkit report {out} --lang nl --out {shlex.quote(str(run.out) + '-nl')}",
+        f"  report in Dutch:     auditkit report {out} --lang nl --out {shlex.quote(str(run.out) + '-nl')}" if lang != "nl"
+        else f"  report in English:   auditkit report {out} --lang en --out {shlex.quote(str(run.out) + '-en')}",
     ]
     if run.command == "assess":
         lines.append(f"  the decisions only:  auditkit audit --example {run.example.name}")

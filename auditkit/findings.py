@@ -407,6 +407,9 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
             if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
+    from .findings_periods import period_findings  # imported here: it imports this module
+
+    findings += period_findings(results, findings, langs)
     from ._compare_findings import model_comparison_findings  # assess --compare-model
 
     findings += model_comparison_findings(results, langs)

@@ -40,8 +40,10 @@ def _template(template: Any) -> Any:
 
 
 def to_frame(result: Any, kind: str = "comparisons") -> Any:
-    """Tidy pandas DataFrames of an audit: ``"comparisons"`` (one row per group, reference and metric) or
-    ``"groups"`` (one row per attribute, group and rate: value, interval, numerator, denominator)."""
+    """Tidy pandas DataFrames of an audit: ``"comparisons"`` (one row per group, reference and metric),
+    ``"groups"`` (one row per attribute, group and rate: value, interval, numerator, denominator), and with a
+    period (``--period``) ``"periods"`` (one row per period and comparison) and ``"over_time"`` (one row per
+    group, reference and rate: periods detected, longest run with its pooled ratio, trend, homogeneity)."""
     import pandas as pd
 
     from .results import comparison_rows
@@ -49,8 +51,13 @@ def to_frame(result: Any, kind: str = "comparisons") -> Any:
     results = _results(result)
     if kind == "comparisons":
         return pd.DataFrame(comparison_rows(dict(results)))
+    if kind in ("periods", "over_time"):  # with --period: per period and comparison; per group over the periods
+        from ._summary_periods import over_time_rows, period_rows
+
+        return pd.DataFrame((period_rows if kind == "periods" else over_time_rows)(results))
     if kind != "groups":
-        raise ValueError(f"The 'kind' parameter of to_frame must be 'comparisons' or 'groups'. Got {kind!r} instead.")
+        raise ValueError("The 'kind' parameter of to_frame must be 'comparisons', 'groups', 'periods' or "
+                         f"'over_time'. Got {kind!r} instead.")
     rows = []
     for g in results.get("groups", []):
         for metric, rec in g.items():

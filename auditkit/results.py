@@ -114,7 +114,11 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
-def _summary_rows(results: dict, a: dict, metric: str, cmp: dict, varies: str | None, max_rows: int) -> list[str]:
+def _summary_rows(results: dict, a: dict, metric: str, cmp: dict, varies: str | None, max_rows: int,
+                  w: Any = None) -> list[str]:
+    from ._summary_words import Words
+
+    w = w or Words(results)
     lines = []
     groups = [g for g in results["groups"] if g["attribute"] == a["attribute"]]
     for g in groups[:max_rows]:
@@ -124,13 +128,15 @@ def _summary_rows(results: dict, a: dict, metric: str, cmp: dict, varies: str | 
         ci = f"{_pct(rec.get('ci_low'))}–{_pct(rec.get('ci_high'))}"
         rci = c.get("ratio_ci") or [None, None]
         is_ref = varies in (g.get("reference_for") or []) if varies else g["is_reference"]
-        status = "reference" if is_ref else c.get("status", "")
+        status = w.status("reference" if is_ref else c.get("status", ""))
         n_bounds = (g.get("bounds") or {}).get("n")
         n_shown = f"{g['n']:,}" if not n_bounds or n_bounds[0] == n_bounds[1] else "{:,}–{:,}".format(*n_bounds)
-        lines.append(f"  {printable(g['group'])[:28]:<28} {n_shown:>9} {shown:>15} {ci:>15} {_num(c.get('ratio')):>7} "
-                     f"{_num(rci[0]) + '–' + _num(rci[1]):>15} {_num(c.get('p_holm'), 4):>8}  {status}")
+        name = w.group(a["attribute"], g["group"])
+        lines.append(f"  {printable(name)[:28]:<28} {w.n(n_shown):>9} {w.n(shown):>15} {w.n(ci):>15} "
+                     f"{w.n(_num(c.get('ratio'))):>7} {w.n(_num(rci[0]) + '–' + _num(rci[1])):>15} "
+                     f"{w.n(_num(c.get('p_holm'), 4)):>8}  {status}")
     if len(groups) > max_rows:
-        lines.append(f"  … {len(groups) - max_rows} more groups in the JSON and CSV output")
+        lines.append(w.t("more_groups", n=w.n(f"{len(groups) - max_rows:,}")))
     return lines
 
 
@@ -159,26 +165,32 @@ def _stage_lines(results: dict) -> list[str]:
     return lines
 
 
-def summary_text(results: dict, max_rows: int = 40) -> str:
-    """A readable summary for the terminal: population, then each attribute's selection rates."""
+def summary_text(results: dict, max_rows: int = 40, lang: str = "en") -> str:
+    """A readable summary for the terminal: population, then each attribute's selection rates; in ``lang``
+    (any language with a catalog) with the template's labels for attributes and groups."""
+    from ._summary_words import Words
+
+    w = Words(results, lang)
     pop, design = results["population"], results["design"]
-    lines = [f"auditkit {results['auditkit_version']} — {pop['source']}"]
+    lines = [w.t("header", version=results["auditkit_version"], source=pop["source"])]
     if "rows_read" in pop:
-        lines.append(f"Population: {pop['rows_read']:,} rows read, {pop['rows_audited']:,} audited"
-                     + (f", of {pop['people']:,} people." if "people" in pop else "."))
+        key = "population_rows_people" if "people" in pop else "population_rows"
+        lines.append(w.t(key, read=w.n(f"{pop['rows_read']:,}"), audited=w.n(f"{pop['rows_audited']:,}"),
+                         people=w.n(f"{pop.get('people', 0):,}")))
     else:
         people = "{:,}–{:,}".format(*pop["people_bounds"]) if pop.get("people_bounds") else f"{pop['people']:,}"
-        lines.append(f"Population: {people} people in {pop['published_rows']:,} published rows"
-                     f"{' (suppressed cells: a range)' if pop.get('people_bounds') else ''}.")
-    lines += [f"  - {s['step']}: {s['rows_before']:,} -> {s['rows_after']:,}" for s in pop["filters"]]
+        lines.append(w.t("population_published_range" if pop.get("people_bounds") else "population_published",
+                         people=w.n(people), rows=w.n(f"{pop['published_rows']:,}")))
+    lines += [w.t("filter", step=w.analysis(s["step"]), before=w.n(f"{s['rows_before']:,}"),
+                  after=w.n(f"{s['rows_after']:,}")) for s in pop["filters"]]
     selected = "{:,}–{:,}".format(*design["selected_bounds"]) if design.get("selected_bounds") else f"{design['selected']:,}"
-    lines.append(f"Decision: {pop['decision_rule'].get('rule')}; {selected} selected. Data: {design['kind']}.")
+    lines.append(w.t("decision", rule=w.decision(), selected=w.n(selected), kind=w.analysis(design["kind"])))
     if pop["decision_rule"].get("tied_at_cutoff", 0) > 1:
         r = pop["decision_rule"]
-        lines.append(f"  {r['tied_at_cutoff']:,} rows share the cut-off score {r['cutoff_score']}; "
-                     f"{r['tied_selected']:,} of them were selected ({r['tie_break']}).")
+        lines.append(w.t("ties", tied=w.n(f"{r['tied_at_cutoff']:,}"), cutoff=w.n(str(r["cutoff_score"])),
+                         selected=w.n(f"{r['tied_selected']:,}"), tie_break=w.analysis(r["tie_break"])))
     metric = "selection_rate" if "selection_rate" not in design["undefined_metrics"] else "ppv"
-    ci_label = f"{results['parameters']['level']:.0%} CI"
+    ci_label = w.t("ci", level=f"{results['parameters']['level']:.0%}")
     for a in results["attributes"]:
         comps = [c for c in results["comparisons"] if c["attribute"] == a["attribute"] and c["metric"] == metric]
         # An intersection compared within the other attributes' levels: one block per attribute compared.
@@ -186,20 +198,24 @@ def summary_text(results: dict, max_rows: int = 40) -> str:
         for varies in splits:
             cmp = {c["group"]: c for c in comps if varies is None or c.get("varies") == varies}
             if varies is None:
-                title = f"{a['attribute']}  (reference: {a['reference']}, {a['reference_rule']})"
+                title = w.t("attribute", attribute=w.attr(a["attribute"]),
+                            reference=w.group(a["attribute"], a["reference"]), rule=w.reference_rule(a))
             else:
                 level = (a.get("reference_levels") or {}).get(varies)
-                title = f"{a['attribute']}  (by {varies}: against {varies} {level} with the same other levels)"
-            lines += ["", title, f"  {'group':<28} {'n':>9} {metric:>15} {ci_label:>15} {'ratio':>7} {'ratio CI':>15} "
-                      f"{'p adj':>8}  status"]
-            lines += _summary_rows(results, a, metric, cmp, varies, max_rows)
+                title = w.t("attribute_within", attribute=w.attr(a["attribute"]), varies=w.attr(varies),
+                            level=w.group(varies, level))
+            lines += ["", title, f"  {w.t('col.group'):<28} {w.t('col.n'):>9} {w.metric(metric)[:15]:>15} "
+                      f"{ci_label:>15} {w.t('col.ratio'):>7} {w.t('col.ratio_ci'):>15} {w.t('col.p'):>8}  "
+                      f"{w.t('col.status')}"]
+            lines += _summary_rows(results, a, metric, cmp, varies, max_rows, w)
     lines += _stage_lines(results)
+    from ._summary_periods import period_lines
+
+    lines += period_lines(results)
     mt = results["multiple_testing"]
-    lines += ["", f"Tests: {mt['family_size']} comparisons adjusted together (Holm and Benjamini–Hochberg); "
-              f"status uses {mt['status_uses']} at alpha {mt['alpha']}. The four-fifths band is a screening "
-              "rule of thumb, not a test."]
+    lines += ["", w.t("tests", n=w.n(str(mt["family_size"])), uses=mt["status_uses"], alpha=w.n(str(mt["alpha"])))]
     reversed_ = [s for s in results["stratified"] if s.get("direction_reversed")]
-    lines += [f"WARNING: {s['warning']}" for s in reversed_]
-    lines += [f"Note: {n}" for n in results["notes"]]
+    lines += [w.t("warning", text=w.analysis(s["warning"])) for s in reversed_]
+    lines += [w.t("note", text=w.analysis(n)) for n in results["notes"]]
     # Group, column and file names come from the data: a control character in one must not reach a terminal.
     return "\n".join(printable(line) for line in lines) + "\n"

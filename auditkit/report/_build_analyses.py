@@ -36,7 +36,8 @@ def stratified_section(ctx: Context) -> Section | None:
               if s.get("mh_odds_ratio") is not None else "—")
         reversed_ = bool(s.get("direction_reversed"))
         rows.append(TableRow((
-            Cell(t("analyses.versus", group=group, reference=ref, attribute=attr)),
+            Cell(t("analyses.versus", group=ctx.group_label(attr, group), reference=ctx.group_label(attr, ref),
+                   attribute=ctx.attr_label(attr))),
             _num(ctx, s.get("crude_odds_ratio"), ok),
             Cell(mh if ok else t("suppression.withheld"), not ok, numeric=True),
             Cell(loc.p_value(s.get("p_holm", s.get("p_value"))) if ok else t("suppression.withheld"), not ok,
@@ -47,7 +48,8 @@ def stratified_section(ctx: Context) -> Section | None:
         ), anchor=anchor_for(mid), emphasis=reversed_))
         ctx.anchors[mid] = (anchor_for(mid), not ok)
         if reversed_ and ok:
-            blocks.append(Notice(t("analyses.reversal", group=group, reference=ref, attribute=attr), "warning"))
+            blocks.append(Notice(t("analyses.reversal", group=ctx.group_label(attr, group),
+                                   reference=ctx.group_label(attr, ref), attribute=ctx.attr_label(attr)), "warning"))
     header = (t("analyses.col.comparison"), t("analyses.col.crude_or"), t("analyses.col.mh_or", level=ctx.level),
               t("analyses.col.cmh_p"), t("analyses.col.cdd"), t("groups.col.status"), t("analyses.col.reversed"))
     table = Table(caption=t("analyses.stratified_caption", strata=strata), header=header, rows=tuple(rows))
@@ -70,7 +72,7 @@ def _pair(ctx: Context, m: Mapping[str, Any], first: str, second: str, comp: str
     c = m.get(comp) or {}
     ok = a_ok and b_ok
     ctx.anchors[mid] = (anchor_for(mid), not ok)
-    return TableRow((Cell(group), ctx.rate(m.get(first), a_ok, mid + "/" + first),
+    return TableRow((Cell(ctx.group_label(attr, group)), ctx.rate(m.get(first), a_ok, mid + "/" + first),
                      ctx.rate(m.get(second), b_ok, mid + "/" + second), ctx.ratio(c, ok, mid + "/ratio"),
                      Cell(ctx.loc.p_value(c.get("p_holm")) if ok else ctx.t("suppression.withheld"), not ok,
                           numeric=True),
@@ -94,10 +96,10 @@ def selection_method_section(ctx: Context) -> Section | None:
                       f"selection_method/{attr}/{m.get('group')}/hit_rate_comparison", attr, str(m.get("group")))
                 for m in mine]
         common = (t("analyses.col.ratio", level=ctx.level), t("groups.col.p"), t("groups.col.status"))
-        blocks.append(Table(caption=t("analyses.shares_caption", attribute=attr),
+        blocks.append(Table(caption=t("analyses.shares_caption", attribute=ctx.attr_label(attr)),
                             header=(t("groups.col.group"), t("analyses.col.share_random", level=ctx.level),
                                     t("analyses.col.share_model", level=ctx.level), *common), rows=tuple(shares)))
-        blocks.append(Table(caption=t("analyses.hits_caption", attribute=attr),
+        blocks.append(Table(caption=t("analyses.hits_caption", attribute=ctx.attr_label(attr)),
                             header=(t("groups.col.group"), t("analyses.col.base_random", level=ctx.level),
                                     t("analyses.col.hit_model", level=ctx.level), *common), rows=tuple(hits)))
     return Section(id="random-sample", title=t("analyses.random_title"), blocks=tuple(blocks))
@@ -118,7 +120,7 @@ def _stage_row(ctx: Context, r: Mapping[str, Any], ref: Mapping[str, Any] | None
     status = ctx.t("groups.reference") if r.get("is_reference") else (
         ctx.loc.label("status", str(c.get("status", ""))) if c.get("status") else "—")
     return TableRow((
-        Cell(stage), Cell(group), ctx.count(entering.get("n"), where + "/entering"),
+        Cell(stage), Cell(ctx.group_label(attr, group)), ctx.count(entering.get("n"), where + "/entering"),
         ctx.rate(entering.get("share"), shares_ok[0] and not hidden and ctx.sup.rate_ok(entering.get("share")),
                  where + "/share_in"),
         ctx.rate(leaving.get("share"), shares_ok[1] and not hidden and ctx.sup.rate_ok(leaving.get("share")),
@@ -156,7 +158,8 @@ def stages_section(ctx: Context) -> Section | None:
         refs = {str(r.get("stage")): r for r in mine if r.get("is_reference")}
         rows = [_stage_row(ctx, r, refs.get(str(r.get("stage"))), _shares_ok(ctx, mine, str(r.get("stage"))))
                 for r in mine]
-        blocks.append(Table(caption=t("analyses.stages_caption", attribute=attr, reference=str(mine[0].get("reference"))),
+        blocks.append(Table(caption=t("analyses.stages_caption", attribute=ctx.attr_label(attr),
+                                      reference=ctx.group_label(attr, str(mine[0].get("reference")))),
                             header=(t("analyses.col.stage"), t("groups.col.group"), t("analyses.col.entered"),
                                     t("analyses.col.share_in", level=ctx.level),
                                     t("analyses.col.share_out", level=ctx.level),

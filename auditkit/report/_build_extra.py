@@ -24,8 +24,10 @@ def _power_items(ctx: Context) -> list[str]:
 
 def _power_sentence(ctx: Context, c: Mapping[str, Any], low: str, high: str) -> str:
     """One sentence on a comparison whose interval is too wide to rule out a substantial difference."""
-    return ctx.t("limits.power_item", group=str(c.get("group")), reference=str(c.get("reference")),
-                 attribute=str(c.get("attribute")), low=low, high=high,
+    attr = str(c.get("attribute"))
+    return ctx.t("limits.power_item", group=ctx.group_label(attr, str(c.get("group"))),
+                 reference=ctx.group_label(attr, str(c.get("reference"))), attribute=ctx.attr_label(attr), low=low,
+                 high=high,
                  mdr=ctx.loc.number(c.get("min_detectable_ratio")))
 
 
@@ -41,7 +43,8 @@ def _insufficient(ctx: Context) -> list[TableRow]:
         g = groups.get((attr, group)) or {}
         n_cell = ctx.masked_count(g.get("n"), ctx.sup.count_hidden(attr, group, "selection_rate", "den"),
                                   f"limits/{attr}/{group}/n", (g.get("bounds") or {}).get("n"))
-        rows.append(TableRow((Cell(group), Cell(attr), n_cell, Cell(", ".join(metrics)))))
+        rows.append(TableRow((Cell(ctx.group_label(attr, group)), Cell(ctx.attr_label(attr)), n_cell,
+                              Cell(", ".join(metrics)))))
     return rows
 
 
@@ -70,9 +73,9 @@ def limitations_section(ctx: Context) -> Section:
         blocks.append(Paragraph(t("limits.undefined")))
         blocks.append(Table(t("limits.undefined_caption"), (t("limits.col.rates"), t("limits.col.reason")),
                             tuple(TableRow((Cell(", ".join(m)), ctx.english(r))) for r, m in by_reason.items())))
-    notes = [ctx.redact(str(n)) for n in results.get("notes", [])]
+    notes = list(results.get("notes", []))
     if notes:
-        blocks += [Paragraph(t("limits.notes")), BulletList(tuple(notes), lang=ctx.text_lang())]
+        blocks += [Paragraph(t("limits.notes")), BulletList(*ctx.analysis_list(notes))]
     bounded = [g for g in results.get("groups", []) if g.get("bounds")]
     if bounded:
         blocks.append(Paragraph(t("limits.source_suppressed", groups=loc.integer(len(bounded)))))
@@ -84,7 +87,8 @@ def limitations_section(ctx: Context) -> Section:
         blocks.append(Paragraph(t("limits.strata", strata=", ".join(map(str, strata)))))
     for s in results.get("stratified", []):
         if s.get("direction_reversed") and s.get("warning"):
-            blocks.append(Notice(ctx.redact(str(s["warning"])), "warning", lang=ctx.text_lang()))
+            text, lang = ctx.analysis(s["warning"])
+            blocks.append(Notice(text, "warning", lang=lang))
     if (results.get("parameters") or {}).get("bootstrap"):
         blocks.append(Paragraph(t("limits.bootstrap")))
     return Section(id="limitations", title=t("limits.title"), blocks=tuple(blocks))
@@ -100,7 +104,7 @@ def appendix_section(ctx: Context) -> Section:
     inputs = [i for i in manifest.get("inputs", []) if isinstance(i, Mapping)]
     reproduce.append(Table(t("appendix.inputs_caption"),
                            (t("appendix.col.role"), t("appendix.col.name"), t("appendix.col.bytes"), "sha256"),
-                           tuple(TableRow((Cell(str(i.get("role", ""))), Cell(str(i.get("name", ""))),
+                           tuple(TableRow((Cell(loc.label("input_role", str(i.get("role", "")))), Cell(str(i.get("name", ""))),
                                            Cell(loc.integer(i.get("bytes")), numeric=True),
                                            Cell(str(i.get("sha256", "")), code=True))) for i in inputs)))
     verify: list[Block] = [Paragraph(t("appendix.verify")), CodeBlock(t("appendix.verify_command")),
@@ -117,7 +121,7 @@ def appendix_section(ctx: Context) -> Section:
     params = manifest.get("parameters") or {}
     parameters = KeyValues(t("appendix.parameters_caption"),
                            tuple((str(k), Cell(json.dumps(v, ensure_ascii=False), code=True))
-                                 for k, v in params.items()))
+                                 for k, v in params.items()), code_keys=True)
     return Section(id="appendix", title=t("appendix.title"), subsections=(
         Section(id="reproduce", title=t("appendix.reproduce_title"), blocks=tuple(reproduce)),
         Section(id="verify", title=t("appendix.verify_title"), blocks=tuple(verify)),

@@ -98,6 +98,8 @@ def block_key(ctx: Context, f: Mapping[str, Any]) -> tuple[str, str, str]:
     if not evidence or "/" not in evidence[0]:
         return ("other", "", str(f.get("rule", "")))
     prefix, rest = evidence[0].split("/", 1)
+    if prefix == "comparisons" and "/vs/" in rest:  # compared within an intersection: '.../METRIC/vs/REFERENCE'
+        rest = rest.rsplit("/vs/", 1)[0]
     body, _, metric = rest.rpartition("/")
     names = sorted((str(a.get("attribute")) for a in ctx.results.get("attributes", []) if isinstance(a, Mapping)),
                    key=len, reverse=True)

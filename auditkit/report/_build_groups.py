@@ -125,13 +125,15 @@ def within_split(ctx: Context, attr: str, comps: list[Mapping[str, Any]],
                  varies: str | None = None) -> tuple[list[Mapping[str, Any]], str]:
     """An intersection compared within the other attributes' levels has one comparison per cell and
     attribute: the comparisons of one attribute (``varies``, default the first) and the words naming
-    their reference ('Dutch (nationality)'); other comparisons come back unchanged with no words."""
+    their reference ('Nederlands (Nationaliteit)', the template's labels); other comparisons come back unchanged with no words."""
     if not any(c.get("held") for c in comps):
         return comps, ""
     varies = varies if varies is not None else comps[0].get("varies")
     a = next((x for x in ctx.results.get("attributes", []) if x.get("attribute") == attr), {})
     level = str((a.get("reference_levels") or {}).get(varies))
-    return [c for c in comps if c.get("varies") == varies], f"{level} ({varies})"
+    varies_name = str(varies)
+    return ([c for c in comps if c.get("varies") == varies],
+            f"{ctx.group_label(varies_name, level)} ({ctx.attr_label(varies_name)})")
 
 
 def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlight: str | None = None) -> Chart | None:
@@ -188,7 +190,7 @@ def group_sections(ctx: Context) -> list[Section]:
         attr = str(a.get("attribute"))
         groups = [g for g in results.get("groups", []) if str(g.get("attribute")) == attr]
         blocks: list[Any] = [Paragraph(t("groups.reference_sentence", reference=ctx.group_label(attr, str(a.get("reference"))),
-                                         rule=reference_rule_text(ctx, str(a.get("reference_rule", "")))))]
+                                         rule=reference_rule_text(ctx, str(a.get("reference_rule", "")), a)))]
         if a.get("groups_small") or a.get("groups_empty"):
             blocks.append(Paragraph(t("groups.small_empty", small=ctx.loc.integer(a.get("groups_small", 0)),
                                       empty=ctx.loc.integer(a.get("groups_empty", 0)))))
@@ -217,12 +219,19 @@ def _many(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[
         return many_groups(ctx, attr, metric, groups, comps)
     blocks: list[Any] = []
     for varies in dict.fromkeys(c.get("varies") for c in comps):
-        level = str((a.get("reference_levels") or {}).get(varies))
-        others = ", ".join(x for x in a.get("attributes", []) if x != varies)
-        blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level, others=others)))
+        blocks.append(_within_sentence(ctx, a, varies))
         part = many_groups(ctx, attr, metric, groups, [c for c in comps if c.get("varies") == varies])
         blocks += [replace(b, id=f"{b.id}-{anchor_for(str(varies))}") if isinstance(b, Chart) else b for b in part]
     return blocks
+
+
+def _within_sentence(ctx: Context, a: Mapping[str, Any], varies: Any) -> Paragraph:
+    """'Compared by Nationality: each group against the group with Nationality Dutch and the same Gender.'"""
+    level = str((a.get("reference_levels") or {}).get(varies))
+    others = ", ".join(ctx.attr_label(str(x)) for x in a.get("attributes", []) if x != varies)
+    name = ctx.attr_label(str(varies))
+    return Paragraph(ctx.t("groups.within_sentence", attribute=name, reference=ctx.group_label(str(varies), level),
+                           others=others))
 
 
 def _comparison_blocks(ctx: Context, a: Mapping[str, Any], metric: str, groups: list[Mapping[str, Any]],
@@ -236,10 +245,7 @@ def _comparison_blocks(ctx: Context, a: Mapping[str, Any], metric: str, groups: 
     for varies in splits:
         part = [c for c in comps if not within or c.get("varies") == varies]
         if within:
-            level = str((a.get("reference_levels") or {}).get(varies))
-            others = ", ".join(x for x in a.get("attributes", []) if x != varies)
-            blocks.append(Paragraph(ctx.t("groups.within_sentence", attribute=str(varies), reference=level,
-                                          others=others)))
+            blocks.append(_within_sentence(ctx, a, varies))
         if metric == "selection_rate":
             chart = ratio_chart(ctx, attr, part)
             blocks += [chart] if chart else []
@@ -252,5 +258,8 @@ def analysis_sections(ctx: Context) -> list[Section]:
     """Stratified comparisons, random sample against model selection, and process stages, when present."""
     from ._build_analyses import selection_method_section, stages_section, stratified_section
 
-    return [s for s in (stratified_section(ctx), selection_method_section(ctx), stages_section(ctx)) if s]
+    from ._build_periods import periods_section
+
+    return [s for s in (stratified_section(ctx), selection_method_section(ctx), stages_section(ctx),
+                        periods_section(ctx)) if s]
 

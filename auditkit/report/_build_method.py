@@ -56,7 +56,7 @@ def _decision(ctx: Context) -> Section:
         blocks.append(Paragraph(t("method.cutoff", cutoff=loc.number(rule["cutoff_score"], 4),
                                   tied=loc.integer(rule.get("tied_at_cutoff")),
                                   tied_selected=loc.integer(rule.get("tied_selected")),
-                                  tie_break=str(rule.get("tie_break", "")))))
+                                  tie_break=ctx.analysis(rule.get("tie_break", ""))[0])))
     outcome = pop.get("outcome") or {}
     if outcome.get("column") and outcome.get("column") != "cells":
         blocks.append(Paragraph(t("method.outcome", column=str(outcome["column"]),
@@ -75,8 +75,9 @@ def _decision(ctx: Context) -> Section:
 
 def _groups(ctx: Context) -> Section:
     t, loc = ctx.t, ctx.loc
-    rows = tuple(TableRow((Cell(str(a.get("attribute"))), Cell(str(a.get("reference"))),
-                           Cell(reference_rule_text(ctx, str(a.get("reference_rule", "")))),
+    rows = tuple(TableRow((Cell(ctx.attr_label(str(a.get("attribute")))),
+                           Cell(ctx.group_label(str(a.get("attribute")), str(a.get("reference")))),
+                           Cell(reference_rule_text(ctx, str(a.get("reference_rule", "")), a)),
                            Cell(loc.integer(a.get("groups")), numeric=True),
                            Cell(loc.integer(a.get("groups_small")), numeric=True),
                            Cell(loc.integer(a.get("groups_empty")), numeric=True)))

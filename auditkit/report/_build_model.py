@@ -34,7 +34,8 @@ def _card(ctx: Context) -> list[Block]:
             (t("model.family"), ctx.english(card.get("family", card.get("class", "—")))),
             (t("model.scoring"), Cell(str(model.get("scoring_method", "—"))))]
     if card.get("readable"):
-        rows.append((t("model.readable"), ctx.english(f"{card['readable']}: {card.get('readable_reason', '')}")))
+        (kind, k_lang), (why, w_lang) = ctx.analysis(card["readable"]), ctx.analysis(card.get("readable_reason", ""))
+        rows.append((t("model.readable"), Cell(f"{kind}: {why}", lang=k_lang or w_lang)))
     blocks: list[Block] = [KeyValues(t("model.card_caption"), tuple(rows))]
     inputs = card.get("inputs") or []
     if inputs:
@@ -45,7 +46,7 @@ def _card(ctx: Context) -> list[Block]:
         blocks.append(Paragraph(t("model.protected_inputs", inputs=", ".join(protected_inputs)), style="warning"))
     if card.get("protected_not_inputs"):
         blocks.append(Paragraph(t("model.protected_not_inputs",
-                                  attributes=", ".join(map(str, card["protected_not_inputs"])))))
+                                  attributes=", ".join(ctx.attr_label(str(a)) for a in card["protected_not_inputs"]))))
     return blocks
 
 
@@ -65,27 +66,27 @@ def _shap_blocks(ctx: Context, shap: Mapping[str, Any]) -> list[Block]:
             ok = not (ctx.sup.small(g.get("n")) or ctx.sup.group_hidden(attr, name))
             means = {str(f["feature"]): f.get("mean_shap") for f in g.get("features", [])}
             values = tuple(means.get(f) if ok else None for f in features)
-            series.append(Series(name, values))
+            series.append(Series(ctx.group_label(attr, name), values))
             if not ok:
                 ctx.sup.note(f"shap/{attr}/{name}")
-            rows.append(TableRow((Cell(name), ctx.count(g.get("n"), f"shap/{attr}/{name}/n"),
+            rows.append(TableRow((Cell(ctx.group_label(attr, name)), ctx.count(g.get("n"), f"shap/{attr}/{name}/n"),
                                   *(Cell(loc.number(v, 3), numeric=True) if ok else ctx.withheld(f"shap/{attr}/{name}")
                                     for v in values))))
             if ok and features:
                 top = max(features, key=lambda f: abs(means.get(f) or 0.0))
-                described.append(t("chart.shap_item", group=name, feature=top, value=loc.number(means.get(top), 3)))
+                described.append(t("chart.shap_item", group=ctx.group_label(attr, name), feature=top, value=loc.number(means.get(top), 3)))
         shown = [v for s in series for v in s.values if v is not None]
         if shown and len(series) <= _MAX_SERIES:
             ticks = _signed_ticks(min(shown), max(shown))
-            blocks.append(Chart(id=anchor_for(f"chart/shap/{attr}"), title=t("chart.shap_title", attribute=attr),
-                                description=t("chart.shap_desc", attribute=attr, scale=scale,
+            blocks.append(Chart(id=anchor_for(f"chart/shap/{attr}"), title=t("chart.shap_title", attribute=ctx.attr_label(attr)),
+                                description=t("chart.shap_desc", attribute=ctx.attr_label(attr), scale=scale,
                                               items="; ".join(described)),
                                 body=GroupedBars(categories=tuple(features), series=tuple(series),
                                                  axis_label=t("chart.shap_axis", scale=scale),
                                                  domain=(ticks[0], ticks[-1]),
                                                  ticks=tuple((v, short_number(loc, v)) for v in ticks)),
                                 legend_label=t("chart.legend_groups")))
-        blocks.append(Table(caption=t("model.shap_table_caption", attribute=attr, scale=scale),
+        blocks.append(Table(caption=t("model.shap_table_caption", attribute=ctx.attr_label(attr), scale=scale),
                             header=(t("groups.col.group"), t("model.col.rows_explained"), *features), rows=tuple(rows)))
     gaps = shap.get("gap_decomposition") or []
     if gaps:
@@ -102,7 +103,8 @@ def _gap_table(ctx: Context, gaps: list[Mapping[str, Any]], scale: str) -> Table
         parts = [t("model.contribution", feature=str(f.get("feature")), value=loc.number(f.get("contribution"), 3,
                                                                                            sign=True),
                    share=loc.percent(f.get("share_of_gap"), 0)) for f in (g.get("features") or [])[:3]]
-        rows.append(TableRow((Cell(t("analyses.versus", group=name, reference=ref, attribute=attr)),
+        rows.append(TableRow((Cell(t("analyses.versus", group=ctx.group_label(attr, name),
+                                     reference=ctx.group_label(attr, ref), attribute=ctx.attr_label(attr))),
                               Cell(loc.number(g.get("mean_score_gap"), 3, sign=True), numeric=True) if ok
                               else ctx.withheld(f"gap/{attr}/{name}"),
                               Cell("; ".join(parts)) if ok else ctx.withheld(f"gap/{attr}/{name}/features"))))
@@ -111,13 +113,18 @@ def _gap_table(ctx: Context, gaps: list[Mapping[str, Any]], scale: str) -> Table
                  rows=tuple(rows))
 
 
+def _reasons(ctx: Context, reasons: list[Any]) -> Cell:
+    texts, lang = ctx.analysis_list(reasons)
+    return Cell("; ".join(texts) or "—", lang=lang)
+
+
 def _proxy_table(ctx: Context, proxies: list[Mapping[str, Any]]) -> Table:
     t, loc = ctx.t, ctx.loc
-    rows = tuple(TableRow((Cell(str(p.get("feature"))), Cell(str(p.get("attribute"))),
+    rows = tuple(TableRow((Cell(str(p.get("feature"))), Cell(ctx.attr_label(str(p.get("attribute")))),
                            Cell(loc.number(p.get("auc"), 2), numeric=True),
                            Cell(loc.percent(p.get("mi_share"), 0), numeric=True),
                            Cell(t("common.yes") if p.get("strong") else t("common.no")),
-                           ctx.english("; ".join(map(str, p.get("reasons") or [])) or "—")),
+                           _reasons(ctx, p.get("reasons") or [])),
                           emphasis=bool(p.get("strong")))
                  for p in sorted(proxies, key=lambda p: not p.get("strong")))
     return Table(caption=t("model.proxy_caption"),
@@ -239,7 +246,7 @@ def model_section(ctx: Context) -> Section | None:
     notes = [*(results.get("scoring") or {}).get("notes", []), *(explanations.get("shap") or {}).get("notes", [])]
     if notes:
         subs.append(Section(id="model-notes", title=t("model.notes_title"),
-                            blocks=(BulletList(tuple(ctx.redact(str(n)) for n in notes), lang=ctx.text_lang()),)))
+                            blocks=(BulletList(*ctx.analysis_list(notes)),)))
     return Section(id="model", title=t("model.title"), subsections=tuple(subs))
 
 
@@ -269,15 +276,15 @@ def histogram_blocks(ctx: Context) -> list[Block]:
             shares = tuple(None if hidden or ctx.sup.small(c) or not total else c / total for c in h["counts"])
             if any(s is None for s in shares):
                 ctx.sup.note(f"histogram/{attr}/{h.get('group')}")
-            series.append(Series(str(h.get("group")), shares))
+            series.append(Series(ctx.group_label(attr, str(h.get("group"))), shares))
         top = max([s for ser in series for s in ser.values if s is not None] or [0.0])
         if not top:
             continue
         edges = tuple(float(e) for e in mine[0]["edges"])
         y_ticks = nice_ticks(top, 4)
         x_ticks = nice_ticks(edges[-1], 5) if edges[0] >= 0 else [edges[0], edges[-1]]
-        blocks.append(Chart(id=anchor_for(f"chart/hist/{attr}"), title=t("chart.hist_title", attribute=attr),
-                            description=t("chart.hist_desc", attribute=attr, k=loc.integer(ctx.k)),
+        blocks.append(Chart(id=anchor_for(f"chart/hist/{attr}"), title=t("chart.hist_title", attribute=ctx.attr_label(attr)),
+                            description=t("chart.hist_desc", attribute=ctx.attr_label(attr), k=loc.integer(ctx.k)),
                             body=Histogram(edges=edges, series=tuple(series), axis_label=t("chart.hist_axis"),
                                            value_label=t("chart.hist_value"),
                                            x_ticks=tuple((v, short_number(loc, v)) for v in x_ticks

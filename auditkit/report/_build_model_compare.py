@@ -45,7 +45,8 @@ def _group_row(ctx: Context, g: Mapping[str, Any]) -> TableRow:
     rates = [Cell(loc.percent(g.get(k)), numeric=True) if ok else _withheld(ctx, where) for k in ("rate_a", "rate_b")]
     p = Cell(loc.p_value(g.get("p_adjusted")), numeric=True) if change_ok else _withheld(ctx, where)
     status = Cell(loc.label("model_compare.status", str(g.get("status")))) if change_ok else _withheld(ctx, where)
-    return TableRow((Cell(f"{g['group']} ({g['attribute']})"), *counts, *rates, change, p, status),
+    name = f"{ctx.group_label(str(g['attribute']), str(g['group']))} ({ctx.attr_label(str(g['attribute']))})"
+    return TableRow((Cell(name), *counts, *rates, change, p, status),
                     anchor=anchor_for(where))
 
 
@@ -61,7 +62,9 @@ def _disparity_row(ctx: Context, d: Mapping[str, Any], by_group: Mapping[tuple, 
           if ok and d.get("ratio_of_ratios") is not None else Cell("—", numeric=True) if ok else _withheld(ctx, where))
     p = Cell(loc.p_value(d.get("p_adjusted")), numeric=True) if ok else _withheld(ctx, where)
     status = Cell(loc.label("model_compare.status", str(d.get("change")))) if ok else _withheld(ctx, where)
-    return TableRow((Cell(f"{d['group']} ({d['attribute']})"), Cell(str(d["reference"])), *cells, rr, p, status),
+    attr = str(d["attribute"])
+    name = f"{ctx.group_label(attr, str(d['group']))} ({ctx.attr_label(attr)})"
+    return TableRow((Cell(name), Cell(ctx.group_label(attr, str(d["reference"]))), *cells, rr, p, status),
                     anchor=anchor_for(where))
 
 

@@ -73,7 +73,7 @@ def _claims_table(ctx: Context, claims: list[Mapping[str, Any]]) -> Table:
             ids = ", ".join(str(f) for f in c.get("findings") or []) or "—"
         else:
             shows, ids = _checked(ctx, c)
-        rows.append(TableRow((Cell(str(c.get("id")), code=True), Cell(text, lang=lang),
+        rows.append(TableRow((Cell(str(c.get("id")), code=True), Cell(text, lang=lang, quoted=True),
                               Cell(_text(ctx, c.get("source"))[0] or "—"), Cell(shows), Cell(ids, code=ids != "—"))))
     return Table(caption=t("response.claims_caption"),
                  header=(t("response.col.id"), t("response.col.claim"), t("response.col.source"),
@@ -94,7 +94,7 @@ def _reply_blocks(ctx: Context, resp: Response) -> list[Block]:
     blocks.append(Paragraph(t("response.received", asked=str(reply["asked"]), received=str(reply["received"]))))
     text, lang = _text(ctx, reply.get("text"))
     if text:
-        blocks.append(Paragraph(text, lang=lang, style="reply"))
+        blocks.append(Paragraph(text, lang=lang, style="reply quoted"))
     per_finding = reply.get("findings")
     if isinstance(per_finding, Mapping) and per_finding:
         items = tuple(f"{fid}: {_text(ctx, answer)[0]}" for fid, answer in sorted(per_finding.items()))
@@ -134,7 +134,7 @@ def corrections_section(ctx: Context) -> Section | None:
     rows = []
     for e in resp.corrections:
         text, lang = _text(ctx, e.get("text"))
-        rows.append(TableRow((Cell(str(e.get("date", "—"))), Cell(text, lang=lang),
+        rows.append(TableRow((Cell(str(e.get("date", "—"))), Cell(text, lang=lang, quoted=True),
                               Cell(", ".join(map(str, e.get("findings") or [])) or "—"))))
     return Section(id="corrections", title=t("corrections.title"), blocks=(
         Paragraph(t("corrections.intro")),

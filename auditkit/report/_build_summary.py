@@ -81,10 +81,7 @@ def headline_blocks(ctx: Context) -> list[Block]:
     if h is None:
         records = list(ctx.results.get("comparisons") or [])
         records += [s.get("comparison") or {} for s in ctx.results.get("stages") or []]
-        # Detected differences that may not lead (their counts are withheld) must not read as 'none found'.
-        if any(isinstance(c, Mapping) and c.get("status") == "difference_detected" for c in records):
-            return [Paragraph(ctx.t("summary.headline_withheld", k=ctx.loc.integer(ctx.k)), style="headline")]
-        return [Paragraph(ctx.t("summary.headline_none"), style="headline")]
+        return [Paragraph(_no_headline(ctx, [c for c in records if isinstance(c, Mapping)]), style="headline")]
     c, loc = h.comparison, ctx.loc
     uses = (ctx.results.get("multiple_testing") or {}).get("status_uses", "holm")
     p = c.get("p_bh" if uses in ("bh", "benjamini-hochberg") else "p_holm")
@@ -99,6 +96,26 @@ def headline_blocks(ctx: Context) -> list[Block]:
         blocks.append(chart)
     blocks.append(Paragraph(ctx.t("summary.headline_rule"), style="headline-rule"))
     return blocks
+
+
+def _no_headline(ctx: Context, records: list[Mapping[str, Any]]) -> str:
+    """Why no comparison leads, stated exactly: detected ones withheld or resting on suppressed cells (ranges,
+    which cannot lead as one figure), or none detected; then 'none' says whether suppressed cells leave it open."""
+    detected = [c for c in records if c.get("status") == "difference_detected"]
+    if detected:  # detected differences that may not lead must not read as 'none found'
+        if all(c.get("ratio") is None and c.get("ratio_bounds") for c in detected if ctx.sup.comparison_ok(c)) \
+                and any(ctx.sup.comparison_ok(c) for c in detected):
+            return ctx.t("summary.headline_bounded")
+        return ctx.t("summary.headline_withheld", k=ctx.loc.integer(ctx.k))
+    alpha = (ctx.results.get("multiple_testing") or {}).get("alpha", 0.05)
+    # With suppressed cells the status uses the largest p-value the cells allow; where the smallest is below
+    # alpha, the cells' true values decide, and 'no difference' holds only as 'not for every value'.
+    open_ = [c for c in records if c.get("ratio_bounds") and (c.get("p_value_bounds") or [None])[0] is not None
+             and c["p_value_bounds"][0] < alpha and c.get("status") == "no_difference_detected"]
+    if open_:
+        return ctx.t("summary.headline_none_suppressed", n=ctx.loc.integer(len(open_)),
+                     alpha=ctx.loc.number(alpha, 2))
+    return ctx.t("summary.headline_none")
 
 
 def _by_attribute(ctx: Context, findings: list[Mapping[str, Any]], skip: str | None) -> list[Block]:
@@ -144,7 +161,7 @@ def summary_section(ctx: Context) -> Section:
     model = (results.get("input") or {}).get("model")
     if model:
         family = (results.get("model_card") or {}).get("family", "")
-        blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=str(family))))
+        blocks.append(Paragraph(t("summary.model", file=str(model.get("file", "?")), family=ctx.analysis(family)[0])))
     people = (results.get("explanations") or {}).get("archetypes") or []
     if people:
         items = "; ".join(t("summary.archetype_item", name=str(a.get("name")), score=loc.number(a.get("score"), 3),

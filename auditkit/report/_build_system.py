@@ -141,7 +141,7 @@ def _grounds_rows(ctx: Context, record: Mapping[str, Any], legal: Legal) -> list
     for name, attr in _audited(ctx, _mapping(record.get("protected"))):
         label, lang = pick(attr.get("label"), ctx.loc.code)
         head = Cell(label or name, lang=lang if label else None)
-        reference = Cell("—" if attr.get("reference") is None else str(attr["reference"]))
+        reference = Cell("—" if attr.get("reference") is None else ctx.group_label(name, str(attr["reference"])))
         grounds = _mapping(attr.get("grounds"))
         order = list(legal.jurisdictions or ()) + [j for j in grounds if j not in (legal.jurisdictions or ())]
         shown = [(j, legal.cite_all(grounds[j], with_jurisdiction=False)) for j in order

@@ -12,6 +12,7 @@ from typing import Any
 from ._bundle import Bundle
 from ._document import Cell
 from ..locale import Locale, label, pick
+from ..locale._phrases import translate
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
@@ -195,8 +196,21 @@ class Context:
         return Cell(loc.number(scale(c["difference"]), 1, sign=True), numeric=True, detail=ci)
 
     def english(self, text: Any) -> Cell:
-        """Text the analysis wrote in English, marked as such unless the report is in English."""
-        return Cell(self.redact(str(text)), lang=None if self.loc.code == "en" else "en")
+        """A cell of text the analysis wrote in English, in the report language where the catalog has the
+        sentence (:func:`auditkit.locale.translate`), else marked as English."""
+        out, lang = self.analysis(text)
+        return Cell(out, lang=lang)
+
+    def analysis(self, text: Any) -> tuple[str, str | None]:
+        """(text in the report language, None) for a sentence of the analysis; (English text, 'en') when the
+        catalog has no such sentence.  Small counts in it are redacted."""
+        out, lang = translate(self.loc, str(text))
+        return self.redact(out), lang
+
+    def analysis_list(self, texts: Sequence[Any]) -> tuple[tuple[str, ...], str | None]:
+        """Sentences of the analysis for one list: translated, and marked English only if one stayed English."""
+        pairs = [self.analysis(x) for x in texts]
+        return tuple(x for x, _ in pairs), ("en" if any(lang for _, lang in pairs) else None)
 
     def text_lang(self) -> str | None:
         """The language code to mark English text from the results with (None in an English report)."""
@@ -241,11 +255,16 @@ def decision_text(ctx: Context) -> str:
     return t("decision.other", rule=str(rule.get("rule", "?")))
 
 
-def reference_rule_text(ctx: Context, rule: str) -> str:
-    """How the reference group was chosen, translated when the sentence is one auditkit writes."""
+def reference_rule_text(ctx: Context, rule: str, attribute: Mapping[str, Any] | None = None) -> str:
+    """How the reference group was chosen, translated when the sentence is one auditkit writes; an
+    intersection's reference levels by the template's labels (from ``attribute``, its results record)."""
     known = {"largest group (most rows)": "reference_rule.largest",
              "given explicitly (--reference)": "reference_rule.given"}
     if rule.startswith("within: "):  # an intersection compared within the other attributes' levels
+        named = (attribute or {}).get("reference_levels")
+        if isinstance(named, Mapping) and named:
+            text = "; ".join(f"{ctx.attr_label(str(a))}: {ctx.group_label(str(a), str(v))}" for a, v in named.items())
+            return ctx.t("reference_rule.within", levels=text)
         levels = re.search(r"\(([^)]*)\)", rule)
         return ctx.t("reference_rule.within", levels=levels.group(1) if levels else "")
     return ctx.t(known[rule]) if rule in known else rule

@@ -12,7 +12,8 @@ from typing import ClassVar, Union
 
 __all__ = [
     "Block", "BulletList", "Cell", "Chart", "ChartRow", "CodeBlock", "Document", "FindingBlock", "GroupedBars",
-    "Histogram", "IntervalChart", "KeyValues", "Notice", "Paragraph", "Section", "Series", "Table", "TableRow",
+    "Histogram", "IntervalChart", "KeyValues", "LineChart", "LineSeries", "Notice", "Paragraph", "Section", "Series",
+    "Table", "TableRow",
 ]
 
 
@@ -67,6 +68,8 @@ class Cell:
     numeric: bool = False
     code: bool = False
     detail: str = ""
+    #: user-provided text (the agency's claims and reply, the corrections log) shown as a quotation
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class KeyValues:
     kind: ClassVar[str] = "keyvalues"
     caption: str
     rows: tuple[tuple[str, Cell], ...]
+    #: the keys are names (option or parameter names), shown as code rather than words
+    code_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,28 @@ class Histogram:
     y_max: float
 
 
-ChartBody = Union[IntervalChart, GroupedBars, Histogram]
+@dataclass(frozen=True)
+class LineSeries:
+    """One group's values over the categories of a line chart: (value, low, high) each, None = not shown."""
+
+    label: str
+    points: tuple[tuple[float | None, float | None, float | None], ...]
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Lines over ordered categories (periods), each point with its interval bar."""
+
+    categories: tuple[str, ...]
+    series: tuple[LineSeries, ...]
+    axis_label: str
+    value_label: str
+    y_ticks: tuple[tuple[float, str], ...]
+    y_max: float
+
+
+ChartBody = Union[IntervalChart, GroupedBars, Histogram, LineChart]
 
 
 @dataclass(frozen=True)

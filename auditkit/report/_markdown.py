@@ -75,14 +75,16 @@ def _table(b: Table) -> list[str]:
              for i in range(len(b.header))]
     lines = [f"**{e(b.caption)}**", "", "| " + " | ".join(_cell(h) for h in b.header) + " |",
              "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(_cell(c.text, c.detail) for c in r.cells) + " |" for r in b.rows]
+    lines += ["| " + " | ".join(_cell(f"“{c.text}”" if c.quoted else c.text, c.detail) for c in r.cells) + " |"
+              for r in b.rows]
     return [*lines, "", *(f"*{e(n)}*" for n in b.notes), *([""] if b.notes else [])]
 
 
 def _block(b: Block, level: int) -> list[str]:
     e = escape_markdown
     if isinstance(b, Paragraph):
-        return [e(b.text, block_start=True), ""]
+        quoted = "quoted" in b.style.split()  # user-provided text: a quotation
+        return [("> " if quoted else "") + e(b.text, block_start=True), ""]
     if isinstance(b, BulletList):
         return [*(f"- {e(item, block_start=True)}" for item in b.items), ""]
     if isinstance(b, Notice):
@@ -95,7 +97,9 @@ def _block(b: Block, level: int) -> list[str]:
     if isinstance(b, Table):
         return _table(b)
     if isinstance(b, KeyValues):
-        return [f"**{e(b.caption)}**", "", *(f"- {e(k)}: {_cell(c.text, c.detail)}" for k, c in b.rows), ""]
+        key = _code_span if b.code_keys else e
+        value = (lambda c: _code_span(c.text) if c.code and not c.detail else _cell(c.text, c.detail))
+        return [f"**{e(b.caption)}**", "", *(f"- {key(k)}: {value(c)}" for k, c in b.rows), ""]
     if isinstance(b, FindingBlock):
         lines = [f"{'#' * min(level + 1, 6)} {e(b.heading)}", "", e(b.statement, block_start=True), ""]
         for label, values in b.details:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from ._document import Chart, GroupedBars, Histogram, IntervalChart
+from ._document import Chart, GroupedBars, Histogram, IntervalChart, LineChart
 from ._palette import COLOURS, SERIES
 
 __all__ = ["chart_svg"]
@@ -222,4 +222,8 @@ def chart_svg(chart: Chart) -> Markup:
         return Markup(_bars(chart, body))
     if isinstance(body, Histogram):
         return Markup(_histogram(chart, body))
+    if isinstance(body, LineChart):
+        from ._svg_lines import lines_svg
+
+        return Markup(lines_svg(chart, body))
     raise TypeError(f"No renderer for chart body {type(body).__name__}.")
