@@ -237,7 +237,7 @@ def summary_lines(results: dict, lang: str = "en") -> list[str]:
     loc = w.loc
 
     def num(x: float | None, spec: str = ".2f", scale: float = 1.0) -> str:
-        return "?" if x is None else w.n(format(scale * x, spec))
+        return "?" if x is None else w.n(format(x if spec == ",d" else scale * x, spec))
 
     def status(code: str) -> str:
         return code if w.english else loc.label("model_compare.status", code)

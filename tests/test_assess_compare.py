@@ -204,3 +204,15 @@ def test_compare_model_refuses_what_it_cannot_pair(versions, tmp_path):
     (tmp_path / "b.csv").write_text("term,weight\n(Intercept),-1\nhousehold_size,0.3\n")
     assert_user_error(run_cli(*base, "--compare-model", tmp_path / "b.csv", "--compare-link", "logistic"), 1,
                       "household_size")
+
+
+def test_terminal_lines_in_the_readers_language(versions, tmp_path):
+    """--lang nl prints the paired comparison from the Dutch catalog, with Dutch numbers."""
+    folder, _, _, _ = versions
+    result = _assess(folder, "--top", "10", "--compare-model", folder / "model_b.csv", "--compare-link", "logistic",
+                     "--lang", "nl", "--json", tmp_path / "r.json")
+    mc = json.loads((tmp_path / "r.json").read_text())["model_comparison"]
+    o = mc["overall"]
+    assert (f"op dezelfde 2.000 mensen: {o['selected_a_only']} alleen door A geselecteerd, {o['selected_b_only']} "
+            "alleen door B") in result.output
+    assert "verhouding van de verhoudingen" in result.output and "selected by A only" not in result.output

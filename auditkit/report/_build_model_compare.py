@@ -76,7 +76,10 @@ def model_comparison_section(ctx: Context) -> Section | None:
     t, loc = ctx.t, ctx.loc
     method = mc.get("method") or {}
     adjust = loc.label("adjust", str(method.get("adjust", "")))
-    rule_a, rule_b = (str((mc.get(k) or {}).get("rule", "?")) for k in ("decision_rule_a", "decision_rule_b"))
+    from ..locale._phrases import translate  # the rules are the analysis' English sentences
+
+    rule_a, rule_b = (translate(loc, str((mc.get(k) or {}).get("rule", "?")))[0]
+                      for k in ("decision_rule_a", "decision_rule_b"))
     o = mc["overall"]
     small = not ctx.sup.counts_ok([o["selected_a_only"], o["selected_b_only"], o["selected_both"]])
     blocks: list[Any] = [
