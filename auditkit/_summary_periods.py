@@ -17,37 +17,50 @@ def _p(x: float | None) -> str:
     return "—" if x is None else "<0.0001" if x < 0.0001 else f"{x:.4f}"
 
 
-def period_lines(results: Mapping[str, Any]) -> list[str]:
-    """Lines for :func:`auditkit.results.summary_text`; none without ``periods``."""
+def period_lines(results: Mapping[str, Any], w: Any = None) -> list[str]:
+    """Lines for :func:`auditkit.results.summary_text`; none without ``periods``.
+
+    ``w``: the summary's :class:`~auditkit._summary_words.Words` (language, labels, numbers); English without.
+    """
+    from ._summary_words import Words
     from .findings_periods import _ranges
 
     periods = results.get("periods")
     if not periods or not periods.get("levels"):
         return []
+    w = w or Words(results)
+
+    def t(key: str, **values: Any) -> str:
+        return str(w.loc.t(f"periods.terminal.{key}", **values))
+
     levels, unit = periods["levels"], periods["unit"]
     metric = "selection_rate" if "selection_rate" in periods["metrics"] else (periods["metrics"] or [""])[0]
-    lines = ["", f"Over time, by {periods['column']} ({len(levels)} {unit}s, {levels[0]}–{levels[-1]}; {metric}; "
-             "each period's tests adjusted with the rest):",
-             f"  {'group vs reference':<34} {'detected in':<22} {'longest run: pooled ratio (CI)':<34} "
-             f"{'trend ×/' + unit:>12} {'p adj':>8} {'homog. p adj':>12}"]
+    lines = ["", t("header", column=periods["column"], count=w.n(str(len(levels))),
+                   units=w.loc.t(f"periods.units.{unit}"), first=levels[0], last=levels[-1], metric=w.metric(metric)),
+             f"  {t('col_group'):<34} {t('col_detected'):<22} {t('col_run'):<34} "
+             f"{t('col_trend', unit=w.loc.t(f'periods.unit.{unit}')):>12} {t('col_p'):>8} {t('col_homogeneity'):>12}"]
     if periods.get("rows_without_period"):
-        lines.insert(2, f"  {periods['rows_without_period']:,} rows have no {periods['column']} value: they are in "
-                        "the overall figures and in no period.")
+        lines.insert(2, "  " + t("untimed", n=w.n(f"{periods['rows_without_period']:,}"), column=periods["column"]))
     for o in (o for o in periods["over_time"] if o["metric"] == metric):
         per, tr, ho = o["persistence"], o["trend"], o["homogeneity"]
-        detected = ", ".join(_ranges(per["detected_in"], levels)) or "none"
+        detected = ", ".join(_ranges(per["detected_in"], levels)) or w.loc.t("periods.none")
         detected = f"{detected} ({per['periods_detected']}/{per['periods']})"
         run = per["runs"][per["longest_run"]] if per["runs"] else None
-        pooled = "—" if run is None else (f"{run['first']}–{run['last']} {_num(run['pooled']['ratio'])} "
-                                          f"({_num(run['pooled']['ratio_ci'][0])}–{_num(run['pooled']['ratio_ci'][1])})")
-        who = f"{o['group']} vs {o['reference']} ({o['attribute']})"
-        lines.append(f"  {who[:34]:<34} {detected[:22]:<22} {pooled[:34]:<34} "
-                     f"{_num(tr['ratio_change_per_period']):>12} {_p(tr['p_holm']):>8} {_p(ho['p_holm']):>12}")
+        span = "" if run is None else run["first"] if run["first"] == run["last"] else f"{run['first']}–{run['last']}"
+        ci = run["pooled"]["ratio_ci"] if run else [None, None]
+        pooled = "—" if run is None else (f"{span} {w.n(_num(run['pooled']['ratio']))} "
+                                          f"({w.n(_num(ci[0]))}–{w.n(_num(ci[1]))})")
+        who = t("who", group=w.group(o["attribute"], o["group"]), reference=w.group(o["attribute"], o["reference"]),
+                attribute=w.attr(o["attribute"]))
+        # nothing cut short: a long label (a model version) moves the columns rather than hide a figure
+        lines.append(f"  {who:<34} {detected:<22} {pooled:<34} {w.n(_num(tr['ratio_change_per_period'])):>12} "
+                     f"{w.n(_p(tr['p_holm'])):>8} {w.n(_p(ho['p_holm'])):>12}")
     for s in periods.get("shifts") or []:
-        ended = ", ".join(f"{x['group']} ({x['attribute']})" for x in s["ended"])
-        began = ", ".join(f"{x['group']} ({x['attribute']})" for x in s["began"])
-        lines.append(f"SHIFT: from {s['period']}, a difference in {s['metric']} was no longer detected for {ended}, "
-                     f"and was detected for {began}.")
+        ended = ", ".join(f"{w.group(x['attribute'], x['group'])} ({w.attr(x['attribute'])})" for x in s["ended"])
+        began = ", ".join(f"{w.group(x['attribute'], x['group'])} ({w.attr(x['attribute'])})" for x in s["began"])
+        metric_words = w.metric(s["metric"])
+        metric_words = metric_words if w.english else metric_words[:1].lower() + metric_words[1:]
+        lines.append(t("shift", period=s["period"], metric=metric_words, ended=ended, began=began))
     return lines
 
 

@@ -16,6 +16,7 @@ from ._version import __version__
 from .load.counts import count_table_columns, counts_to_table
 from .load.data import Source, read_columns
 from .load.rows import Population, rows_to_counts
+from .plan import wanted_columns
 from .measure._counts import CountTable
 from .measure.bootstrap import bootstrap_intervals, check_replicates
 from .measure.designs import measure_selection_method, measure_strata
@@ -69,11 +70,7 @@ class AuditResult:
 
 
 def _wanted_columns(spec: AuditSpec) -> list[str]:
-    if spec.is_count_table:
-        return count_table_columns(spec)
-    cols = list(spec.protected) + list(spec.strata)
-    cols += [c for c in (spec.decision, spec.score, spec.truth, spec.stage, spec.selection_method, spec.person) if c]
-    return cols + [f.column for f in spec.filters]
+    return count_table_columns(spec) if spec.is_count_table else wanted_columns(spec)
 
 
 def audit(data: Source, spec: AuditSpec | None = None, *, engine: str = "pandas", scheduler: str | None = None,
@@ -221,7 +218,8 @@ def _parameters(spec: AuditSpec) -> dict:
     for how_read in ("encoding", "delimiter", "sheet", "header_row"):  # the input's description, not the audit
         params.pop(how_read, None)
     # Settings for real-world files are recorded when used (results of audits without them stay as they were).
-    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False)):
+    for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False),
+                          ("period", None), ("period_freq", None), ("period_order", None)):
         if params.get(name) in (default, list(default) if isinstance(default, tuple) else default):
             params.pop(name, None)
     return params

@@ -154,6 +154,12 @@ _AUDIT_OPTIONS = [
     click.option("--selection-is", type=click.Choice(["adverse", "beneficial"]), default="adverse",
                  show_default=True, help="Whether being selected harms (an investigation) or helps (a benefit)."),
     click.option("--strata", multiple=True, metavar="COL", help="Legitimate factor to condition on (repeatable)."),
+    click.option("--period", metavar="COL", help="Period column: dates, months (2019-03), quarters (2019-Q1), ISO "
+                 "weeks or years; or labels ordered by --period-order."),
+    click.option("--period-freq", type=click.Choice(["year", "quarter", "month", "week", "day"]),
+                 help="Group the --period column's dates into years, quarters, months, ISO weeks or days."),
+    click.option("--period-order", metavar="A,B,C", help="Order of --period labels that are not dates (model "
+                 "versions, rounds), earliest first."),
     click.option("--stage", metavar="COL", help="Process-stage column: the stage of each row (with --person) or the "
                  "furthest stage each person reached."),
     click.option("--stage-order", metavar="A,B,C", help="Order of the stages (default: sorted)."),
@@ -227,7 +233,9 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         truth_positive=_split(o["truth_positive"]), truth_negative=_split(o["truth_negative"]),
         references=_pairs(o["reference"], "--reference"), reference_rule=o["reference_rule"],
         intersection_reference=o["intersection_reference"],
-        selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"],
+        selection_is=o["selection_is"], strata=tuple(o["strata"]), stage=o["stage"], period=o.get("period"),
+        period_freq=o.get("period_freq"),
+        period_order=_split((o["period_order"],)) if o.get("period_order") else None,
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None, person=o.get("person"),
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
         cell_column=o.get("cell_column"), cells=_pairs(o.get("cells", ()), "--cell", "CELL=COLUMN"),

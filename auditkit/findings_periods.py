@@ -124,8 +124,9 @@ def _persistence_text(w: _Writer, o: Mapping[str, Any]) -> str | None:
         text = w.t("some_one", detected=detected, **v)
     else:
         units = v["units"] if run["length"] > 1 else v["unit"]
-        text = w.t("some", k=per["periods_detected"], detected=detected, run_first=run["first"],
-                   run_last=run["last"], run_length=None if units is None else f"{run['length']} {units}", **v)
+        span = run["first"] if run["first"] == run["last"] else f"{run['first']}–{run['last']}"
+        text = w.t("some", k=per["periods_detected"], detected=detected, run=span,
+                   run_length=None if units is None else f"{run['length']} {units}", **v)
     parts = [text]
     if per["not_detected_in"]:
         parts.append(w.t("none_in", periods=w.join(_ranges(per["not_detected_in"], w.levels))))

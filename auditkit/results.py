@@ -211,7 +211,7 @@ def summary_text(results: dict, max_rows: int = 40, lang: str = "en") -> str:
     lines += _stage_lines(results)
     from ._summary_periods import period_lines
 
-    lines += period_lines(results)
+    lines += period_lines(results, w)
     mt = results["multiple_testing"]
     lines += ["", w.t("tests", n=w.n(str(mt["family_size"])), uses=mt["status_uses"], alpha=w.n(str(mt["alpha"])))]
     reversed_ = [s for s in results["stratified"] if s.get("direction_reversed")]

@@ -30,7 +30,10 @@ METRICS = (
 )
 
 
-_TUPLE_FIELDS = ("protected", "positive", "truth_positive", "truth_negative", "strata", "stage_order", "random",
+#: Ways to bucket a date column into periods (--period-freq).
+PERIOD_FREQS = ("year", "quarter", "month", "week", "day")
+
+_TUPLE_FIELDS = ("protected", "positive", "truth_positive", "truth_negative", "strata", "stage_order", "period_order", "random",
                  "suppressed", "metrics", "filters", "missing_values", "keep_rows")
 
 
@@ -75,6 +78,11 @@ class AuditSpec:
     intersection_reference: str = "within"
     selection_is: str = "adverse"
     strata: tuple[str, ...] = ()
+    #: A period column (date, month, quarter or year; or a version label with ``period_order``), its
+    #: bucketing (year, quarter, month, week, day) and the order of its labels when they are not dates.
+    period: str | None = None
+    period_freq: str | None = None
+    period_order: tuple[str, ...] | None = None
     stage: str | None = None
     stage_order: tuple[str, ...] | None = None
     person: str | None = None
@@ -130,7 +138,7 @@ class AuditSpec:
 
     def _check_roles(self) -> None:
         roles = [(c, "--protected") for c in self.protected] + [(c, "--strata") for c in self.strata]
-        roles += [(c, o) for c, o in ((self.stage, "--stage"), (self.selection_method, "--selection-method"),
+        roles += [(c, o) for c, o in ((self.period, "--period"), (self.stage, "--stage"), (self.selection_method, "--selection-method"),
                                       (self.person, "--person")) if c]
         seen: dict[str, str] = {}
         for column, option in roles:
@@ -139,6 +147,23 @@ class AuditSpec:
                                  "play one role in an audit.")
             seen[column] = option
         self._check_stages()
+        self._check_period()
+
+    def _check_period(self) -> None:
+        if (self.period_freq is not None or self.period_order is not None) and not self.period:
+            option = "--period-freq" if self.period_freq is not None else "--period-order"
+            raise UsageError(f"{option} applies to the --period column; give --period COL too.")
+        if self.period_freq is not None and self.period_freq not in PERIOD_FREQS:
+            from ._text import did_you_mean
+
+            raise UsageError(f"--period-freq must be one of {', '.join(PERIOD_FREQS)}; got {self.period_freq!r}."
+                             f"{did_you_mean(str(self.period_freq), PERIOD_FREQS)}")
+        if self.period_order is not None and self.period_freq is not None:
+            raise UsageError("--period-order orders labels that are not dates (model versions, named rounds); "
+                             "--period-freq buckets dates into periods whose order is the calendar's. Give one.")
+        if self.period_order is not None and len(set(self.period_order)) != len(self.period_order):
+            twice = next(s for s in self.period_order if self.period_order.count(s) > 1)
+            raise UsageError(f"--period-order names {twice!r} twice; name each period once, earliest first.")
 
     def _check_stages(self) -> None:
         if self.stage_order is not None and not self.stage:

@@ -73,7 +73,25 @@ def _frame() -> pd.DataFrame:
         "outcome": pd.array(np.where(rng.random(N) < 0.03, None, outcome), dtype="Int64"),
         "outcome3": np.where(rng.random(N) < 0.05, "?", outcome.astype(str)),
     })
-    return _people(frame, rng)
+    return _periods(_people(frame, rng), rng)
+
+
+def _periods(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Period columns: ISO dates with blanks, day-first dates, a datetime column (a timestamp in Parquet),
+    year numbers, quarter labels in two spellings, model versions; and the traps: a value that is no
+    date, and day-month-year dates that never show which part is the day."""
+    day = np.datetime64("2014-01-01") + rng.integers(0, 6 * 365, N)
+    text = day.astype(str)
+    frame["date"] = np.where(rng.random(N) < 0.02, "", text)
+    frame["dmy"] = [f"{d[8:10]}/{d[5:7]}/{d[:4]}" for d in text]
+    frame["when"] = pd.to_datetime(day)
+    frame["year"] = day.astype("datetime64[Y]").astype(int) + 1970
+    quarter = (day.astype("datetime64[M]").astype(int) % 12) // 3 + 1
+    frame["quarter"] = [f"{y}{'-' if i % 2 else ''}Q{q}" for i, (y, q) in enumerate(zip(frame["year"], quarter))]
+    frame["version"] = rng.choice(["v1", "v2", "v10"], N)
+    frame["date_typo"] = np.where(np.arange(N) == 2222, "soon", text)
+    frame["date_unclear"] = [f"0{1 + i % 9}-0{1 + (i * 7) % 9}-2019" for i in range(N)]
+    return frame
 
 
 def _people(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -136,6 +154,19 @@ SPECS = {
     "people, threshold, filter": AuditSpec(
         protected=("household",), score="score_gappy", threshold=0.5, drop_missing=True, stage="stage",
         person="person", filters=(Filter("municipality", ("Utrecht",), keep=False),)),
+    "period: dates by quarter, blanks, strata": AuditSpec(
+        protected=("nationality",), decision="flag", truth="outcome", strata=("region",), period="date",
+        period_freq="quarter"),
+    "period: day-first dates by month, top 11%": AuditSpec(
+        protected=("gender",), score="score", top=11, period="dmy", period_freq="month"),
+    "period: a datetime column by ISO week, filter": AuditSpec(
+        protected=("gender",), decision="flag", period="when", period_freq="week",
+        filters=(Filter("region", ("north", "south")),)),
+    "period: years and quarter labels as they are": AuditSpec(
+        protected=("gender", "nationality"), decision="flag", period="quarter", missing_values=("NA",)),
+    "period: model versions in their order, threshold": AuditSpec(
+        protected=("gender",), score="score", threshold=0.6, truth="outcome", period="version",
+        period_order=("v1", "v2", "v10")),
 }
 
 
@@ -200,6 +231,19 @@ def test_the_cases_exercise_what_they_claim(sources: dict[str, Path]) -> None:
     assert any("differ only in spaces" in n for n in table.notes)
 
 
+def test_the_period_cases_exercise_what_they_claim(sources: dict[str, Path]) -> None:
+    """Periods in time order (not text order), blanks as '(missing)', two spellings of a quarter merged."""
+    table, _ = _reference(sources["csv"], SPECS["period: dates by quarter, blanks, strata"])
+    assert table.dim("date").role == "period"
+    assert table.dim("date").levels == (*(f"{y}-Q{q}" for y in range(2014, 2020) for q in range(1, 5)), "(missing)")
+    table, _ = _reference(sources["parquet"], SPECS["period: years and quarter labels as they are"])
+    assert len(table.dim("quarter").levels) == 24 and table.dim("quarter").levels[:2] == ("2014-Q1", "2014-Q2")
+    table, _ = _reference(sources["folder"], SPECS["period: model versions in their order, threshold"])
+    assert table.dim("version").levels == ("v1", "v2", "v10")
+    table, _ = _reference(sources["parquet"], SPECS["period: a datetime column by ISO week, filter"])
+    assert table.dim("when").levels[0] == "2014-W01" and len(table.dim("when").levels) >= 6 * 52
+
+
 def test_glob_equals_the_folder(sources: dict[str, Path], scheduler: str) -> None:
     """A glob over the folder's files counts what the folder counts (pandas reads only the folder)."""
     spec = SPECS["top 11% with ties"]
@@ -256,6 +300,13 @@ ERRORS = {
                                          person="person"), "csv"),
     "rows without a person id": (AuditSpec(protected=("household",), decision="flag", stage="stage",
                                            person="person_blank"), "parquet"),
+    "dates without --period-freq": (AuditSpec(protected=("gender",), decision="flag", period="date"), "csv"),
+    "a period value that is no date": (AuditSpec(protected=("gender",), decision="flag", period="date_typo",
+                                                 period_freq="year"), "folder"),
+    "day-month-year dates never settled": (AuditSpec(protected=("gender",), decision="flag", period="date_unclear",
+                                                     period_freq="month"), "parquet"),
+    "a version the order leaves out": (AuditSpec(protected=("gender",), decision="flag", period="version",
+                                                 period_order=("v1", "v2")), "csv"),
 }
 
 

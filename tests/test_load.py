@@ -13,7 +13,6 @@ from conftest import comparison, group, write_text
 import auditkit
 from auditkit import InputDataError, UsageError
 from auditkit.load.data import read_columns
-from auditkit.load.decide import decide
 from auditkit.results import to_json
 
 
@@ -337,9 +336,12 @@ def test_top_n_ties_are_reported_and_broken_by_file_order(tmp_path):
 def test_top_percent_selects_floor_of_n_times_percent(n, percent):
     """--top P selects floor(N*P/100) rows."""
     scores = np.linspace(0, 1, n)
-    decision, rule = decide(scores, top=percent)
-    assert int(decision.sum()) == rule["selected"] == math.floor(n * percent / 100)
-    assert decision[np.argsort(-scores, kind="stable")[: rule["selected"]]].all()
+    frame = pd.DataFrame({"row": [f"{i:04d}" for i in range(n)], "s": scores})
+    r = auditkit.audit(frame, protected=("row",), score="s", top=percent, min_group_size=1).results
+    rule = r["population"]["decision_rule"]
+    selected = {g["group"] for g in r["groups"] if g["selected"]}
+    assert len(selected) == rule["selected"] == math.floor(n * percent / 100)
+    assert selected == {f"{i:04d}" for i in np.argsort(-scores, kind="stable")[: rule["selected"]]}
 
 
 def test_top_percent_through_the_api_selects_floor(decisions_csv):

@@ -146,3 +146,15 @@ def test_one_period_no_findings() -> None:
     """A single period says nothing over time (the overall findings cover it)."""
     table, _ = _period_table({"a": [0.1], "b": [0.3], "c": [0.1]}, n=3000, seed=1)
     assert period_findings(_measure(table).results, []) == []
+
+
+def test_runs_of_one_period_are_named_once() -> None:
+    """Detected in two years that are not consecutive: the longest run is one year, written '2015', not
+    '2015–2015'."""
+    table, _ = _period_table({"a": [0.1] * 5, "b": [0.1, 0.25, 0.1, 0.25, 0.1], "c": [0.1] * 5}, n=5000, seed=9)
+    results = _measure(table).results
+    f = next(f for f in period_findings(results, []) if f["kind"] == "persistence"
+             and f["evidence"] == ["periods/g/b/selection_rate"])
+    assert "in 2 of the 5 years 2014–2018: 2015 and 2017." in f["statement"]["en"]
+    assert "The longest run of consecutive years was 2017 (1 year; higher than a)" in f["statement"]["en"]
+    assert "2015–2015" not in f["statement"]["en"] and "2017–2017" not in f["statement"]["en"]

@@ -164,3 +164,14 @@ def test_frames_per_period_and_over_time() -> None:
     assert over.loc["F", "longest_run_first"] == "2019" and over.loc["EU", "periods_detected"] == 0
     with pytest.raises(ValueError, match="'periods' or 'over_time'"):
         result.to_frame("years")
+
+
+def test_terminal_summary_over_time_in_dutch() -> None:
+    """`--lang nl`: the lines over time in Dutch words and numbers."""
+    from auditkit.results import summary_text
+
+    text = summary_text(_periods(pd.read_csv(FOLDER / "decisions.csv")), lang="nl")
+    assert "Door de tijd, per year (8 jaren, 2014–2021" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("non-EU t.o.v. Dutch"))
+    assert "2015–2018 1,95 (1,72–2,21)" in line and "<0,0001" in line
+    assert "VERSCHUIVING: vanaf 2019 werd voor non-EU (nationality) geen verschil in selectiepercentage meer" in text

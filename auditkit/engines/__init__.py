@@ -16,8 +16,9 @@ table and the population record of a CSV or Parquet source with one of
 
 The engines differ only in how that small table of combinations is built;
 what the values mean (labels, missing values, filters, decision rules, ties,
-every message) is decided by one code path (:mod:`auditkit.engines._plan`)
-that mirrors :mod:`auditkit.load.rows`.  Count tables published by an agency
+every message) is decided by one executor of the counting plan
+(:mod:`auditkit.plan`, :mod:`auditkit.engines._plan`), which also runs the
+pandas engine's rows (:mod:`auditkit.engines._memory`).  Count tables published by an agency
 (``spec.is_count_table``) are small and always read in memory, whatever the
 engine; so is a pandas DataFrame.
 

@@ -118,15 +118,6 @@ class DaskScan(Scan):
         names = [*keys, "_s"] if rule is not None else list(keys)
         return _sum(self._each(_tasks.partition_counts, list(keys), rule), names)
 
-    def marks(self, keys: Sequence[str], rule: ScoreRule) -> pa.Table:
-        """Comma and point marks per combination of ``keys``, from every partition."""
-        table = _concat(self._each(_tasks.partition_marks, list(keys), rule))
-        table = table.append_column("_one", pa.array(np.zeros(table.num_rows, np.int8)))
-        grouped = table.group_by([*keys, "_one"], use_threads=False).aggregate(
-            [("_comma", "any"), ("_point", "any")])
-        return pa.table({**{k: grouped.column(k) for k in keys}, "_comma": grouped.column("_comma_any"),
-                         "_point": grouped.column("_point_any")})
-
     def kth_largest(self, conds: Sequence[ColumnIn], rule: ScoreRule, k: int, n: int) -> float:
         """The k-th largest score: a bound from per-partition quantiles, then the exact value among the
         scores above it (about 2k values travel, not every score)."""

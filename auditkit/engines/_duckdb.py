@@ -201,14 +201,6 @@ class DuckDBScan(Scan):
         sql = f"SELECT {names}{score}, count(*) AS _n FROM ({self._inner(keys, rule)}) GROUP BY ALL"
         return self._run(sql, self._params(rule, {}))
 
-    def marks(self, keys: Sequence[str], rule: ScoreRule) -> pa.Table:
-        """Per combination of ``keys``: does a non-blank score hold a comma (``_comma``), a point (``_point``)."""
-        names = "".join(f"{_quote(k)}, " for k in keys)
-        sql = (f"SELECT {names}coalesce(bool_or(contains(__t, ',')), false) AS _comma, "
-               f"coalesce(bool_or(contains(__t, '.')), false) AS _point "
-               f"FROM ({self._inner(keys, rule, comma=False)}) GROUP BY ALL")
-        return self._run(sql, {})
-
     def kth_largest(self, conds: Sequence[ColumnIn], rule: ScoreRule, k: int, n: int) -> float:
         """The k-th largest valid score of the kept rows.
 

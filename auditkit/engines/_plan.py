@@ -1,16 +1,16 @@
-"""One code path from an engine's group-by to a CountTable, shared by every out-of-core engine.
+"""The one executor of a counting plan (:mod:`auditkit.plan`), for every engine.
 
 An engine reduces the rows to a small table: each distinct combination of the
-raw values of the audit's columns (filters, decision, outcome, groups), and for
-a score the class of the row's score (:mod:`._tasks`), with its number of rows.
-Everything that gives a value its meaning (labels, trimming, missing values,
-positive values, filters, the top-k cut-off and its ties, every message) is
-decided here, on that table, with the helpers of :mod:`auditkit.load.rows`,
-step by step as :func:`auditkit.load.rows.rows_to_counts` does; each row is
-replaced by its combination's count.  The filters, dropped rows, decision
-column and blank scores are rows.py's own rules (written once, against
-:class:`auditkit.load.rows.RowSet`, of which the reduced table is one).  The contract suite
-(``tests/test_engines.py``) holds the two paths to identical results.
+raw values of the plan's key columns (filters, decision, outcome, dimensions),
+and for a score the class of the row's score (:mod:`._tasks`), with its number
+of rows.  Everything that gives a value its meaning (labels, trimming, missing
+values, positive values, filters, the top-k cut-off and its ties, periods,
+every message) is decided here, on that table, with the rules of
+:mod:`auditkit.load.rows` and :mod:`auditkit.load.dimensions`, written once
+against :class:`auditkit.load.rows.RowSet` (of which the reduced table is one).
+Rows in memory are one more engine (:mod:`._memory`), so the pandas path,
+DuckDB and Dask run the same steps; the contract suite
+(``tests/test_engines.py``) holds them to identical results.
 
 Only four things need the rows again, and an engine answers them with a query:
 the k-th largest score, which tied rows come first in file order, and, when
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..exceptions import InputDataError
+from ..load._arrow import int_array
 from ..load.data import row_numbering
 from ..load.rows import (
     Population,
@@ -39,12 +39,13 @@ from ..load.rows import (
     drop_blank_scores,
 )
 from ..measure._counts import CountTable, count_codes
+from ..plan import CountPlan, make_plan
 from ..spec import AuditSpec
 from ._reduced import Reduced, dimensions, outcome_codes, place
 from ._source import Files, column_format
 from ._tasks import BELOW, BLANK, NOT_A_NUMBER, SELECTED, TIED, ColumnIn, ScoreRule
 
-__all__ = ["Scan", "count_scan"]
+__all__ = ["Scan", "count_scan", "execute"]
 
 
 class Scan(ABC):
@@ -53,13 +54,16 @@ class Scan(ABC):
     def __init__(self, files: Files) -> None:
         self.files = files
 
+    def close(self) -> None:
+        """Release what the scan holds (a connection, a spill folder)."""
+
+    def number_format(self, spec: AuditSpec) -> object:
+        """The score column's number format, decided on the whole column before any filter."""
+        return column_format(self.files, spec)
+
     @abstractmethod
     def counts(self, keys: Sequence[str], rule: ScoreRule | None) -> pa.Table:
         """Rows per distinct combination of ``keys`` (and score class ``_s``), in column ``_n``."""
-
-    @abstractmethod
-    def marks(self, keys: Sequence[str], rule: ScoreRule) -> pa.Table:
-        """Per combination of ``keys``: ``_comma``/``_point``, does a non-blank score hold a comma, a point."""
 
     @abstractmethod
     def kth_largest(self, conds: Sequence[ColumnIn], rule: ScoreRule, k: int, n: int) -> float:
@@ -96,6 +100,8 @@ def _bad_scores(files: Files, spec: AuditSpec, found: list[tuple[str, list[int],
         f"{'row holds' if total == 1 else 'rows hold'} text: {shown}"
         f"{' (and more)' if len(found) > 8 else ''}. {counting} "
         f"Fix or remove these rows, or leave them out with --exclude {spec.score}={found[0][0]}."
+        + (" If the numbers are written with a thousands separator such as a space, declare it with --thousands."
+           if any(any(c in v for c in " '_") for v, _, _ in found) else "")
     )
 
 
@@ -136,17 +142,20 @@ def _keep(rows: Reduced, conds: Sequence[ColumnIn]) -> np.ndarray:
     """The combinations of the reduced table that meet ``conds`` (the filters, evaluated again)."""
     keep = np.ones(len(rows.n), dtype=bool)
     for cond in conds:
-        column = rows.table.column(cond.column)
-        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(list(cond.values), type=column.type)), False)
-        if cond.null:
-            hit = pc.or_(hit, pc.is_null(column))
-        keep &= hit.to_numpy(zero_copy_only=False)
+        wanted = {_key(v) for v in cond.values}
+        keep &= np.array([cond.null if v is None else _key(v) in wanted
+                          for v in rows.table.column(cond.column).to_pylist()], dtype=bool)
     return keep
+
+
+def _key(value: object) -> object:
+    """A raw value as a key that equals itself (NaN does not)."""
+    return ("nan",) if isinstance(value, float) and value != value else value
 
 
 def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str],
                   rule: ScoreRule) -> tuple[Reduced, np.ndarray, dict]:
-    """Top-k: the cut-off by a query, then ties by file order, as decide() does."""
+    """Top-k: the cut-off by a query, then ties by file order."""
     n = rows.total()
     k = _top_k(n, spec)
     conds = list(rows.conds)
@@ -158,7 +167,7 @@ def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str],
     above, tied = rows.total(classes == SELECTED), rows.total(classes == TIED)
     need = k - above
     table = rows.table.drop_columns(["_s"])
-    table = table.append_column("_d", pa.array(np.isin(classes, (SELECTED, TIED)).astype(np.int8)))
+    table = table.append_column("_d", int_array(np.isin(classes, (SELECTED, TIED)).astype(np.int8)))
     if need < tied:
         table = _split_ties(table, classes == TIED, scan.first_tied(keys, conds, ranked, need), keys)
     rule_record: dict = {"kind": "top", "selected": int(k), "tie_break": "file order (earlier rows first)"}
@@ -169,52 +178,52 @@ def _decision_top(rows: Reduced, spec: AuditSpec, scan: Scan, keys: list[str],
         rule_record.update(rule=f"top {k:,} scores")
     rule_record.update(cutoff_score=float(cutoff), tied_at_cutoff=int(tied), tied_selected=int(need))
     rows = Reduced(rows.files, table, scan, rows.conds)
-    return rows, rows.table.column("_d").to_numpy(zero_copy_only=False).astype(np.int8), rule_record
+    return rows, rows.column("_d").astype(np.int8), rule_record
 
 
 def _split_ties(table: pa.Table, tied: np.ndarray, chosen: pa.Table, keys: list[str]) -> pa.Table:
-    """Tied combinations selected only for the ``chosen`` counts (the first tied rows in file order)."""
-    columns = [*keys, "_n", "_d"]
-    table = table.select(columns)
-    chosen = chosen.select([*keys, "_n"]).cast(table.select([*keys, "_n"]).schema)
-    ones = pa.array(np.ones(chosen.num_rows, np.int8))
-    parts = [
-        table.filter(pa.array(~tied)),
-        table.filter(pa.array(tied)).set_column(len(keys) + 1, "_d", pa.array(np.zeros(int(tied.sum()), np.int8))),
-        chosen.set_column(len(keys), "_n", pc.negate(chosen.column("_n"))).append_column("_d", pc.subtract(ones, ones)),
-        chosen.append_column("_d", ones),
-    ]
-    # Summing by key (nulls group together) nets each tied combination into its selected and other rows.
-    merged = pa.concat_tables(parts).group_by([*keys, "_d"], use_threads=False).aggregate([("_n", "sum")])
-    merged = pa.table({**{c: merged.column(c) for c in keys}, "_n": merged.column("_n_sum"), "_d": merged.column("_d")})
-    return merged.filter(pc.greater(merged.column("_n"), 0))
+    """Each tied combination split into its ``chosen`` rows (the first tied rows in file order: selected)
+    and the others (not selected); combinations left with no rows are dropped."""
+    def tuples(t: pa.Table) -> list[tuple]:
+        columns = [[_key(v) for v in t.column(k).to_pylist()] for k in keys]
+        return list(zip(*columns)) if columns else [()] * t.num_rows
+
+    picked = dict(zip(tuples(chosen), chosen.column("_n").to_pylist()))
+    n = table.column("_n").to_pylist()
+    at = np.flatnonzero(tied)
+    taken = np.array([picked.get(t, 0) for t in (tuples(table.take(int_array(at))) if len(at) else [])],
+                     dtype=np.int64)
+    index = np.concatenate([np.flatnonzero(~tied), at, at])
+    counts = np.concatenate([np.asarray(n, dtype=np.int64)[~tied], taken, np.asarray(n, dtype=np.int64)[at] - taken])
+    chosen_flags = np.concatenate([np.asarray(table.column("_d").to_pylist(), dtype=np.int8)[~tied],
+                                   np.ones(len(at), np.int8), np.zeros(len(at), np.int8)])
+    keep = counts > 0
+    out = table.select(keys).take(int_array(index[keep]))
+    return out.append_column("_n", int_array(counts[keep])).append_column("_d", int_array(chosen_flags[keep]))
 
 
-def _rule(files: Files, spec: AuditSpec) -> ScoreRule | None:
-    if not spec.score:
+def _rule(files: Files, plan: CountPlan) -> ScoreRule | None:
+    if plan.decision.kind not in ("threshold", "top"):
         return None
-    column = files.columns[spec.score]
-    threshold = float(spec.threshold) if spec.threshold is not None else None
-    return ScoreRule(column, files.is_text(column), threshold=threshold)
-
-
-def _keys(spec: AuditSpec, files: Files) -> list[str]:
-    """The file's names of every column the reduced table is keyed by (not the score)."""
-    wanted = [f.column for f in spec.filters] + [c for c in (spec.decision, spec.truth) if c]
-    wanted += [*spec.protected, *spec.strata] + [c for c in (spec.stage, spec.selection_method) if c]
-    return list(dict.fromkeys(files.columns[c] for c in wanted))
+    column = files.columns[str(plan.decision.column)]
+    return ScoreRule(column, files.is_text(column), threshold=plan.decision.threshold)
 
 
 def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
-    """Count the rows of ``scan`` for ``spec``: the result of ``rows_to_counts`` on the same rows."""
-    files = scan.files
-    keys = _keys(spec, files)
-    rule = _rule(files, spec)
+    """Count the rows of ``scan`` for ``spec``: its plan, executed."""
+    return execute(scan, make_plan(spec, scan.files.columns))
+
+
+def execute(scan: Scan, plan: CountPlan) -> tuple[CountTable, Population]:
+    """Run ``plan`` on the rows of ``scan``: filters, decision, outcome, dimensions, people; then count."""
+    files, spec = scan.files, plan.spec
+    keys = list(plan.keys)
+    rule = _rule(files, plan)
     number_format = None
     if rule is not None and rule.text:
-        number_format = column_format(files, spec)
-        rule = ScoreRule(rule.column, True, number_format.decimal == ",", rule.threshold,
-                         thousands=number_format.thousands)
+        number_format = scan.number_format(spec)
+        rule = ScoreRule(rule.column, True, number_format.decimal == ",", rule.threshold,  # type: ignore[attr-defined]
+                         thousands=number_format.thousands)  # type: ignore[attr-defined]
     rows = Reduced(files, scan.counts(keys, rule), scan)
     rows_read = rows.total()
     if rows_read == 0:
@@ -223,35 +232,39 @@ def count_scan(scan: Scan, spec: AuditSpec) -> tuple[CountTable, Population]:
     steps: list[dict] = []
     notes = list(files.notes)
     rows = _reduced(apply_filters(rows, spec, steps))
-    if spec.all_selected:
-        decision = np.ones(len(rows.n), dtype=np.int8)
-        record = all_selected_rule(rows.total())
-    elif spec.decision:
-        found, decision, record = decision_column(rows, spec, steps, notes)
-        rows = _reduced(found)
-    else:
-        assert rule is not None
-        rows = _scores(rows, spec, scan, rule, steps)
-        if spec.threshold is not None:
-            chosen = rows.score() == SELECTED
-            decision = chosen.astype(np.int8)
-            record = {"kind": "threshold", "threshold": spec.threshold, "rule": f"score >= {spec.threshold}",
-                      "selected": rows.total(chosen)}
-        else:
-            rows, decision, record = _decision_top(rows, spec, scan, keys, rule)
-        record["column"] = spec.score
-        if number_format is not None and number_format.record():
-            record["number_format"] = number_format.record()
+    rows, decision, record = _decide(rows, plan, scan, keys, rule, steps, notes)
+    if number_format is not None and number_format.record():  # type: ignore[attr-defined]
+        record["number_format"] = number_format.record()  # type: ignore[attr-defined]
     outcome, outcome_info = outcome_codes(rows, spec, notes)
-    dims, codes = dimensions(rows, spec, notes)
+    dims, codes = dimensions(rows, plan, notes)
     _check_random(rows.src, spec, dims)
-    weights = _people(scan, spec, rows, keys, rule, dims, codes, decision, notes) if spec.person else rows.n
+    weights = _people(scan, spec, rows, keys, rule, dims, codes, decision, notes) if plan.person else rows.n
     table = count_codes(dims, codes, decision, outcome, weights=weights)
     population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info,
-                            int(weights.sum()) if spec.person else None)
+                            int(weights.sum()) if plan.person else None)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population
 
 
+def _decide(rows: Reduced, plan: CountPlan, scan: Scan, keys: list[str], rule: ScoreRule | None,
+            steps: list[dict], notes: list[str]) -> tuple[Reduced, np.ndarray, dict]:
+    """Each combination's decision (0/1) and the record of the rule, by the plan's decision step."""
+    spec, kind = plan.spec, plan.decision.kind
+    if kind == "all selected":
+        return rows, np.ones(len(rows.n), dtype=np.int8), all_selected_rule(rows.total())
+    if kind == "column":
+        found, decision, record = decision_column(rows, spec, steps, notes)
+        return _reduced(found), decision, record
+    assert rule is not None
+    rows = _scores(rows, spec, scan, rule, steps)
+    if kind == "threshold":
+        chosen = rows.score() == SELECTED
+        record = {"kind": "threshold", "threshold": spec.threshold, "rule": f"score >= {spec.threshold}",
+                  "selected": rows.total(chosen)}
+        decision = chosen.astype(np.int8)
+    else:
+        rows, decision, record = _decision_top(rows, spec, scan, keys, rule)
+    record["column"] = spec.score
+    return rows, decision, record
 def _people(scan: Scan, spec: AuditSpec, rows: Reduced, keys: list[str], rule: ScoreRule | None,
             dims: list, codes: dict[str, np.ndarray], decision: np.ndarray, notes: list[str]) -> np.ndarray:
     """People per combination of the reduced table: each person once, at their furthest stage."""
@@ -259,9 +272,9 @@ def _people(scan: Scan, spec: AuditSpec, rows: Reduced, keys: list[str], rule: S
 
     combos = combos_of(dims, codes, decision, str(spec.stage))
     table = rows.table.select([*keys, *(["_s"] if rule is not None else [])])
-    table = table.append_column("_c", pa.array(np.arange(len(combos), dtype=np.int64)))
+    table = table.append_column("_c", int_array(np.arange(len(combos), dtype=np.int64)))
     for name, values in (("_st", combos.stage), ("_dec", combos.decision), ("_g", combos.group)):
-        table = table.append_column(name, pa.array(values))
+        table = table.append_column(name, int_array(values.astype(np.int64)))
     person = scan.files.columns[str(spec.person)]
 
     def examples(kind: str) -> list[str]:

@@ -15,9 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..load._arrow import bool_array, to_numpy
 from ..load.data import SourceTable
-from ..load.rows import RowSet, _dimension, _outcome, _roles, _rows, _where
-from ..measure._counts import MISSING, Dimension
+from ..load.dimensions import dimension
+from ..load.rows import RowSet, _outcome, where_text
+from ..measure._counts import Dimension
+from ..plan import CountPlan
 from ..spec import AuditSpec
 from ._source import Files
 from ._tasks import ColumnIn
@@ -37,7 +40,7 @@ class Reduced(RowSet):
         self.table = table
         self.scan = scan
         self.conds = conds
-        self.n = table.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
+        self.n = to_numpy(table.column("_n"), fill=0).astype(np.int64)
 
     @property
     def src(self) -> SourceTable:
@@ -48,7 +51,7 @@ class Reduced(RowSet):
         return self.files.label
 
     def where(self, mask: np.ndarray) -> Reduced:
-        return Reduced(self.files, self.table.filter(pa.array(mask)), self.scan, self.conds)
+        return Reduced(self.files, self.table.filter(bool_array(mask)), self.scan, self.conds)
 
     def keep(self, column: str, mask: np.ndarray) -> Reduced:
         """The combinations in ``mask``, the filter recorded as a condition on ``column``'s raw values."""
@@ -64,18 +67,22 @@ class Reduced(RowSet):
         return int(self.n.sum() if mask is None else self.n[mask].sum())
 
     def score(self) -> np.ndarray:
-        return self.table.column("_s").to_numpy(zero_copy_only=False)
+        """Each combination's score class."""
+        return self.column("_s")
+
+    def column(self, name: str) -> np.ndarray:
+        """An integer column of the table (``_n``, ``_s``, ``_d``) as numpy."""
+        return to_numpy(self.table.column(name), fill=0)
 
     def holding(self, column: str, mask: np.ndarray) -> ColumnIn:
         """The condition 'the column holds one of the raw values it has in the rows of ``mask``'."""
-        values = pc.unique(self.table.column(self.files.columns[column]).filter(pa.array(mask)))
+        values = pc.unique(self.table.column(self.files.columns[column]).filter(bool_array(mask)))
         return ColumnIn(self.files.columns[column], tuple(values.drop_null().to_pylist()), values.null_count > 0)
 
 
 def place(files: Files, row: int) -> str:
     """'row 7, counting the header as row 1' (CSV) or 'row 7, counting from 1' (Parquet), as rows.py words it."""
-    table = pa.table({"_": [0]})
-    return _where(SourceTable(table, files.label, files.kind, {}, (), np.array([row])), np.array([True]))
+    return where_text(files.kind, row)
 
 
 def outcome_codes(rows: Reduced, spec: AuditSpec, notes: list[str]) -> tuple[np.ndarray, dict]:
@@ -83,20 +90,12 @@ def outcome_codes(rows: Reduced, spec: AuditSpec, notes: list[str]) -> tuple[np.
     return _outcome(rows.src, spec, notes, weights=rows.n)
 
 
-def dimensions(rows: Reduced, spec: AuditSpec, notes: list[str]) -> tuple[list[Dimension], dict[str, np.ndarray]]:
-    """rows.py's ``_dimension`` for each group column, with the row counts in its notes."""
+def dimensions(rows: Reduced, plan: CountPlan, notes: list[str]) -> tuple[list[Dimension], dict[str, np.ndarray]]:
+    """The levels and codes of each of the plan's dimensions, its notes counting rows."""
     dims, codes = [], {}
-    for name, role in _roles(spec):
-        found: list[str] = []
-        dim, code = _dimension(rows.src, name, role, spec, found, weights=rows.n)
-        if MISSING in dim.levels:
-            # _dimension counted combinations; say how many rows, in its words.
-            combos = int((code == dim.levels.index(MISSING)).sum())
-            ours = f"{name}: {_rows(combos)} no value; they form the group {MISSING!r}."
-            if found and found[0] == ours:
-                found[0] = (f"{name}: {_rows(rows.total(code == dim.levels.index(MISSING)))} no value; they form "
-                            f"the group {MISSING!r}.")
-        notes.extend(found)
+    for step in plan.dimensions:
+        dim, code = dimension(rows.src, step.name, step.role, plan.spec, notes, weights=rows.n,
+                              first=lambda mask, column=step.name: rows.first(mask, column))
         dims.append(dim)
-        codes[name] = code
+        codes[step.name] = code
     return dims, codes

@@ -208,7 +208,7 @@ def _shift(err: InputDataError, lines: int, offset: int) -> InputDataError:
 
 def column_format(files: Files, spec: object) -> object:
     """The number format of ``spec.score`` in ``files``, decided on the whole column as the in-memory
-    reader decides it (:func:`auditkit.load.rows.score_format`): the column alone is streamed."""
+    reader decides it (:func:`auditkit.engines._memory.score_format`): the column alone is streamed."""
     from ..load._numbers import detect_format, distinct_texts
 
     column = files.columns[spec.score]  # type: ignore[attr-defined]

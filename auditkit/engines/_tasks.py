@@ -6,9 +6,9 @@ and an agency's reviewer can read, in one file, everything that runs next to
 their data.  Every function takes one partition and returns a few numbers or a
 small table of counts; no row leaves a worker.
 
-Scores are parsed exactly as :func:`auditkit.load.decide.parse_scores` does,
-with the same pyarrow kernels, so that a partition classifies each score the
-way the in-memory path would.
+Scores are parsed here for Dask's partitions and for rows in memory
+(:mod:`._memory` treats its table as one partition); DuckDB's SQL does the
+same in :meth:`auditkit.engines._duckdb.DuckDBScan._score`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,10 @@ class ScoreRule:
     thousands: str | None = None
 
 
-def _array(frame: pd.DataFrame, column: str) -> pa.Array:
+def _array(frame: pd.DataFrame | pa.Table, column: str) -> pa.Array:
+    """One column of a partition: a pandas DataFrame (Dask) or an Arrow table (rows in memory)."""
+    if isinstance(frame, pa.Table):
+        return frame.column(column).combine_chunks()
     import pandas as pd
 
     col = frame[column]
@@ -65,19 +68,34 @@ def _array(frame: pd.DataFrame, column: str) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def float64(array: pa.Array) -> np.ndarray:
+    """Numbers as float64, nulls as NaN, read from Arrow's buffers (pyarrow's ``to_numpy`` and
+    ``fill_null`` with a Python value import pandas, which the in-memory audit path never needs)."""
+    values = pc.cast(array, pa.float64())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    data = np.frombuffer(values.buffers()[1], dtype=np.float64, count=len(values), offset=values.offset * 8) \
+        if len(values) else np.zeros(0)
+    if not values.null_count:
+        return data.copy()
+    bits = np.unpackbits(np.frombuffer(values.buffers()[0], dtype=np.uint8), bitorder="little")
+    out = data.copy()
+    out[~bits[values.offset:values.offset + len(values)].astype(bool)] = np.nan
+    return out
+
+
 def parse_text(array: pa.Array, comma: bool, thousands: str | None = None) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Trimmed text (null when blank), its value as float64 (NaN when blank or not a number), and a mask of
     non-blank values that are not numbers."""
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
-    blank = pc.fill_null(pc.equal(text, ""), True)
-    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    blank = pc.or_kleene(pc.is_null(text), pc.invert(pc.cast(pc.utf8_length(text), pa.bool_())))
+    text = pc.if_else(blank, pa.nulls(len(text), pa.string()), text)
     if thousands:
         text = pc.replace_substring(text, thousands, "")
     if comma:
         text = pc.replace_substring(text, ",", ".")
     try:
-        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
-        return text, values, np.zeros(len(array), dtype=bool)
+        return text, float64(text), np.zeros(len(array), dtype=bool)
     except pa.ArrowInvalid:
         pass
     # Some value is not a number: parse each distinct value alone to find which (only on bad data).
@@ -85,12 +103,13 @@ def parse_text(array: pa.Array, comma: bool, thousands: str | None = None) -> tu
     parsed = []
     for value in encoded.dictionary.to_pylist():
         try:
-            parsed.append(pc.cast(pa.array([value]), pa.float64())[0].as_py())
+            parsed.append(float(pc.cast(pa.array([value]), pa.float64())[0].as_py()))
         except pa.ArrowInvalid:
             parsed.append(None)
     lookup = np.array([np.nan if v is None else v for v in parsed] + [np.nan], dtype=np.float64)
     bad_lookup = np.array([v is None for v in parsed] + [False])
-    idx = encoded.indices.fill_null(len(parsed)).to_numpy(zero_copy_only=False)
+    idx = float64(encoded.indices).astype(np.float64)
+    idx = np.where(np.isnan(idx), len(parsed), idx).astype(np.int64)
     return text, lookup[idx], bad_lookup[idx]
 
 
@@ -98,7 +117,7 @@ def score_values(frame: pd.DataFrame, rule: ScoreRule) -> tuple[np.ndarray, np.n
     """Each row's score (NaN when blank) and a mask of scores that are text, not numbers."""
     array = _array(frame, rule.column)
     if not rule.text:
-        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        values = float64(array)
         return values, np.zeros(len(values), dtype=bool)
     _, values, bad = parse_text(array, rule.comma, rule.thousands)
     return values, bad
@@ -106,7 +125,11 @@ def score_values(frame: pd.DataFrame, rule: ScoreRule) -> tuple[np.ndarray, np.n
 
 def score_classes(frame: pd.DataFrame, rule: ScoreRule) -> np.ndarray:
     """The class (BELOW, SELECTED, BLANK, NOT_A_NUMBER, TIED) of each row's score."""
-    values, bad = score_values(frame, rule)
+    return classify(*score_values(frame, rule), rule)
+
+
+def classify(values: np.ndarray, bad: np.ndarray, rule: ScoreRule) -> np.ndarray:
+    """The class of each score given its value (NaN: blank) and whether its text is not a number."""
     classes = np.full(len(values), BELOW, dtype=np.int8)
     if rule.threshold is not None:
         classes[values >= rule.threshold] = SELECTED
@@ -151,20 +174,6 @@ def _counts(frame: pd.DataFrame, keys: Sequence[str], mask: np.ndarray | None,
 def partition_counts(frame: pd.DataFrame, keys: Sequence[str], rule: ScoreRule | None) -> pd.DataFrame:
     """Row counts of one partition by its key values (and score class)."""
     return _counts(frame, keys, None, score_classes(frame, rule) if rule is not None else None)
-
-
-def partition_marks(frame: pd.DataFrame, keys: Sequence[str], rule: ScoreRule) -> pd.DataFrame:
-    """Per key combination: does some non-blank score hold a comma, a point?"""
-    import pandas as pd
-
-    text, _, _ = parse_text(_array(frame, rule.column), False)
-    comma = pc.fill_null(pc.match_substring(text, ","), False)
-    point = pc.fill_null(pc.match_substring(text, "."), False)
-    table = pa.table({**{k: _array(frame, k) for k in keys}, "_one": np.zeros(len(frame), np.int8),
-                      "_comma": comma, "_point": point})
-    grouped = table.group_by([*keys, "_one"], use_threads=False).aggregate([("_comma", "any"), ("_point", "any")])
-    return pa.table({**{k: grouped.column(k) for k in keys}, "_comma": grouped.column("_comma_any"),
-                     "_point": grouped.column("_point_any")}).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def partition_scores_above(frame: pd.DataFrame, conds: Sequence[ColumnIn], rule: ScoreRule,

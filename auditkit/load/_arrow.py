@@ -55,3 +55,27 @@ def bool_array(mask: np.ndarray) -> pa.Array:
     mask = np.asarray(mask, dtype=bool)
     bits = np.packbits(mask, bitorder="little")
     return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def int_array(values: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """A numpy integer array as an Arrow array of the same width, ``null`` marking missing entries
+    (``pa.array`` would import pandas).
+
+    >>> int_array(np.array([1, 2, 3], dtype=np.int8), null=np.array([False, True, False])).to_pylist()
+    [1, None, 3]
+    """
+    values = np.ascontiguousarray(values)
+    kind = {1: pa.int8(), 2: pa.int16(), 4: pa.int32(), 8: pa.int64()}[values.dtype.itemsize]
+    validity = None
+    if null is not None and null.any():
+        validity = pa.py_buffer(np.packbits(~np.asarray(null, dtype=bool), bitorder="little"))
+    return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(values)])
+
+
+def bool_mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean array as a numpy mask, null as False (without importing pandas).
+
+    >>> bool_mask(bool_array(np.array([True, False]))).tolist()
+    [True, False]
+    """
+    return to_numpy(array.cast(pa.int8()), fill=0).astype(bool)

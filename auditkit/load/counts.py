@@ -23,14 +23,14 @@ from ..measure._counts import CountTable
 from ..spec import AuditSpec
 from ._totals import drop_totals
 from .data import SourceTable, row_numbering
+from ..plan import dimension_roles
+from .dimensions import dimension
 from .rows import (
     Population,
     _apply_filters,
     _check_random,
-    _dimension,
     _outcome_codes,
     _positive_mask,
-    _roles,
     _row_numbers,
     _value_levels,
     _values,
@@ -47,7 +47,7 @@ CELL_NAMES = {"tp": (1, 1), "fp": (1, 0), "fn": (0, 1), "tn": (0, 0),
 def count_table_columns(spec: AuditSpec) -> list[str]:
     """Columns a count table must have for ``spec`` (options that contradict each other are refused first)."""
     _check_options(spec)
-    cols = list(spec.protected) + list(spec.strata)
+    cols = list(spec.protected) + list(spec.strata) + ([spec.period] if spec.period else [])
     cols += [c for c in (spec.stage, spec.selection_method, spec.count_column, spec.cell_column,
                          spec.decision, spec.truth) if c]
     return cols + [c for c in spec.cells.values()] + [f.column for f in spec.filters]
@@ -172,14 +172,14 @@ def counts_to_table(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popu
     rows_read = src.table.num_rows
     steps: list[dict] = []
     src = _apply_filters(src, spec, steps)
-    roles = _roles(spec)
+    roles = dimension_roles(spec)
     count_columns = [spec.count_column] if spec.count_column else list(spec.cells.values())
     groups = [c for c, _ in roles]
     keys = groups + [c for c in (spec.cell_column, spec.decision, spec.truth) if c]
     src = drop_totals(src, spec, count_columns, keys, groups, _parse_counts, _value_levels, _where, steps, notes)
     dims, codes = [], []
     for name, role in roles:
-        dim, code = _dimension(src, name, role, spec, notes)
+        dim, code = dimension(src, name, role, spec, notes)
         dims.append(dim)
         codes.append(code)
     _check_random(src, spec, dims)

@@ -47,10 +47,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..exceptions import InputDataError
-from ..measure._counts import CountTable, Dimension, count_codes
-from ..spec import AuditSpec
+from ..measure._counts import Dimension
 
-__all__ = ["AGGREGATES", "EXAMPLES", "Combos", "aggregate_rows", "combos_of", "count_people", "person_weights"]
+__all__ = ["AGGREGATES", "EXAMPLES", "Combos", "aggregate_rows", "combos_of", "person_weights"]
 
 #: Columns of the per-person aggregate table, in order.
 AGGREGATES = ("_blank", "_rows", "_key", "_mask", "_unsel", "_gmin", "_gmax", "_n")
@@ -204,23 +203,6 @@ def person_weights(agg: pa.Table, combos: Combos, *, label: str, person: str, st
                      "selected at a stage before the furthest stage they reached; they are counted at their "
                      "furthest stage.")
     return weights
-
-
-def count_people(label: str, spec: AuditSpec, dims: Sequence[Dimension], codes: Mapping[str, np.ndarray],
-                 decision: np.ndarray, outcome: np.ndarray, person: np.ndarray, labels: Sequence[str],
-                 notes: list[str]) -> CountTable:
-    """Each person once, at their furthest stage, from rows in memory (the in-memory engine)."""
-    flat = np.zeros(len(decision), dtype=np.int64)
-    for d in dims:
-        flat = flat * len(d.levels) + codes[d.name]
-    flat = (flat * 2 + decision) * 3 + outcome
-    _, first, combo = np.unique(flat, return_index=True, return_inverse=True)
-    reps = {name: code[first] for name, code in codes.items()}
-    combos = combos_of(dims, reps, decision[first], str(spec.stage))
-    agg, examples = aggregate_rows(person, labels, combo.reshape(-1), combos)
-    weights = person_weights(agg, combos, label=label, person=str(spec.person), stage=stage_dimension(dims),
-                             groups=[d.name for d in dims if d.role != "stage"], examples=examples, notes=notes)
-    return count_codes(dims, reps, decision[first], outcome[first], weights=weights)
 
 
 def stage_dimension(dims: Sequence[Dimension]) -> Dimension:

@@ -1,9 +1,13 @@
-"""Turn row-level columns into codes and count them.
+"""The rules that give row values their meaning, written once for every engine.
 
-This module decides what each value means: which levels a group column has
-(missing values form the explicit group ``(missing)``), which decision and
-outcome values are positive, how a score becomes a decision.  It hands codes
-to :func:`auditkit.measure._counts.count_codes`, the one pass over the rows.
+Which text a column's values are (:func:`encode_levels`), which decision and
+outcome values are positive, which rows the filters keep, which rows are
+dropped and why: each rule is a function of a :class:`RowSet` (rows in memory,
+or an engine's reduced table of distinct combinations with their row counts).
+The order in which they run is the counting plan's (:mod:`auditkit.plan`),
+executed by :func:`auditkit.engines._plan.execute` for every engine;
+:func:`rows_to_counts` runs it on rows in memory.  Grouping columns get their
+levels in :mod:`auditkit.load.dimensions`.
 """
 
 from __future__ import annotations
@@ -16,11 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._text import did_you_mean, list_values
-from ..exceptions import InputDataError, UsageError
-from ..measure._counts import MISSING, CountTable, Dimension, count_codes
+from ..exceptions import InputDataError
+from ..measure._counts import CountTable, Dimension
 from ..spec import AuditSpec
-from ._arrow import to_numpy
-from ._numbers import NumberFormat, detect_format, distinct_texts
+from ._arrow import bool_array, to_numpy
 from ._values import match_values
 from .data import SourceTable, row_numbering
 
@@ -123,65 +126,6 @@ def _label_or_none(value: object) -> str | None:
     return label_of(value)
 
 
-def _dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str],
-               weights: np.ndarray | None = None) -> tuple[Dimension, np.ndarray]:
-    """Levels and codes of a grouping column (``weights``: rows per entry, for the engines' combinations)."""
-    levels, codes = encode_levels(src.table.column(src.columns[name]), _values(spec.missing_values))
-    if role == "stage":
-        return _stage(src, name, levels, codes, spec, notes, weights)
-    if MISSING in levels:  # the data's own text '(missing)' must not merge with (or pose as) the missing group
-        renamed = f"{MISSING} [written in the data]"
-        named = [renamed if lv == MISSING else lv for lv in levels]
-        order = sorted(named)
-        codes = np.array([order.index(lv) for lv in named] + [-1], dtype=np.int32)[codes]
-        levels = order
-        notes.append(f"{name}: the text {MISSING!r} written in the data is shown as {renamed!r}, apart from "
-                     "the rows with no value.")
-    n_missing = int((codes < 0).sum())
-    if n_missing:
-        codes = np.where(codes < 0, len(levels), codes)
-        levels = levels + [MISSING]
-        notes.append(f"{name}: {_rows(n_missing)} no value; they form the group {MISSING!r}.")
-    folded: dict[str, list[str]] = {}
-    for lab in levels:
-        folded.setdefault(" ".join(lab.split()).casefold(), []).append(lab)
-    for same in (v for v in folded.values() if len(v) > 1):
-        notes.append(f"{name}: values {list_values(same)} differ only in spaces or case and are counted "
-                     "as separate groups; clean the column if they mean the same.")
-    return Dimension(name, role, tuple(levels)), codes
-
-
-def _stage(src: SourceTable, name: str, levels: list[str], codes: np.ndarray, spec: AuditSpec, notes: list[str],
-           weights: np.ndarray | None) -> tuple[Dimension, np.ndarray]:
-    """The stage column: every row names a stage, and the stages are in process order.
-
-    The order decides every transition, so a stage the order leaves out is an error rather than
-    a stage silently put last; without --stage-order the sorted order is used and said.
-    """
-    blank = codes < 0
-    if blank.any():
-        n = int(blank.sum() if weights is None else weights[blank].sum())
-        raise InputDataError(f"{src.label}: {_rows(n)} no value in stage column {name!r}; every row of a process "
-                             "file must name the stage it records. Fill the stage, or leave these rows out.")
-    if not spec.stage_order:
-        notes.append(f"{name}: no --stage-order was given, so the stages are taken in sorted order "
-                     f"({', '.join(repr(lv) for lv in levels)}); give the process order with --stage-order if "
-                     "it differs.")
-        return Dimension(name, "stage", tuple(levels)), codes
-    unknown = [s for s in spec.stage_order if s not in levels]
-    if unknown:
-        raise InputDataError(f"{src.label}: --stage-order names {unknown[0]!r}, but column {name!r} has "
-                             f"{list_values(levels)}.{did_you_mean(unknown[0], levels)}")
-    unlisted = [lv for lv in levels if lv not in spec.stage_order]
-    if unlisted:
-        raise InputDataError(f"{src.label}: column {name!r} holds {list_values(unlisted)}, which --stage-order "
-                             f"({', '.join(spec.stage_order)}) does not place; every stage must have its place in "
-                             "the process. Add it to --stage-order, or leave its rows out with --exclude.")
-    order = list(spec.stage_order)
-    remap = np.array([order.index(lv) for lv in levels] + [-1])
-    return Dimension(name, "stage", tuple(order)), remap[codes]
-
-
 def _values(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
     """Option values as a tuple: a lone string from the Python API ('Ja') is one value, not 'J', 'a'."""
     if value is None:
@@ -199,10 +143,14 @@ def _row_numbers(src: SourceTable) -> np.ndarray:
 
 def _where(src: SourceTable, mask: np.ndarray) -> str:
     """'row 7' (file, the header is row 1) or 'position 5' (DataFrame) of the first row in ``mask``."""
-    row = int(_row_numbers(src)[int(np.argmax(mask))])
-    if src.kind == "dataframe":
+    return where_text(src.kind, int(_row_numbers(src)[int(np.argmax(mask))]))
+
+
+def where_text(kind: str, row: int) -> str:
+    """Row ``row`` (numbered as messages number the rows of a source of ``kind``) in words."""
+    if kind == "dataframe":
         return f"position {row:,} of the DataFrame"
-    return f"row {row:,}, counting the header as row 1" if src.kind == "csv" else f"row {row:,}, counting from 1"
+    return f"row {row:,}, counting the header as row 1" if kind == "csv" else f"row {row:,}, counting from 1"
 
 
 def _rows(n: int, verb: str = "have") -> str:
@@ -293,7 +241,7 @@ class RowSet:
     def where(self, mask: np.ndarray) -> RowSet:
         """The entries in ``mask``; rows keep their numbers for messages."""
         src = self._src
-        return RowSet(SourceTable(src.table.filter(pa.array(mask)), src.label, src.kind, src.columns, src.notes,
+        return RowSet(SourceTable(src.table.filter(bool_array(mask)), src.label, src.kind, src.columns, src.notes,
                                   _row_numbers(src)[mask]))
 
     def keep(self, column: str, mask: np.ndarray) -> RowSet:
@@ -340,11 +288,6 @@ def drop_rows(rows: RowSet, drop: np.ndarray, why: str, steps: list[dict]) -> Ro
     if after == 0:
         raise InputDataError(f"{rows.label}: no rows are left after this step: {why} ({before:,} -> 0 rows).")
     return rows.where(~drop)
-
-
-def _drop(src: SourceTable, drop: np.ndarray, why: str, steps: list[dict]) -> SourceTable:
-    """:func:`drop_rows` on rows in memory."""
-    return drop_rows(RowSet(src), drop, why, steps).src
 
 
 def decision_column(rows: RowSet, spec: AuditSpec, steps: list[dict],
@@ -434,59 +377,10 @@ def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str],
     return _outcome_codes(src, spec, notes, weights)
 
 
-def _decision(src: SourceTable, spec: AuditSpec, steps: list[dict], notes: list[str],
-              number_format: NumberFormat | None = None) -> tuple[SourceTable, np.ndarray, dict]:
-    from .decide import decide, parse_scores
-
-    if spec.all_selected:
-        return src, np.ones(src.table.num_rows, dtype=np.int8), all_selected_rule(src.table.num_rows)
-    if spec.decision:
-        rows, decision, record = decision_column(RowSet(src), spec, steps, notes)
-        return rows.src, decision, record
-    scores = parse_scores(src.table.column(src.columns[spec.score]), src.label, spec.score,
-                          row_numbers=_row_numbers(src), kind=src.kind, number_format=number_format)
-    blank = np.isnan(scores)
-    if blank.any():
-        first = src
-        src = drop_blank_scores(RowSet(src), spec, blank, steps, lambda: _where(first, blank)).src
-        scores = scores[~blank]
-    decision, rule = decide(scores, threshold=spec.threshold, top=spec.top, top_n=spec.top_n)
-    rule["column"] = spec.score
-    if number_format is not None and number_format.record():
-        rule["number_format"] = number_format.record()
-    return src, decision, rule
-
-
-def score_format(src: SourceTable, spec: AuditSpec) -> NumberFormat | None:
-    """The number format of a text score column, decided on the whole column (before any filter)."""
-    if not spec.score or spec.all_selected:
-        return None
-    column = src.table.column(src.columns[spec.score])
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type):
-        return None
-    return detect_format(distinct_texts([column]), label=src.label, column=spec.score, decimal=spec.decimal,
-                         thousands=spec.thousands)
-
-
 def all_selected_rule(selected: int) -> dict:
     """The decision record of data in which every row was selected (only investigated cases)."""
     return {"kind": "all selected", "column": None, "rule": "every row was selected (only investigated cases are "
             "in the data)", "selected": selected}
-
-
-def _roles(spec: AuditSpec) -> list[tuple[str, str]]:
-    """The grouping columns and their roles; a column may have only one."""
-    roles = [(c, "protected") for c in spec.protected] + [(c, "stratum") for c in spec.strata]
-    roles += [(c, r) for c, r in ((spec.stage, "stage"), (spec.selection_method, "method")) if c]
-    options = {"protected": "--protected", "stratum": "--strata", "stage": "--stage", "method": "--selection-method"}
-    seen: dict[str, str] = {}
-    for name, role in roles:
-        if name in seen:
-            twice = options[role] if seen[name] == role else f"{options[seen[name]]} and {options[role]}"
-            raise UsageError(f"Column {name!r} is named twice ({twice}); each column can have one role only. "
-                             "Name it once.")
-        seen[name] = role
-    return roles
 
 
 def _check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) -> None:
@@ -499,29 +393,9 @@ def _check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) 
 
 
 def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Population]:
-    """Apply the filters, derive decisions and outcomes, and count the rows once."""
-    rows_read = src.table.num_rows
-    steps: list[dict] = []
-    notes = list(src.notes)
-    number_format = score_format(src, spec)
-    src = _apply_filters(src, spec, steps)
-    src, decision, rule = _decision(src, spec, steps, notes, number_format)
-    outcome, outcome_info = _outcome(src, spec, notes)
-    roles = _roles(spec)
-    dims, codes = [], {}
-    for name, role in roles:
-        dim, code = _dimension(src, name, role, spec, notes)
-        dims.append(dim)
-        codes[name] = code
-    _check_random(src, spec, dims)
-    if spec.person:
-        from .persons import count_people
+    """Count rows held in memory for ``spec``: the counting plan run on them as on any engine's rows
+    (:func:`auditkit.engines._plan.count_scan` over :class:`auditkit.engines._memory.MemoryScan`)."""
+    from ..engines._memory import MemoryScan
+    from ..engines._plan import count_scan
 
-        labels, person = encode_levels(src.table.column(src.columns[spec.person]))
-        table = count_people(src.label, spec, dims, codes, decision, outcome, person, labels, notes)
-    else:
-        table = count_codes(dims, codes, decision, outcome)
-    population = Population(src.label, rows_read, tuple(steps), src.table.num_rows, rule, outcome_info,
-                            int(table.total) if spec.person else None)
-    return CountTable(table.dims, table.low, table.high, tuple(notes)), population
-
+    return count_scan(MemoryScan(src), spec)

@@ -136,8 +136,9 @@ def _over_time_table(ctx: Context, periods: Mapping[str, Any], attr: str) -> Tab
             continue
         per, tr, ho = o["persistence"], o["trend"], o["homogeneity"]
         run = per["runs"][per["longest_run"]] if per["runs"] else None
+        span = "" if run is None else run["first"] if run["first"] == run["last"] else f"{run['first']}–{run['last']}"
         run_text = "—" if run is None else (
-            f"{run['first']}–{run['last']}: {loc.number(run['pooled']['ratio'])} "
+            f"{span}: {loc.number(run['pooled']['ratio'])} "
             f"({loc.span(loc.number(run['pooled']['ratio_ci'][0]), loc.number(run['pooled']['ratio_ci'][1]))})")
         ci = tr.get("ratio_change_ci") or [None, None]
         trend = "—" if tr.get("ratio_change_per_period") is None else (

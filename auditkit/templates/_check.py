@@ -277,7 +277,7 @@ def _check_concrete(data: dict, out: _Collector) -> None:
         _claim(roles, attr.get("column", name), ("protected", name), out)
     for i, col in enumerate(columns.get("strata", [])):
         _claim(roles, col, ("data", "strata", i), out)
-    for key in ("stage", "selection_method"):
+    for key in ("stage", "period", "selection_method"):
         if key in columns:
             _claim(roles, columns[key]["column"], ("data", key, "column"), out)
     if "person" in columns.get("stage", {}):

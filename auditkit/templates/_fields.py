@@ -64,6 +64,12 @@ def spec_fields(data: Mapping[str, Any], protected: Sequence[Any], *, for_model:
             fields["stage_order"] = texts(columns["stage"]["order"])
         if "person" in columns["stage"]:
             fields["person"] = columns["stage"]["person"]
+    if "period" in columns:
+        fields["period"] = columns["period"]["column"]
+        if "freq" in columns["period"]:
+            fields["period_freq"] = columns["period"]["freq"]
+        if "order" in columns["period"]:
+            fields["period_order"] = texts(columns["period"]["order"])
     if "selection_method" in columns:
         fields["selection_method"] = columns["selection_method"]["column"]
         fields["random"] = texts(columns["selection_method"]["random"])

@@ -26,6 +26,7 @@ FIELD_GROUPS = (
     ("truth", "truth_positive", "truth_negative"),
     ("selection_method", "random"),
     ("stage", "stage_order", "person"),
+    ("period", "period_freq", "period_order"),
     ("suppressed", "suppressed_range"),
 )
 
