@@ -24,7 +24,7 @@ import numpy as np
 
 from .exceptions import InputDataError, UsageError
 
-__all__ = ["add_model_comparison", "check_compare", "summary_lines"]
+__all__ = ["add_model_comparison", "check_compare", "decide", "summary_lines"]
 
 METHOD = {
     "pairing": "both models scored on the same audited rows, decided by the same rule",
@@ -65,15 +65,44 @@ def _score_b(options: Any, frame: Any, fields: dict[str, Any]) -> tuple[Any, np.
     return loaded, np.asarray(scores, dtype=float), method, list(X.columns), list(notes) + list(align_notes)
 
 
-def _decisions(scores: np.ndarray, spec: Any, which: str, label: str) -> tuple[np.ndarray, dict]:
-    from .load.decide import decide
+def decide(scores: np.ndarray, spec: Any) -> tuple[np.ndarray, dict]:
+    """Each audited row's decision under the audit's rule, and its record (as the counting plan states it).
 
+    ``score >= threshold``; or the top k by score, ties at the cut-off taken in file order (earlier rows
+    first), as the counting plan selects them (:mod:`auditkit.engines._plan`).
+
+    >>> from types import SimpleNamespace
+    >>> d, rule = decide(np.array([0.9, 0.5, 0.5, 0.1]), SimpleNamespace(threshold=None, top=None, top_n=2))
+    >>> d.tolist(), rule["tied_at_cutoff"], rule["tied_selected"]
+    ([1, 1, 0, 0], 2, 1)
+    """
+    from .engines._plan import _top_k
+
+    if spec.threshold is not None:
+        chosen = scores >= spec.threshold
+        return chosen.astype(np.int8), {"kind": "threshold", "threshold": spec.threshold,
+                                        "rule": f"score >= {spec.threshold}", "selected": int(chosen.sum())}
+    n = len(scores)
+    k = _top_k(n, spec)
+    order = np.lexsort((np.arange(n), -scores))
+    decision = np.zeros(n, dtype=np.int8)
+    decision[order[:k]] = 1
+    cutoff = float(scores[order[k - 1]])
+    tied = scores == cutoff
+    rule: dict = {"kind": "top", "selected": int(k), "tie_break": "file order (earlier rows first)"}
+    rule["rule"] = (f"top {spec.top}% of scores (floor({n:,} x {spec.top}/100) = {k:,} rows)" if spec.top is not None
+                    else f"top {k:,} scores")
+    rule.update(cutoff_score=cutoff, tied_at_cutoff=int(tied.sum()), tied_selected=int((tied & (decision == 1)).sum()))
+    return decision, rule
+
+
+def _decisions(scores: np.ndarray, spec: Any, which: str, label: str) -> tuple[np.ndarray, dict]:
     blank = np.isnan(scores)
     if blank.any():
         raise InputDataError(f"Model {which} ({label}) gave no score for {int(blank.sum()):,} audited rows (first at "
                              f"audited row {int(np.flatnonzero(blank)[0]) + 1:,}); the two models cannot be compared "
                              "on the same people. Check the model's inputs for blanks.")
-    return decide(scores, threshold=spec.threshold, top=spec.top, top_n=spec.top_n)
+    return decide(scores, spec)
 
 
 def _table(a_sel: np.ndarray, b_sel: np.ndarray) -> tuple[int, int, int, int]:
