@@ -61,8 +61,31 @@ def _command(manifest: dict[str, Any]) -> list[str]:
     return args[1:]
 
 
+#: Inputs besides data and model that a recorded command names by option (area audits), by role.
+OTHER_INPUTS = {"composition": "--composition", "crosswalk": "--crosswalk", "compare_model": "--compare-model"}
+
+
+def _recorded_inputs(manifest: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """Each other input: the file given for it, else the path the recorded command names."""
+    out = {}
+    try:
+        args = shlex.split(str(manifest.get("command") or ""))
+    except ValueError:
+        args = []
+    for role, option in OTHER_INPUTS.items():
+        if (given or {}).get(role) is not None:
+            out[role] = given[role]  # type: ignore[index]
+            continue
+        for i, arg in enumerate(args):
+            if arg == option and i + 1 < len(args):
+                out[role] = args[i + 1]
+            elif arg.startswith(option + "="):
+                out[role] = arg.split("=", 1)[1]
+    return out
+
+
 def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.PathLike | None,
-            out: Path, compare_model: str | os.PathLike | None = None) -> None:
+            out: Path, inputs: dict[str, Any] | None = None) -> None:
     """Run the manifest's recorded command again on ``data`` (and ``model``), writing the bundle into ``out``.
 
     The command is parsed exactly as the command line was; only what says where files are changes: the
@@ -88,9 +111,10 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
                 raise InputDataError("This bundle is a model assessment: give the model file too (--model FILE) to "
                                      "re-run it.")
             p["model"], p["data"] = Path(model), Path(data)
-            if p.get("compare_model") is not None and compare_model is not None:
-                p["compare_model"] = Path(compare_model)  # else found at the path the command recorded
     p.update(out_dir=out, quiet=True, json_path=None, csv_dir=None, scheduler=None)
+    for role, path in (inputs or {}).items():
+        if role in p:
+            p[role] = Path(path)
     if "progress" in p:
         p["progress"] = False
     ctx.meta["auditkit.argv"] = list(args)
@@ -99,15 +123,15 @@ def rebuild(manifest: dict[str, Any], data: str | os.PathLike, model: str | os.P
 
 
 def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.PathLike,
-                      model: str | os.PathLike | None, report: Any,
-                      compare_model: str | os.PathLike | None = None) -> None:
+                      model: str | os.PathLike | None, report: Any, inputs: dict[str, Any] | None = None) -> None:
     """Check the given inputs' hashes, rebuild the bundle from them, and record every difference in ``report``."""
     import tempfile
 
     from .bundle import file_sha256
 
     report.rerun = True
-    given = {"data": data, "model": model, "compare_model": compare_model}
+    others = _recorded_inputs(manifest, inputs)
+    given = {"data": data, "model": model, **others}
     inputs = manifest.get("inputs")
     # A tampered manifest may hold anything here; its hash check has already failed, the re-run goes on.
     for entry in inputs if isinstance(inputs, list) else []:
@@ -126,7 +150,7 @@ def rerun_and_compare(bundle: Path, manifest: dict[str, Any], data: str | os.Pat
     with tempfile.TemporaryDirectory(prefix="auditkit-rerun-") as tmp:
         out = Path(tmp) / "bundle"
         try:
-            rebuild(manifest, data, model, out, compare_model)
+            rebuild(manifest, data, model, out, others)
         except Exception as err:  # noqa: BLE001 - a run that cannot be repeated is a failed check, with its reason
             report.problems.append(f"The recorded command could not be run again: {err}")
             report.rerun = False

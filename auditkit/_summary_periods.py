@@ -88,11 +88,13 @@ def over_time_rows(results: Mapping[str, Any]) -> list[dict]:
             "periods": per["periods"], "periods_tested": per["periods_tested"],
             "periods_detected": per["periods_detected"], "detected_in": " ".join(per["detected_in"]),
             "every_period": per["every_period"], "longest_run_first": run["first"] if run else None,
-            "longest_run_last": run["last"] if run else None, "longest_run_direction": run["direction"] if run else None,
+            "longest_run_last": run["last"] if run else None,
+            "longest_run_direction": run["direction"] if run else None,
             "pooled_ratio": pooled["ratio"], "pooled_ratio_ci_low": pooled["ratio_ci"][0],
             "pooled_ratio_ci_high": pooled["ratio_ci"][1],
             "trend_ratio_change_per_period": tr["ratio_change_per_period"], "trend_ci_low": change_ci[0],
             "trend_ci_high": change_ci[1], "trend_p_value": tr["p_value"], "trend_p_holm": tr["p_holm"],
-            "trend_status": tr["status"], "homogeneity_statistic": ho["statistic"], "homogeneity_p_value": ho["p_value"],
+            "trend_status": tr["status"], "homogeneity_statistic": ho["statistic"],
+            "homogeneity_p_value": ho["p_value"],
             "homogeneity_p_holm": ho["p_holm"], "homogeneity_status": ho["status"]})
     return rows

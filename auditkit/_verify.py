@@ -256,7 +256,7 @@ def _reports(bundle: Path, listed: dict[str, dict], cited: str, report: VerifyRe
 
 
 def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | os.PathLike | None = None,
-           signer: str | os.PathLike | None = None, compare_model: str | os.PathLike | None = None) -> VerifyReport:
+           signer: str | os.PathLike | None = None, inputs: dict | None = None) -> VerifyReport:
     """Every check of the module docstring on ``bundle``; see :class:`VerifyReport`."""
     manifest = read_manifest(bundle)
     if data is not None:  # a missing, unreadable or non-regular file is named before its hash is taken
@@ -293,7 +293,7 @@ def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | 
     if data is not None:
         from ._rerun import rerun_and_compare
 
-        rerun_and_compare(bundle, manifest, data, model, report, compare_model)
+        rerun_and_compare(bundle, manifest, data, model, report, inputs)
     return report
 
 

@@ -337,13 +337,14 @@ def add_reports(bundle: str | os.PathLike, render: Callable[[Path], Sequence[Pat
 
 def verify_bundle(bundle: str | os.PathLike, *, data: str | os.PathLike | None = None,
                   model: str | os.PathLike | None = None, signer: str | os.PathLike | None = None,
-                  compare_model: str | os.PathLike | None = None) -> VerifyReport:
+                  inputs: dict[str, str | os.PathLike] | None = None) -> VerifyReport:
     """Check ``bundle``: every file against the manifest, every derived file re-derived; see :mod:`auditkit._verify`.
 
-    ``compare_model``: the second model file of an assessment made with ``--compare-model`` (for the re-run)."""
+    ``inputs`` gives other recorded inputs of the re-run by role (``{"composition": path, "crosswalk":
+    path}``); a role not given is read from the path the recorded command names."""
     from ._verify import verify
 
-    return verify(Path(bundle), data=data, model=model, signer=signer, compare_model=compare_model)
+    return verify(Path(bundle), data=data, model=model, signer=signer, inputs=inputs)
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from .assess import EXPLAIN_SAMPLE
 from ._text import bootstrap_progress, terminal_safe
 from .exceptions import AuditkitError, InputDataError
 from .cli_examples import example_option, next_steps, start_example
+from .cli_linkage import area_options, linkage_summary, run_area_audit
 from .cli_templates import apply_template, assess_options_with_template, template_option
 from .spec import METRICS, AuditSpec, Filter
 
@@ -79,7 +80,7 @@ class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
     LAZY = {"checklist": "cli_checklist", "compare": "cli_compare", "datasets": "cli_datasets", "keygen": "cli_bundle",
-            "power": "cli_power", "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates",
+            "linkage-request": "cli_linkage", "power": "cli_power", "report": "cli_report", "sign": "cli_bundle", "templates": "cli_templates",
             "verify": "cli_bundle"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
@@ -90,7 +91,7 @@ class _Group(click.Group):
             import importlib
 
             module = importlib.import_module(f"{__package__}.{self.LAZY[name]}")
-            self.add_command(getattr(module, name))
+            self.add_command(getattr(module, name.replace("-", "_")))
         return super().get_command(ctx, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:  # noqa: D102
@@ -336,7 +337,7 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
             write_csv(over_time_rows(results), Path(csv_dir) / "over_time.csv")
     if printing:
         lang = _language(o, template)
-        click.echo(summary_text(results, lang=lang))
+        click.echo(summary_text(results, lang=lang) + ("\n" + linkage_summary(results) if "linkage" in results else ""))
         click.echo(_headline_and_flips(results, findings, lang))
         from ._assess_compare import summary_lines
 
@@ -394,6 +395,7 @@ def _headline_and_flips(results: dict, findings: list, lang: str = "en") -> str:
 @main.command()
 @click.argument("data", required=False, type=click.Path(dir_okay=True, readable=False, path_type=Path))
 @audit_options
+@area_options
 @template_option
 @example_option
 def audit(data: Path | None, **o: Any) -> None:
@@ -406,8 +408,11 @@ def audit(data: Path | None, **o: Any) -> None:
         data, o["out_dir"] = example.data, example.out
     fields, template = apply_template(ctx, fields_from_options(o))
     with bootstrap_progress(fields.get("bootstrap") or 0):
-        result = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"])
-    write_outputs(result.results, o, [("data", data)], _run_record("audit", fields, o), template)
+        if o["area"] or o["composition"]:  # the protected attribute from area statistics: cli_linkage
+            result, inputs = run_area_audit(data, fields, o)
+        else:
+            result, inputs = run_audit(data, AuditSpec(**fields), engine=o["engine"], scheduler=o["scheduler"]), [("data", data)]
+    write_outputs(result.results, o, inputs, _run_record("audit", fields, o), template)
     if example is not None:
         _echo_next(example, o)
 

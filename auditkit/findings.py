@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._findings_linkage import linkage_findings
 from ._placeholders import fields, spec_problem
 from .exceptions import TemplateError
 from .expr import STEPS_PER_ELEMENT, Budget, ExpressionBudgetError, parse
@@ -407,6 +408,7 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
             if holds:
                 findings.append(_finding(rule, rec, results, "disparity", evidence, langs))
     findings += _cautions(results, langs)
+    findings += linkage_findings(results, langs)  # area estimates: each finding names its estimate
     from .findings_periods import period_findings  # imported here: it imports this module
 
     findings += period_findings(results, findings, langs)

@@ -161,9 +161,9 @@ def _shift_text(w: _Writer, s: Mapping[str, Any]) -> str | None:
                began=who(s["began"]), began_run=run(s["began"]))
 
 
-def _make(kind: str, rule: str, identity: list[str], evidence: str, severity: str, texts: dict[str, Any],
-          recommendation: dict[str, Any], results: Mapping[str, Any], languages: Sequence[str],
-          legal: Mapping[str, Any] | None) -> dict:
+def _make(kind: str, rule: str, identity: list[str], evidence: str | list[str], severity: str,
+          texts: dict[str, Any], recommendation: dict[str, Any], results: Mapping[str, Any],
+          languages: Sequence[str], legal: Mapping[str, Any] | None) -> dict:
     parts: dict[str, dict[str, str]] = {"statement": {}, "recommendation": {}, "population": {}}
     fallback: dict[str, list[str]] = {}
     for lang in languages:
@@ -174,7 +174,8 @@ def _make(kind: str, rule: str, identity: list[str], evidence: str, severity: st
             else:
                 parts[part][lang] = text
     out = {"id": finding_id(rule, *identity), "rule": rule, "kind": kind, "severity": severity, **parts,
-           "evidence": [evidence], "rights": list((legal or {}).get("rights", [])),
+           "evidence": [evidence] if isinstance(evidence, str) else evidence,
+           "rights": list((legal or {}).get("rights", [])),
            "provisions": list((legal or {}).get("provisions", []))}
     if fallback:
         out["lang_fallback"] = fallback
@@ -216,11 +217,12 @@ def period_findings(results: Mapping[str, Any], findings: Sequence[Mapping[str, 
             out.append(_make("change_over_time", "period-change", identity, path, "low", texts, rec, results,
                              languages, legal))
     for s in periods["shifts"]:
-        first = s["ended"][0]
-        path = _path({**first, "metric": s["metric"]})
+        # every group the shift names is evidence: a report withholding one withholds the statement
+        paths = [_path({**x, "metric": s["metric"]}) for x in s["ended"] + s["began"]]
+        path = paths[0]
         identity = [s["metric"], s["period"], *(f"{x['attribute']}={x['group']}" for x in s["ended"] + s["began"])]
         texts = {lang: _shift_text(w, s) for lang, w in writers.items()}
         rec = {lang: w.t("recommendation_shift", period=s["period"]) for lang, w in writers.items()}
-        out.append(_make("shift", "period-shift", identity, path, "medium", texts, rec, results, languages,
+        out.append(_make("shift", "period-shift", identity, paths, "medium", texts, rec, results, languages,
                          overall.get(path)))
     return out

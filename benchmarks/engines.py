@@ -201,7 +201,7 @@ def ensure_file(data: Path, rows: int, seed: int, regenerate: bool) -> Path:
     if path.exists() and not regenerate:
         fits = subprocess.run([sys.executable, "-c", SCHEMA, str(path)], capture_output=True, text=True).stdout
         if fits.strip() == "yes":
-            print(f"reusing {path.relative_to(HERE.parent)}")
+            print(f"reusing {path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path}")
             return path
     t = run(GENERATE, path, rows, seed, "plain")
     print(f"generated {path.name} in {t['wall']:.1f} s")

@@ -83,3 +83,37 @@ def test_notebook_findings_use_the_labels():
     result = auditkit.audit(data, **template.spec_fields())
     found = {f["id"]: f for f in auditkit.findings(result, template)}
     assert "niet-EU (Nationaliteit)" in found["F-954ba422"]["statement"]["nl"]
+
+
+#: Each shipped template with a shipped data file, and the column of each protected attribute.
+SHIPPED = [("welfare-fraud-risk", "datasets/welfare/decisions.csv"),
+           ("benefit-fraud-nationality", "datasets/childcare-benefit/applications.csv"),
+           ("police-stops", "datasets/police-stops/stops.csv"),
+           ("recidivism-risk", "datasets/recidivism/scores.csv"),
+           ("student-finance-control", "datasets/student-finance/process.csv")]
+
+
+@pytest.mark.parametrize(("name", "data"), SHIPPED)
+def test_shipped_templates_label_every_group_and_cite_in_english_and_dutch(name, data):
+    """Every protected attribute, every value of it in the shipped data, and every provision the template cites
+    has its own English and Dutch text: a Dutch report of a shipped audit prints no code and no English citation."""
+    import csv
+    from pathlib import Path
+
+    from auditkit.templates import load_template
+
+    template = load_template(name)
+    record = template.record()
+    path = Path(__file__).parents[1] / data
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for attr, entry in record["protected"].items():
+        assert {"en", "nl"} <= set(entry["label"]), attr
+        values = {r[entry["column"]] for r in rows if r.get(entry["column"])}
+        assert values, (name, attr)
+        for value in values:
+            labels = (entry.get("group_labels") or {}).get(value) or {}
+            assert labels.get("en") and labels.get("nl"), (name, attr, value)
+    for pid, provision in record["provisions"].items():
+        citation = provision.get("citation")
+        assert isinstance(citation, dict) and citation.get("en") and citation.get("nl"), (name, pid)

@@ -84,3 +84,63 @@ def test_estimates_are_reproducible_and_state_their_assumptions():
     assert set(one["assumptions"]) == {"bounds", "weighted", "ecological"} and "not measurements" in one["caveat"]
     ratio = one["groups"][1]["bounds"]["ratio"]
     assert ratio[0] <= one["groups"][1]["ecological"]["ratio"] <= ratio[1]
+
+
+def test_ecological_regression_equals_statsmodels_wls_with_hc0():
+    """Coefficients and sandwich standard errors are statsmodels' WLS (weights n, no intercept, HC0)."""
+    sm = pytest.importorskip("statsmodels.api")
+    n, s, n_g, _ = _country("noisy", areas=80)
+    eco = ecological(n, s, n_g)
+    fit = sm.WLS(s / n, n_g / n[:, None], weights=n).fit(cov_type="HC0")
+    assert eco["rate"] == pytest.approx(fit.params, rel=1e-9)
+    assert np.sqrt(np.diag(eco["cov"])) == pytest.approx(fit.bse, rel=1e-8)
+    low, high = fit.conf_int(alpha=0.05).T
+    assert eco["ci_low"] == pytest.approx(low, rel=1e-8) and eco["ci_high"] == pytest.approx(high, rel=1e-8)
+
+
+def test_bounds_equal_a_brute_force_linear_programme():
+    """On a tiny country the bounds are the minimum and maximum of a group's selected count over every split of
+    each area's selections that respects the group sizes (scipy's linprog, an independent solver)."""
+    linprog = pytest.importorskip("scipy.optimize").linprog
+    n_g = np.array([[5, 3, 2], [1, 6, 4], [7, 0, 3]])
+    s = np.array([4, 8, 2])
+    n = n_g.sum(axis=1)
+    b = bounds(n, s, n_g)
+    areas, groups = n_g.shape
+    a_eq = np.zeros((areas, areas * groups))
+    for a in range(areas):
+        a_eq[a, a * groups:(a + 1) * groups] = 1
+    limits = [(0, n_g[a, g]) for a in range(areas) for g in range(groups)]
+    for g in range(groups):
+        c = np.zeros(areas * groups)
+        c[g::groups] = 1
+        low = linprog(c, A_eq=a_eq, b_eq=s, bounds=limits).fun
+        high = -linprog(-c, A_eq=a_eq, b_eq=s, bounds=limits).fun
+        assert (b["selected_low"][g], b["selected_high"][g]) == pytest.approx((low, high))
+
+
+def test_weighted_by_hand_and_ratio_interval_from_the_same_replicates():
+    """The weighted rate on two areas by hand; the ratio interval is the percentile of replicate ratios."""
+    n, s, n_g = np.array([100, 100]), np.array([10, 40]), np.array([[80, 20], [20, 80]])
+    assert weighted(n, s, n_g) == pytest.approx([0.16, 0.34])
+    est = area_estimates(["N", "S"], n, s, n_g, ["x", "y"], "x", replicates=200, seed=1)
+    ci = est["groups"][1]["weighted"]["ratio_ci"]
+    # Resampling two areas gives three distinct country mixes: NN, SS (ratio 1) and NS (0.34/0.16).
+    assert ci[0] == pytest.approx(1.0) and ci[1] == pytest.approx(0.34 / 0.16)
+
+
+def test_outer_bounds_hold_every_value_the_suppressed_cells_may_take():
+    """Group sizes known only within ranges: the outer bounds contain the exact bounds of every combination."""
+    from itertools import product
+
+    from auditkit.measure.linkage import outer_bounds
+
+    n, s = np.array([30, 40]), np.array([9, 20])
+    low = np.array([[20.0, 0.0], [10.0, 26.0]])  # area 0's group 1 and area 1's group 0 suppressed (0-4 / 10-14)
+    high = np.array([[20.0, 4.0], [14.0, 26.0]])
+    outer = outer_bounds(n, s, n[:, None] * low / (low + high[:, ::-1]), n[:, None] * high / (high + low[:, ::-1]))
+    for a, b in product(range(5), range(10, 15)):
+        comp = np.array([[20.0, a], [b, 26.0]])
+        exact = bounds(n, s, n[:, None] * comp / comp.sum(axis=1, keepdims=True))
+        assert np.all(outer["rate_low"] <= exact["rate_low"] + 1e-12)
+        assert np.all(exact["rate_high"] <= outer["rate_high"] + 1e-12)

@@ -221,3 +221,25 @@ def test_a_template_sets_the_period(tmp_path: Path) -> None:
     twice.write_text("auditkit_template: 1\nextends: welfare-fraud-risk\ndata:\n  strata: [date]\n"
                      "  period: {column: date, order: [a, b]}\n")
     assert any("already plays another role" in str(p) for p in check_template(str(twice)))
+
+
+def test_a_count_table_per_model_version_and_stage(tmp_path: Path) -> None:
+    """Counts per model version and process stage: the version is the period (in the order given), the
+    stage its own dimension; each version's people at each stage add up."""
+    path = tmp_path / "versions.csv"
+    lines = ["version,stage,group,decision,n"]
+    for v, version in enumerate(("v2", "v1", "v3")):
+        for s, stage in enumerate(("1 risk", "2 visit")):
+            for group, share in (("A", 300), ("B", 100)):
+                selected = share // (5 - v) // (s + 1)
+                lines += [f"{version},{stage},{group},yes,{selected}", f"{version},{stage},{group},no,{share - selected}"]
+    path.write_text("\n".join(lines) + "\n")
+    spec = AuditSpec(protected=("group",), decision="decision", positive=("yes",), count_column="n",
+                     period="version", period_order=("v1", "v2", "v3"), stage="stage",
+                     stage_order=("1 risk", "2 visit"))
+    table, _ = count_rows(path, spec, "pandas")
+    assert [(d.name, d.role) for d in table.dims] == [("group", "protected"), ("version", "period"),
+                                                      ("stage", "stage")]
+    assert table.dim("version").levels == ("v1", "v2", "v3")
+    # group B, version v1 (written second), stage '1 risk': 100 // 4 // 1 = 25 selected of 100
+    assert table.low[1, 0, 0, 1, :].sum() == 25 and table.low[1, 0, 0, :, :].sum() == 100

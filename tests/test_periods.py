@@ -232,8 +232,12 @@ def test_trend_record_equals_statsmodels_on_the_period_counts(moved: tuple) -> N
         wls = sm.WLS(y[ok], X, weights=1 / v[ok]).fit()
         assert math.log(o["trend"]["ratio_change_per_period"]) == pytest.approx(wls.params[1], rel=1e-10)
         assert o["trend"]["dispersion"] == pytest.approx(max(1.0, wls.scale), rel=1e-10)
-        if wls.scale > 1:
-            assert o["trend"]["p_value"] == pytest.approx(wls.pvalues[1], rel=1e-8)
+        assert o["trend"]["fitted_first"] == pytest.approx(math.exp(wls.fittedvalues[0]), rel=1e-10)
+        assert o["trend"]["fitted_last"] == pytest.approx(math.exp(wls.fittedvalues[-1]), rel=1e-10)
+        fit = wls if wls.scale > 1 else sm.GLM(y[ok], X, family=sm.families.Gaussian(),
+                                               var_weights=1 / v[ok]).fit(scale=1.0)
+        assert o["trend"]["p_value"] == pytest.approx(fit.pvalues[1], rel=1e-8)
+        assert o["trend"]["ratio_change_ci"] == pytest.approx(list(np.exp(fit.conf_int(0.05)[1])), rel=1e-8)
 
 
 def test_steady_trend_is_detected_and_agrees_with_a_log_binomial_glm() -> None:

@@ -175,3 +175,34 @@ def test_terminal_summary_over_time_in_dutch() -> None:
     line = next(x for x in text.splitlines() if x.strip().startswith("non-EU t.o.v. Dutch"))
     assert "2015–2018 1,95 (1,72–2,21)" in line and "<0,0001" in line
     assert "VERSCHUIVING: vanaf 2019 werd voor non-EU (nationality) geen verschil in selectiepercentage meer" in text
+
+
+def test_shift_is_withheld_with_either_group(tmp_path) -> None:
+    """A shift names two groups: when either is withheld in the report, so is the shift's statement."""
+    table, _ = _period_table({"a": [0.10] * 4, "b": [0.10, 0.25, 0.25, 0.10], "c": [0.10, 0.10, 0.10, 0.30]},
+                             n=4000, seed=12, share=(0.6, 0.3, 0.1))
+    low = table.low.copy()
+    low[2, 0, 1, :] = 0
+    low[2, 0, 1, 2] = 4  # group c, 2014: 4 selected, below the report's minimum of 10
+    results = _measure(CountTable(table.dims, low, low.copy())).results
+    assert results["periods"]["shifts"], "the planted world must show a shift from b to c"
+    shift = next(f for f in auditkit.findings(AuditResult(None, results), "base")  # type: ignore[arg-type]
+                 if f["kind"] == "shift")
+    assert shift["evidence"] == ["periods/g/b/selection_rate", "periods/g/c/selection_rate"]
+    out = tmp_path / "bundle"
+    AuditResult(None, results).write_bundle(out, report=False)  # type: ignore[arg-type]
+    doc = build_document(out, "en", min_count=10)
+    texts = [b.text for s in _sections(doc) for b in s.blocks if hasattr(b, "text")]
+    assert not any("no longer detected for b" in t for t in texts)
+    from auditkit.report._build_findings import statement
+    from auditkit.report._context import Context
+    from auditkit.report._suppress import Suppressor
+    from auditkit.report._bundle import load_bundle
+    from auditkit.locale import load_locale
+
+    bundle = load_bundle(out)
+    ctx = Context(bundle=bundle, loc=load_locale("en"), sup=Suppressor(bundle.results, 10))
+    from auditkit.report._build_periods import periods_section
+
+    periods_section(ctx)
+    assert statement(ctx, shift)[2] is True  # withheld

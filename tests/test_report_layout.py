@@ -140,3 +140,23 @@ def test_pdf_keeps_captions_with_their_tables_and_chart_titles_with_their_labels
                 f"{pair[0]!r} is on page {places[0][0] + 1} without {pair[1]!r} after it"
             checked += 1
     assert checked >= 15
+
+
+def test_a_long_chart_label_wraps_instead_of_being_cut():
+    """The README model's SHAP chart labelled 'dutch_language_requirement_…': a label wraps onto a second line
+    and is shortened only when two lines cannot hold it."""
+    from auditkit.report._document import Chart, GroupedBars, Series
+    from auditkit.report._svg import chart_svg
+
+    name = "dutch_language_requirement_met"
+    chart = Chart(id="c", title="t", description="d",
+                  body=GroupedBars(categories=("age", name), series=(Series("women", (0.1, -0.2)),),
+                                   axis_label="x", domain=(-0.3, 0.3), ticks=((0.0, "0"),)))
+    svg = str(chart_svg(chart))
+    import re
+
+    assert "".join(re.findall(r">([^<]*)</tspan>", svg)) == name and "…" not in svg
+    long = Chart(id="c", title="t", description="d",
+                 body=GroupedBars(categories=("x" * 90,), series=(Series("a", (0.1,)),), axis_label="x",
+                                  domain=(0.0, 1.0), ticks=((0.0, "0"),)))
+    assert "…" in str(chart_svg(long))

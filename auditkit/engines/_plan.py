@@ -29,11 +29,10 @@ import pyarrow as pa
 from ..exceptions import InputDataError
 from ..load._arrow import int_array
 from ..load.data import row_numbering
+from ..load.dimensions import check_random
 from ..load.rows import (
     Population,
     RowSet,
-    _check_random,
-    all_selected_rule,
     apply_filters,
     decision_column,
     drop_blank_scores,
@@ -237,12 +236,18 @@ def execute(scan: Scan, plan: CountPlan) -> tuple[CountTable, Population]:
         record["number_format"] = number_format.record()  # type: ignore[attr-defined]
     outcome, outcome_info = outcome_codes(rows, spec, notes)
     dims, codes = dimensions(rows, plan, notes)
-    _check_random(rows.src, spec, dims)
+    check_random(rows.src, spec, dims)
     weights = _people(scan, spec, rows, keys, rule, dims, codes, decision, notes) if plan.person else rows.n
     table = count_codes(dims, codes, decision, outcome, weights=weights)
     population = Population(files.label, rows_read, tuple(steps), rows.total(), record, outcome_info,
                             int(weights.sum()) if plan.person else None)
     return CountTable(table.dims, table.low, table.high, tuple(notes)), population
+
+
+def all_selected_rule(selected: int) -> dict:
+    """The decision record of data in which every row was selected (only investigated cases)."""
+    return {"kind": "all selected", "column": None, "rule": "every row was selected (only investigated cases are "
+            "in the data)", "selected": selected}
 
 
 def _decide(rows: Reduced, plan: CountPlan, scan: Scan, keys: list[str], rule: ScoreRule | None,

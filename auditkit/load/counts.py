@@ -24,11 +24,10 @@ from ..spec import AuditSpec
 from ._totals import drop_totals
 from .data import SourceTable, row_numbering
 from ..plan import dimension_roles
-from .dimensions import dimension
+from .dimensions import check_random, dimension
 from .rows import (
     Population,
     _apply_filters,
-    _check_random,
     _outcome_codes,
     _positive_mask,
     _row_numbers,
@@ -182,7 +181,7 @@ def counts_to_table(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Popu
         dim, code = dimension(src, name, role, spec, notes)
         dims.append(dim)
         codes.append(code)
-    _check_random(src, spec, dims)
+    check_random(src, spec, dims)
     shape = tuple(len(d.levels) for d in dims) + (2, 3)
     low, high = np.zeros(shape), np.zeros(shape)
     lo_s, hi_s = spec.suppressed_range

@@ -11,7 +11,7 @@ dates or period labels and ordered in time (:mod:`auditkit.load.periods`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,9 +20,10 @@ from ..exceptions import InputDataError
 from ..measure._counts import MISSING, Dimension
 from ..spec import AuditSpec
 from .data import SourceTable
+from ._values import match_values
 from .rows import _rows, _values, _where, encode_levels
 
-__all__ = ["dimension"]
+__all__ = ["check_random", "dimension"]
 
 
 def dimension(src: SourceTable, name: str, role: str, spec: AuditSpec, notes: list[str],
@@ -97,3 +98,12 @@ def _stage(src: SourceTable, name: str, levels: list[str], codes: np.ndarray, sp
     order = list(spec.stage_order)
     remap = np.array([order.index(lv) for lv in levels] + [-1])
     return Dimension(name, "stage", tuple(order)), remap[codes]
+
+
+def check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) -> None:
+    """Every --random value must occur in the --selection-method column (by meaning: 1 is 1.0 is True)."""
+    if not spec.selection_method:
+        return
+    method = next(d for d in dims if d.role == "method")
+    match_values(method.levels, [r.strip() for r in _values(spec.random) or ()], label=src.label,
+                 column=spec.selection_method, option="--random")

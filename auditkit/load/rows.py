@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from .._text import did_you_mean, list_values
 from ..exceptions import InputDataError
-from ..measure._counts import CountTable, Dimension
+from ..measure._counts import CountTable
 from ..spec import AuditSpec
 from ._arrow import bool_array, to_numpy
 from ._values import match_values
@@ -375,21 +375,6 @@ def _outcome(src: SourceTable, spec: AuditSpec, notes: list[str],
     if not spec.truth:
         return np.full(src.table.num_rows, 2, dtype=np.int8), {"column": None}
     return _outcome_codes(src, spec, notes, weights)
-
-
-def all_selected_rule(selected: int) -> dict:
-    """The decision record of data in which every row was selected (only investigated cases)."""
-    return {"kind": "all selected", "column": None, "rule": "every row was selected (only investigated cases are "
-            "in the data)", "selected": selected}
-
-
-def _check_random(src: SourceTable, spec: AuditSpec, dims: Sequence[Dimension]) -> None:
-    """Every --random value must occur in the --selection-method column (by meaning: 1 is 1.0 is True)."""
-    if not spec.selection_method:
-        return
-    method = next(d for d in dims if d.role == "method")
-    match_values(method.levels, [r.strip() for r in _values(spec.random) or ()], label=src.label,
-                 column=spec.selection_method, option="--random")
 
 
 def rows_to_counts(src: SourceTable, spec: AuditSpec) -> tuple[CountTable, Population]:

@@ -31,11 +31,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import warnings
+
 import numpy as np
 
 from ._stats import z_value
 
-__all__ = ["area_estimates", "bounds", "ecological", "weighted"]
+__all__ = ["area_estimates", "bounds", "ecological", "outer_bounds", "weighted"]
 
 
 def bounds(n: np.ndarray, s: np.ndarray, n_g: np.ndarray) -> dict[str, Any]:
@@ -48,6 +50,22 @@ def bounds(n: np.ndarray, s: np.ndarray, n_g: np.ndarray) -> dict[str, Any]:
         return {"selected_low": low.sum(axis=0), "selected_high": high.sum(axis=0), "people": people,
                 "rate_low": low.sum(axis=0) / people, "rate_high": high.sum(axis=0) / people,
                 "per_area_rate_low": low / n_g, "per_area_rate_high": high / n_g}
+
+
+def outer_bounds(n: np.ndarray, s: np.ndarray, n_g_low: np.ndarray, n_g_high: np.ndarray) -> dict[str, Any]:
+    """Bounds when each area's group sizes are known only within ``[n_g_low, n_g_high]`` (suppressed cells).
+
+    A group's selected count in an area is at least ``max(0, S − n + n_g)`` and at most ``min(S, n_g)``,
+    both increasing in ``n_g``; so the lowest count over every size allowed is at the low size and the
+    highest at the high size, and the rate lies in ``[Σ low / Σ n_g_high, Σ high / Σ n_g_low]``.  Valid,
+    and equal to :func:`bounds` when nothing is suppressed; not sharp otherwise.
+    """
+    lo, hi = bounds(n, s, n_g_low), bounds(n, s, n_g_high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"selected_low": lo["selected_low"], "selected_high": hi["selected_high"],
+                "rate_low": lo["selected_low"] / hi["people"], "rate_high": hi["selected_high"] / lo["people"],
+                "people_low": lo["people"], "people_high": hi["people"],
+                "per_area_rate_low": lo["per_area_rate_low"], "per_area_rate_high": hi["per_area_rate_high"]}
 
 
 def weighted(n: np.ndarray, s: np.ndarray, n_g: np.ndarray) -> np.ndarray:
@@ -71,22 +89,45 @@ def ecological(n: np.ndarray, s: np.ndarray, n_g: np.ndarray, level: float = 0.9
     resid = y - fitted
     bread = np.linalg.pinv((X * n[:, None]).T @ X)
     meat = (X * (n * resid)[:, None]).T @ (X * (n * resid)[:, None])
-    se = np.sqrt(np.clip(np.diag(bread @ meat @ bread), 0, None))
+    cov = bread @ meat @ bread  # HC0 sandwich: statsmodels' WLS(...).fit(cov_type="HC0")
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
     p = np.clip(fitted, 1e-9, 1 - 1e-9)
     df = max(len(n) - X.shape[1], 1)
     dispersion = float(np.sum(n * resid**2 / (p * (1 - p))) / df)
     z = z_value(level)
-    return {"rate": beta, "ci_low": beta - z * se, "ci_high": beta + z * se, "dispersion": dispersion,
+    return {"rate": beta, "ci_low": beta - z * se, "ci_high": beta + z * se, "cov": cov, "dispersion": dispersion,
             "areas": int(len(n)), "outside_unit_interval": bool(np.any((beta < 0) | (beta > 1)))}
 
 
 def _bootstrap(n: np.ndarray, s: np.ndarray, n_g: np.ndarray, replicates: int, seed: int,
-               level: float) -> tuple[np.ndarray, np.ndarray]:
+               level: float, ref: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile intervals of the weighted rates and of their ratios to the reference, areas resampled."""
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(n), size=(replicates, len(n)))
-    est = np.array([weighted(n[d], s[d], n_g[d]) for d in draws])
+    est = np.array([weighted(n[d], s[d], n_g[d]) for d in draws]).reshape(replicates, n_g.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = est / est[:, [ref]]
+    ratio[~np.isfinite(ratio)] = np.nan
     alpha = (1 - level) / 2
-    return np.nanquantile(est, alpha, axis=0), np.nanquantile(est, 1 - alpha, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a group with no finite replicate: NaN, reported as None
+        return (np.nanquantile(est, alpha, axis=0), np.nanquantile(est, 1 - alpha, axis=0),
+                np.nanquantile(ratio, alpha, axis=0), np.nanquantile(ratio, 1 - alpha, axis=0))
+
+
+def _eco_ratio_ci(eco: dict[str, Any], j: int, ref: int, level: float) -> list[float | None]:
+    """Delta-method interval of the ratio of two regression coefficients, on the log scale (both positive)."""
+    b, v = eco["rate"], eco["cov"]
+    if b[j] <= 0 or b[ref] <= 0:
+        return [None, None]
+    var = v[j, j] / b[j] ** 2 + v[ref, ref] / b[ref] ** 2 - 2 * v[j, ref] / (b[j] * b[ref])
+    half = z_value(level) * np.sqrt(max(var, 0.0))
+    centre = np.log(b[j] / b[ref])
+    return [float(np.exp(centre - half)), float(np.exp(centre + half))]
+
+
+def _f(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def _ratio(rate: np.ndarray, ref: int) -> list[float | None]:
@@ -94,13 +135,21 @@ def _ratio(rate: np.ndarray, ref: int) -> list[float | None]:
 
 
 def area_estimates(areas: Sequence[str], n: np.ndarray, s: np.ndarray, n_g: np.ndarray, groups: Sequence[str],
-                   reference: str, *, level: float = 0.95, replicates: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """All three estimates per group, JSON-ready, with the assumption of each stated in words."""
+                   reference: str, *, level: float = 0.95, replicates: int = 1000, seed: int = 0,
+                   n_g_low: np.ndarray | None = None, n_g_high: np.ndarray | None = None) -> dict[str, Any]:
+    """All three estimates per group, JSON-ready, with the assumption of each stated in words.
+
+    ``n_g_low``/``n_g_high`` give the range of each area's group sizes when the composition has
+    suppressed cells: the bounds then hold over the whole range (:func:`outer_bounds`); the two
+    point estimates use ``n_g``.
+    """
     n, s, n_g = (np.asarray(x, dtype=float) for x in (n, s, n_g))
     ref = list(groups).index(reference)
-    b = bounds(n, s, n_g)
+    b = outer_bounds(n, s, n_g if n_g_low is None else np.asarray(n_g_low, dtype=float),
+                     n_g if n_g_high is None else np.asarray(n_g_high, dtype=float))
+    b["people"] = n_g.sum(axis=0)
     w = weighted(n, s, n_g)
-    w_low, w_high = _bootstrap(n, s, n_g, replicates, seed, level)
+    w_low, w_high, wr_low, wr_high = _bootstrap(n, s, n_g, replicates, seed, level, ref)
     eco = ecological(n, s, n_g, level)
     out_groups = []
     for j, group in enumerate(groups):
@@ -109,16 +158,18 @@ def area_estimates(areas: Sequence[str], n: np.ndarray, s: np.ndarray, n_g: np.n
         ratio_high = b["rate_high"][j] / lo_r if lo_r > 0 else None
         out_groups.append({
             "group": group, "people": float(b["people"][j]), "is_reference": j == ref,
-            "bounds": {"rate": [float(b["rate_low"][j]), float(b["rate_high"][j])],
+            "bounds": {"rate": [_f(b["rate_low"][j]), _f(b["rate_high"][j])],
                        "selected": [float(b["selected_low"][j]), float(b["selected_high"][j])],
                        "ratio": None if j == ref else [None if ratio_low is None else float(ratio_low),
                                                        None if ratio_high is None else float(ratio_high)],
                        "ratio_note": None if j == ref or ratio_high is not None else
                        "no upper bound: the reference group's rate may be 0"},
-            "weighted": {"rate": float(w[j]), "ci": [float(w_low[j]), float(w_high[j])],
-                         "ratio": None if j == ref else _ratio(w, ref)[j]},
-            "ecological": {"rate": float(eco["rate"][j]), "ci": [float(eco["ci_low"][j]), float(eco["ci_high"][j])],
-                           "ratio": None if j == ref else _ratio(eco["rate"], ref)[j]},
+            "weighted": {"rate": _f(w[j]), "ci": [_f(w_low[j]), _f(w_high[j])],
+                         "ratio": None if j == ref else _ratio(w, ref)[j],
+                         "ratio_ci": None if j == ref else [_f(wr_low[j]), _f(wr_high[j])]},
+            "ecological": {"rate": _f(eco["rate"][j]), "ci": [_f(eco["ci_low"][j]), _f(eco["ci_high"][j])],
+                           "ratio": None if j == ref else _ratio(eco["rate"], ref)[j],
+                           "ratio_ci": None if j == ref else _eco_ratio_ci(eco, j, ref, level)},
         })
     return {
         "areas": len(areas), "people": float(n.sum()), "selected": float(s.sum()), "reference": reference,

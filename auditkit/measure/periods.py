@@ -100,8 +100,8 @@ def _one_period(sl: CountTable, spec: AuditSpec, design: dict, tables: dict, att
             for varies, refs in plans:
                 comparisons += [_comparison(gt, i, int(refs[i]), metric, spec, d, varies)
                                 for i in range(len(gt.labels)) if refs[i] >= 0]
-    keep = ("kind", "has_outcome", "rows", "selected", "not_selected", "undefined_metrics", "rows_bounds", "selected_bounds",
-            "not_selected_bounds")
+    keep = ("kind", "has_outcome", "rows", "selected", "not_selected", "undefined_metrics", "rows_bounds",
+            "selected_bounds", "not_selected_bounds")
     return {k: v for k, v in d.items() if k in keep}, groups, comparisons
 
 
@@ -131,11 +131,12 @@ def measure_periods(table: CountTable, spec: AuditSpec, design: dict, tables: di
         per_period.append({"period": label, "index": t, "design": d, "groups": groups, "comparisons": comparisons})
     over_time = [_over_time(per_period, j, spec, table.bounded) for j in range(len(per_period[0]["comparisons"]))] \
         if per_period else []
-    unit = "period" if getattr(spec, "period_order", None) else period_unit(timed, getattr(spec, "period_freq", None))
+    unit = "period" if spec.period_order else period_unit(timed, spec.period_freq)
     return {"column": dim.name, "unit": unit, "levels": list(timed), "rows_without_period": untimed,
-            "index": "position in chronological order, from 0; the trend test takes the periods as equally spaced", "metrics": metrics, "per_period": per_period, "over_time": over_time,
-            "shifts": [], "multiple_testing": "every per-period comparison and every trend and homogeneity test "
-            "joined the audit's testing family"}
+            "index": "position in chronological order, from 0; the trend test takes the periods as equally spaced",
+            "metrics": metrics, "per_period": per_period, "over_time": over_time, "shifts": [],
+            "multiple_testing": "every per-period comparison and every trend and homogeneity test joined the "
+                                "audit's testing family"}
 
 
 def _identity(c: dict) -> dict:

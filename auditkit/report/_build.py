@@ -11,6 +11,7 @@ from ._build_checklist import checklist_section
 from ._build_extra import appendix_section, limitations_section
 from ._build_findings import SEVERITIES, findings_appendix, findings_section
 from ._build_groups import analysis_sections, group_sections
+from ._build_linkage import linkage_section
 from ._build_model import histogram_blocks, model_section
 from ._build_response import corrections_section, response_sections
 from ._build_summary import population_text, summary_section
@@ -63,8 +64,11 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
                               blocks=(Paragraph(loc.t("groups.intro", level=ctx.level, k=loc.integer(k))),),
                               subsections=tuple(groups + analyses))
     limitations = limitations_section(ctx)
-    parts = [summary_section(ctx), system_section(ctx), findings, *response_sections(ctx), method, results_section, model,
-             model_compare, checklist, limitations, corrections_section(ctx), findings_appendix(ctx), appendix_section(ctx)]
+    if ctx.results.get("linkage") and not groups and not analyses:
+        results_section = None  # an area audit: no group of individuals measured; its section is linkage_section
+    parts = [summary_section(ctx), system_section(ctx), findings, *response_sections(ctx), method, linkage_section(ctx),
+             results_section, model, model_compare,
+             checklist, limitations, corrections_section(ctx), findings_appendix(ctx), appendix_section(ctx)]
     legend = loc.t("suppression.legend", k=loc.integer(k))
     sections = [_with_legends(s, legend) for s in parts if s is not None]
     title = _title(ctx)

@@ -148,7 +148,7 @@ def _comparison_table(ctx: Context, attr: str, metric: str, ids: dict[str, list[
                  Cell(loc.p_value(p) if ok else t("suppression.withheld"), suppressed=not ok, numeric=True),
                  Cell(loc.label("status", str(c.get("status", ""))) if c.get("status") and ok
                       else t("suppression.withheld") if not ok else "—", suppressed=not ok),
-                 Cell(" ".join(found) or "—", code=bool(found)))
+                 Cell(" ".join(found) or "—", code=bool(found), ids=bool(found)))
         rows.append(TableRow(cells))
     header = (t("groups.col.group"), t("groups.col.rate", level=ctx.level), t("groups.col.ratio", level=ctx.level),
               t("groups.col.difference", level=ctx.level), t("groups.col.p"), t("groups.col.status"),

@@ -152,7 +152,8 @@ def _over_time_table(ctx: Context, periods: Mapping[str, Any], attr: str) -> Tab
             Cell(loc.p_value(ho.get("p_holm")) if ho.get("p_holm") is not None else "—", numeric=True),
         ), anchor=anchor_for(path), emphasis=bool(per["runs"])))
     unit = _unit(ctx, periods)
-    header = (t("analyses.col.comparison"), t("periods.col.metric"), t("periods.col.detected", units=_unit(ctx, periods, True)),
+    header = (t("analyses.col.comparison"), t("periods.col.metric"),
+              t("periods.col.detected", units=_unit(ctx, periods, True)),
               t("periods.col.run", level=ctx.level), t("periods.col.trend", unit=unit, level=ctx.level),
               t("periods.col.trend_p"), t("periods.col.homogeneity_p"))
     return Table(caption=t("periods.summary_caption", attribute=ctx.attr_label(attr), units=_unit(ctx, periods, True)),

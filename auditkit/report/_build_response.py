@@ -74,7 +74,7 @@ def _claims_table(ctx: Context, claims: list[Mapping[str, Any]]) -> Table:
         else:
             shows, ids = _checked(ctx, c)
         rows.append(TableRow((Cell(str(c.get("id")), code=True), Cell(text, lang=lang, quoted=True),
-                              Cell(_text(ctx, c.get("source"))[0] or "—"), Cell(shows), Cell(ids, code=ids != "—"))))
+                              Cell(_text(ctx, c.get("source"))[0] or "—"), Cell(shows), Cell(ids, code=ids != "—", ids=ids != "—"))))
     return Table(caption=t("response.claims_caption"),
                  header=(t("response.col.id"), t("response.col.claim"), t("response.col.source"),
                          t("response.col.evidence"), t("response.col.findings")), rows=tuple(rows))

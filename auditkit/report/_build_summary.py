@@ -78,6 +78,10 @@ def headline_chart(ctx: Context, h: Headline) -> Chart | None:
 def headline_blocks(ctx: Context) -> list[Block]:
     """The headline paragraph, its source line (finding id, adjusted p, group sizes), the rule, its chart."""
     h = headline_of(ctx)
+    if h is None and ctx.results.get("linkage"):  # area estimates: no comparison of individuals to lead with
+        from ._build_linkage import linkage_headline
+
+        return [linkage_headline(ctx)]
     if h is None:
         records = list(ctx.results.get("comparisons") or [])
         records += [s.get("comparison") or {} for s in ctx.results.get("stages") or []]

@@ -70,6 +70,8 @@ class Cell:
     detail: str = ""
     #: user-provided text (the agency's claims and reply, the corrections log) shown as a quotation
     quoted: bool = False
+    #: finding ids: broken between ids, never inside one
+    ids: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,33 @@ def _fit(text: str, width: float) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _wrap(text: str, width: float) -> list[str]:
+    """A label in at most two lines of ``width``, broken after a space, '_', '-' or '/'; only a label that
+    does not fit in two lines is shortened (with '…'), and then only its second line.
+
+    >>> _wrap("dutch_language_requirement_met", 140)
+    ['dutch_language_', 'requirement_met']
+    >>> _wrap("age", 140)
+    ['age']
+    """
+    limit = max(int(width / _CHAR), 4)
+    if len(text) <= limit:
+        return [text]
+    cuts = [i + 1 for i, ch in enumerate(text[:limit]) if ch in " _-/"]
+    cut = cuts[-1] if cuts and cuts[-1] >= limit // 3 else limit
+    first, rest = text[:cut].rstrip(" "), text[cut:].lstrip(" ")
+    return [first, _fit(rest, width)]
+
+
+def _label(text: str, x: float, y: float, width: float, weight: str = "") -> str:
+    """A right-aligned label centred on ``y``: one line, or two (the full text stays in the chart's description)."""
+    lines = _wrap(text, width)
+    if len(lines) == 1:
+        return f'<text x="{_f(x)}" y="{_f(y + 4)}" text-anchor="end"{weight}>{escape(lines[0])}</text>'
+    spans = "".join(f'<tspan x="{_f(x)}" dy="{dy}">{escape(line)}</tspan>' for line, dy in zip(lines, (0, 13)))
+    return f'<text x="{_f(x)}" y="{_f(y - 2.5)}" text-anchor="end"{weight}>{spans}</text>'
+
+
 def _f(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
@@ -121,8 +148,7 @@ def _interval(chart: Chart, body: IntervalChart) -> str:
     for i, row in enumerate(body.rows):
         y = top + _ROW * i + _ROW / 2
         weight = ' font-weight="bold"' if row.highlight else ""
-        parts.append(f'<text x="{_f(x0 - 8)}" y="{_f(y + 4)}" text-anchor="end"{weight}>'
-                     f'{escape(_fit(row.label, x0 - 12))}</text>')
+        parts.append(_label(row.label, x0 - 8, y, x0 - 12, weight))
         if row.value is not None and row.low is not None and row.high is not None:
             a, b, v = scale(row.low), scale(row.high), scale(row.value)
             parts.append(f'<line x1="{_f(a)}" x2="{_f(b)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{COLOURS["mark"]}" '
@@ -161,8 +187,7 @@ def _bars(chart: Chart, body: GroupedBars) -> str:
     zero = scale(0.0)
     for i, category in enumerate(body.categories):
         y = top + row_h * i + 5
-        parts.append(f'<text x="{_f(x0 - 8)}" y="{_f(y + row_h / 2)}" text-anchor="end">'
-                     f'{escape(_fit(category, x0 - 12))}</text>')
+        parts.append(_label(category, x0 - 8, y + row_h / 2 - 4, x0 - 12))
         for j, series in enumerate(body.series):
             value = series.values[i] if i < len(series.values) else None
             if value is None:

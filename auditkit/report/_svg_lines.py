@@ -6,9 +6,11 @@ A point that is not shown (withheld, undefined) breaks its line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from markupsafe import escape
 
-from ._document import Chart, LineChart
+from ._document import Chart, LineChart, LineSeries
 from ._palette import COLOURS, SERIES
 from ._svg import WIDTH, _f, _legend, _open, _text_width
 
@@ -36,7 +38,17 @@ def lines_svg(chart: Chart, body: LineChart) -> str:
     def sy(v: float) -> float:
         return bottom - min(max(v, 0.0), body.y_max) / (body.y_max or 1) * _HEIGHT
 
-    parts = _open(chart, bottom + 48) + legend
+    parts = _open(chart, bottom + 48) + legend + _axes(body, x0, x1, top, bottom, step, sy)
+    for j, series in enumerate(body.series):
+        parts += _series(series, SERIES[j % len(SERIES)], lambda i, j=j: sx(i, j), sy)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _axes(body: LineChart, x0: float, x1: float, top: float, bottom: float, step: float,
+          sy: Callable[[float], float]) -> list[str]:
+    """Gridlines and labels of the value axis, the period labels and ticks, and the axis titles."""
+    parts = []
     for value, text in body.y_ticks:
         y = _f(sy(value))
         parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{COLOURS["grid"]}"/>')
@@ -57,23 +69,26 @@ def lines_svg(chart: Chart, body: LineChart) -> str:
     parts.append(f'<line x1="{x0}" x2="{x1}" y1="{_f(bottom)}" y2="{_f(bottom)}" stroke="{COLOURS["rule"]}"/>')
     parts.append(f'<text x="{_f((x0 + x1) / 2)}" y="{_f(bottom + 34)}" text-anchor="middle">'
                  f'{escape(body.axis_label)}</text>')
-    for j, series in enumerate(body.series):
-        colour = SERIES[j % len(SERIES)]
-        dash = ' stroke-dasharray="5 3"' if series.dashed else ""
-        runs: list[list[str]] = [[]]
-        for i, (value, low, high) in enumerate(series.points):
-            if value is None:
-                runs.append([])
-                continue
-            x, y = sx(i, j), sy(value)
-            runs[-1].append(f"{_f(x)},{_f(y)}")
-            if low is not None and high is not None:
-                parts.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(sy(low))}" y2="{_f(sy(high))}" '
-                             f'stroke="{colour}" stroke-width="1.3"/>')
-            parts.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3.5" fill="{colour}"/>')
-        for run in runs:
-            if len(run) > 1:
-                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
-                             f'stroke-width="2"{dash}/>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
+
+
+def _series(series: LineSeries, colour: str, sx: Callable[[int], float], sy: Callable[[float], float]) -> list[str]:
+    """One group's interval bars and points, joined by a line that breaks where a point is not shown."""
+    parts = []
+    dash = ' stroke-dasharray="5 3"' if series.dashed else ""
+    runs: list[list[str]] = [[]]
+    for i, (value, low, high) in enumerate(series.points):
+        if value is None:
+            runs.append([])
+            continue
+        x, y = sx(i), sy(value)
+        runs[-1].append(f"{_f(x)},{_f(y)}")
+        if low is not None and high is not None:
+            parts.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(sy(low))}" y2="{_f(sy(high))}" '
+                         f'stroke="{colour}" stroke-width="1.3"/>')
+        parts.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3.5" fill="{colour}"/>')
+    for run in runs:
+        if len(run) > 1:
+            parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
+                         f'stroke-width="2"{dash}/>')
+    return parts
