@@ -58,7 +58,11 @@ def run_area_audit(data: Path | None, fields: dict[str, Any], o: dict[str, Any])
                                "group column: drop --protected.")
     if data is None:
         raise click.UsageError("Give the decision file: auditkit audit DATA --area COL --composition TABLE ...")
+    _without_template_dimensions(fields)
+    # The reference as given on the command line (a template's references name its own attributes).
     references = dict(fields.pop("references", {}) or {})
+    if o.get("template"):
+        references = {k.strip(): v.strip() for k, _, v in (r.partition("=") for r in o.get("reference") or ())}
     if len(references) > 1:
         raise click.UsageError("With --composition give one --reference GROUPCOLUMN=VALUE (the composition's group).")
     fields.update(protected=(area,), references={})
@@ -70,6 +74,25 @@ def run_area_audit(data: Path | None, fields: dict[str, Any], o: dict[str, Any])
     if o.get("crosswalk") is not None:
         inputs.append(("crosswalk", o["crosswalk"]))
     return result, inputs
+
+
+#: Fields a template may set that describe its own data's columns, not an area audit's (with their defaults).
+_TEMPLATE_ONLY = {"references": {}, "strata": (), "stage": None, "stage_order": None, "person": None,
+                  "selection_method": None, "random": None}
+
+
+def _without_template_dimensions(fields: dict[str, Any]) -> None:
+    """Drop what a --template set about its protected attributes and other columns: the area audit's
+    attribute is the composition's group column (options given on the command line stay, and are checked)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not ctx.params.get("template"):
+        return
+    from .cli_templates import given_fields
+
+    given = given_fields(ctx)
+    for name, default in _TEMPLATE_ONLY.items():
+        if name not in given:
+            fields[name] = default
 
 
 def _pct(x: Any) -> str:

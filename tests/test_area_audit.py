@@ -285,3 +285,19 @@ def test_decisions_without_an_area_code_are_reported(tmp_path):
     r = json.loads(out.read_text())
     assert r["linkage"]["join"]["decisions_without_area"] == 7 and r["linkage"]["people"] == 200
     assert any("7 decisions have no area code" in n for n in r["notes"])
+
+
+def test_a_template_gives_rules_and_rights_but_not_its_own_columns(tmp_path):
+    """--template welfare-fraud-risk names nationality, gender, strata and a selection method of its own data;
+    an area audit keeps its rules and drops those columns, and a reference given on the command line stays."""
+    rows = ["area,flag,fraud_found"] + [f"{a},{int(i < s)},{'Ja' if i == 0 else 'Nee'}"
+                                         for a, s in (("North", 10), ("South", 40)) for i in range(100)]
+    data = write_text(tmp_path / "d.csv", "\n".join(rows) + "\n")
+    comp = write_text(tmp_path / "c.csv", COMPOSITION)
+    out = tmp_path / "r.json"
+    result = run_cli("audit", data, "--template", "welfare-fraud-risk", "--area", "area", "--composition", comp,
+                     "--decision", "flag", "--positive", "1", "--reference", "group=y", "--json", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    assert r["linkage"]["reference"] == "y" and r["template"]["name"] == "welfare-fraud-risk"
+    assert _group(r, "x")["weighted"]["rate"] == pytest.approx(0.16)
