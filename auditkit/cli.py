@@ -522,6 +522,10 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     With --engine duckdb or dask the data is read and scored in batches, never whole, so that a file
     larger than memory can be assessed.
     """
+    if model is not None and not o["trust_model"]:
+        from .load._sandbox import prestart
+
+        prestart(model)  # the worker's imports overlap the rest of the start
     from .assess import AssessOptions
     from .assess import assess as run_assess
     from .load._features import read_features
@@ -532,11 +536,9 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     if example is not None:
         model, data, o["out_dir"] = example.model, example.data, example.out
     if o["trust_model"]:
-        from .load.model import inspect_model
+        from .load.model import trust_warning
 
-        report = inspect_model(model, limits=limits)
-        click.echo(f"--trust-model: loading {model.name} will import: "
-                   + ", ".join(f"{i['module']}.{i['name']}" for i in report.get("imports", [])), err=True)
+        click.echo(trust_warning(model), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)

@@ -3,8 +3,10 @@
 Builds a logistic regression and a random forest on synthetic data, saves each as joblib, and scores
 ``--rows`` rows (default 1,000,000, ``--columns`` numeric inputs) in batches of 50,000 -- the way
 ``auditkit assess`` does -- once with the model opened in the worker (the default) and once opened with
-``trust=True`` (in this process).  Prints, per model, the time to open the file, the scoring time of each
-way (best of ``--repeat``), and the worker's overhead per 1M rows scored, absolute and in percent.
+``trust=True`` (in this process).  The two ways alternate, ``--repeat`` times each, so that a change in the
+machine's load hits both alike.  Prints the machine's load average, and per model the time to open the
+file, the median scoring time of each way (and the range), and the worker's overhead per 1M rows scored,
+absolute and in percent, from the medians.
 
     .venv/bin/python benchmarks/model_worker.py --rows 1000000
 """
@@ -12,6 +14,7 @@ way (best of ``--repeat``), and the worker's overhead per 1M rows scored, absolu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -40,23 +43,38 @@ def _models(folder: Path, columns: int) -> dict[str, Path]:
     return out
 
 
-def _time(fn, repeat: int) -> float:
-    best = float("inf")
+def _worker_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the worker process has used so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _alternate(first, second, repeat: int, pid: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Run ``first`` (in the worker ``pid``) and ``second`` alternately ``repeat`` times each: wall and CPU
+    seconds of each run (CPU: this process, plus the worker's for ``first``)."""
+    times: tuple[list, list] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
+        for fn, out, worker in ((first, times[0], pid), (second, times[1], None)):
+            cpu = time.process_time() + (_worker_cpu(worker) if worker else 0.0)
+            start = time.perf_counter()
+            fn()
+            wall = time.perf_counter() - start
+            out.append((wall, time.process_time() + (_worker_cpu(worker) if worker else 0.0) - cpu))
+    return times
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--columns", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
     from auditkit.load.model import load_model, model_predict
+
+    print(f"load average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"{os.cpu_count()} CPUs")
 
     rng = np.random.default_rng(1)
     data = pd.DataFrame(rng.normal(size=(args.rows, args.columns)), columns=[f"x{i}" for i in range(args.columns)])
@@ -68,15 +86,21 @@ def main() -> None:
             start = time.perf_counter()
             local = load_model(path, trust=True)
             open_local = time.perf_counter() - start
-            same = np.array_equal(model_predict(remote, data.iloc[:1000])[0], model_predict(local, data.iloc[:1000])[0])
-            t_worker = _time(lambda: model_predict(remote, data), args.repeat)
-            t_local = _time(lambda: model_predict(local, data), args.repeat)
+            same = np.array_equal(model_predict(remote, data)[0], model_predict(local, data)[0])
+            worker, inproc = _alternate(lambda: model_predict(remote, data), lambda: model_predict(local, data),
+                                        args.repeat, remote.estimator.worker.pid)
+            (t_worker, c_worker), (t_local, c_local) = np.median(worker, axis=0), np.median(inproc, axis=0)
+            walls = [w for w, _ in worker], [w for w, _ in inproc]
             per_million = (t_worker - t_local) / args.rows * 1e6
             print(f"{name}: open {open_worker:.2f} s in the worker, {open_local:.2f} s in-process; scoring "
-                  f"{args.rows:,} rows x {args.columns} columns: worker {t_worker:.2f} s, in-process {t_local:.2f} s; "
-                  f"overhead {per_million:+.2f} s per 1M rows ({(t_worker / t_local - 1) * 100:+.1f}%); "
-                  f"scores identical: {same}")
+                  f"{args.rows:,} rows x {args.columns} columns, median of {args.repeat}: worker {t_worker:.3f} s "
+                  f"({min(walls[0]):.3f}-{max(walls[0]):.3f}), in-process {t_local:.3f} s ({min(walls[1]):.3f}-"
+                  f"{max(walls[1]):.3f}); overhead {per_million:+.3f} s per 1M rows ({(t_worker / t_local - 1) * 100:+.1f}%); "
+                  f"CPU seconds (auditkit + worker) {c_worker:.3f} vs in-process {c_local:.3f} "
+                  f"({(c_worker / c_local - 1) * 100:+.1f}%); scores identical on all rows: {same}; "
+                  f"load average now {os.getloadavg()[0]:.2f}")
             remote.estimator.close()
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -179,3 +179,63 @@ def test_example_results_are_the_same_bytes_in_the_worker_and_in_process(tmp_pat
     assert run_cli("assess", "--example", "welfare", "--json", local, "--quiet", "--out", "t",
                    "--trust-model").exit_code == 0
     assert worker.read_bytes() == local.read_bytes()
+
+
+def test_a_failing_batch_in_flight_leaves_the_worker_in_step(tmp_path):
+    """Batches are pipelined (two requests in flight): a batch the model rejects is a message, and the next
+    request gets its own reply, not the one of the batch that was in flight."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    path = tmp_path / "lr.joblib"
+    joblib.dump(LogisticRegression().fit(X, (X["a"] > 0).astype(int)), path)
+    remote, local = load_model(path, limits=FAST), load_model(path, trust=True)
+    bad = X.copy()
+    bad.iloc[150, 1] = np.nan  # the second of four batches of 100
+    with pytest.raises(InputDataError, match="could not score the data"):
+        model_predict(remote, bad, batch_size=100)
+    got, _ = model_predict(remote, X, batch_size=100)
+    assert np.array_equal(got, model_predict(local, X, batch_size=100)[0])
+    remote.estimator.close()
+
+
+def test_shared_memory_replies_are_read_only_from_the_room_offered():
+    """auditkit reads a reply's arrays only from the region of the output file it offered, copies them out,
+    and a file the worker cut short is a broken answer, never a fault in auditkit."""
+    import os
+
+    from auditkit.load._shm import ParentShared, WorkerShared, make_files
+    from auditkit.load._wire import Broken, read_message, write_message
+
+    files = make_files()
+    if files is None:
+        pytest.skip("no memfd_create on this platform")
+    parent, worker = ParentShared(*files), WorkerShared(*files)
+    r, w = os.pipe()
+    try:
+        worker.room = tuple(parent.offer(800))
+        parent.window = worker.room
+        scores = np.arange(100, dtype=np.float64)
+        write_message(w, {"ok": True}, [scores], shared=worker)
+        _, out = read_message(r, None, 1 << 20, frozenset({"<f8"}), parent)
+        os.pwrite(files[1], bytes(800), 0)  # the worker changes the file after its reply: auditkit has a copy
+        assert np.array_equal(out[0], scores)
+        parent.window = (0, 400)  # a reply larger than the room offered
+        write_message(w, {"ok": True}, [scores], shared=worker)
+        with pytest.raises(Broken, match="outside the shared room"):
+            read_message(r, None, 1 << 20, frozenset({"<f8"}), parent)
+        parent.window = (0, 800)
+        write_message(w, {"ok": True}, [scores], shared=worker)
+        os.ftruncate(files[1], 64)  # the worker cut the file short
+        with pytest.raises(Broken, match="cut short"):
+            read_message(r, None, 1 << 20, frozenset({"<f8"}), parent)
+        header = b'{"shared": 64, "arrays": [{"dtype": "<f8", "shape": [1], "at": 0}]}'
+        os.write(w, len(header).to_bytes(8, "big") + header)  # shared memory that was never offered
+        with pytest.raises(Broken, match="not offered"):
+            read_message(r, None, 1 << 20, frozenset({"<f8"}), None)
+    finally:
+        parent.close()
+        os.close(r)
+        os.close(w)

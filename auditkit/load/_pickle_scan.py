@@ -17,9 +17,11 @@ refused: a file that cannot be read to its end cannot be shown to be safe.
 from __future__ import annotations
 
 import bz2
+import itertools
 import lzma
 import os
 import re
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from ._allow import NAW, allow_rule, classify, resolve  # noqa: F401 - allow_rule, resolve: re-exported
 from ._pickle_stream import Cannot, Findings, Reader
-from ._pickle_vm import VM
+from ._pickle_vm import SCAN_SECONDS, SCAN_WORK, VM
 
 __all__ = ["ImportRef", "PickleScan", "classify", "scan_pickle"]
 
@@ -93,8 +95,10 @@ def scan_pickle(path: str | os.PathLike) -> PickleScan:
 def scan_bytes(raw: bytes, label: str) -> tuple[PickleScan, bytes]:
     """Scan the bytes of a pickle file; also return the (decompressed) pickle stream."""
     data, compression, problems = _decompress(raw)
-    found = Findings()
+    found = Findings(work=SCAN_WORK, deadline=time.monotonic() + SCAN_SECONDS)
     problems += _follow(data, found)
+    if found.end < len(data):  # padding after the last pickle: the loader never reads it (and it is not copied)
+        data = memoryview(data)[:found.end]
     if compression == "compat":
         problems.append("it is in joblib's format from before version 0.9.3, which keeps arrays in companion "
                         "files next to it; auditkit cannot check those")
@@ -119,7 +123,12 @@ _PREFIXES = (("compat", b"ZF"), ("zlib", b"\x78"), ("gzip", b"\x1f\x8b"), ("bz2"
              ("lzma", b"\x5d\x00"), ("xz", b"\xfd\x37\x7a\x58\x5a"), ("lz4", b"\x04\x22\x4d\x18"))
 
 
-def _decompress(raw: bytes) -> tuple[bytes, str | None, list[str]]:
+def decompressed(raw: bytes) -> bytes:
+    """The pickle stream of a file's bytes (decompressed as joblib would), without scanning it."""
+    return _decompress(raw)[0]
+
+
+def _decompress(raw: bytes) -> tuple[bytes | bytearray, str | None, list[str]]:
     kind = next((name for name, prefix in _PREFIXES if raw.startswith(prefix)), None)
     if kind is None:
         return raw, None, [] if raw else ["the file is empty"]
@@ -144,7 +153,7 @@ def _decompress(raw: bytes) -> tuple[bytes, str | None, list[str]]:
             rest = _inflate(makers[kind](), rest, out)
     except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as err:
         problems.append(f"its {kind} compressed data is corrupt or cut short ({err})")
-    return bytes(out), label, problems
+    return out, label, problems  # the bytearray itself: a copy would double the peak memory
 
 
 def _inflate(dec, data: bytes, out: bytearray) -> bytes:
@@ -189,16 +198,25 @@ def _follow(data: bytes, found: Findings) -> list[str]:
             hits = _search(data, at)
             for key, k in hits.items():
                 found.imports[key] += k
+            searched = ("the remaining bytes were" if len(data) - at <= SEARCH_WINDOW else
+                        f"the first {SEARCH_WINDOW >> 20} MiB of the remaining {len(data) - at:,} bytes were")
+            found.end = len(data)
             return [f"auditkit could not follow the whole file: {err} (at byte {at:,} of {len(data):,}); "
-                    f"the remaining bytes were searched for imports and {sum(hits.values())} found. "
+                    f"{searched} searched for imports and {sum(hits.values())} found. "
                     "A file that cannot be read to the end cannot be shown to be safe"]
         pos = reader.pos
+    found.end = pos
     return []
 
 
+#: How far past the point the scan could not follow the fallback search looks, and how many candidates.
+SEARCH_WINDOW = 1 << 20
+SEARCH_HITS = 100_000
 _PADDING = re.compile(rb"[\x00 \t\r\n]*\Z")  # matched in place: no copy of what may be gigabytes
 _MEMO_OP = rb"(?:\x94|q[\x00-\xff]|r[\x00-\xff]{4}|p\d+\n)?"
-_TEXT_GLOBAL = re.compile(rb"[ci]([A-Za-z_][\w.]{0,200})\n([A-Za-z_][\w.]{0,200})\n")
+_NAME_LINE = re.compile(rb"\n(?=([A-Za-z_][\w.]{0,200})\n)")  # the newline after a module, then the name
+_RUN = re.compile(rb"[\w.]{0,202}")
+_IDENT_START = re.compile(rb"[A-Za-z_]")
 _SHORT_STR = re.compile(rb"\x8c([\x01-\xff])")
 _IDENT = re.compile(rb"[A-Za-z_][\w.]*")
 _GAP = re.compile(_MEMO_OP)  # an optional memo store between a string and the next opcode
@@ -206,13 +224,22 @@ _TAIL = re.compile(_MEMO_OP + rb"\x93")  # ... and then STACK_GLOBAL
 
 
 def _search(data: bytes, start: int) -> Counter:
-    """Import patterns in data[start:] (GLOBAL/INST text, and two short strings before STACK_GLOBAL)."""
+    """Import patterns in the :data:`SEARCH_WINDOW` bytes from ``start`` (GLOBAL/INST text, and two short
+    strings before STACK_GLOBAL).  The file is refused whatever the search finds: it only says what the
+    file would have imported, so it looks at a bounded window (a file of a gigabyte of crafted bytes once
+    kept it busy for over an hour), at most :data:`SEARCH_HITS` candidates of each kind."""
     hits: Counter = Counter()
-    for m in _TEXT_GLOBAL.finditer(data, start):
-        hits[(m.group(1).decode(), m.group(2).decode())] += 1
+    end = min(len(data), start + SEARCH_WINDOW)
+    for m in itertools.islice(_NAME_LINE.finditer(data, start, end), SEARCH_HITS):
+        # a GLOBAL ('c') or INST ('i') opcode, the module, a newline, the name and a newline: found from
+        # each newline backwards, so that a long run of letters costs one pass, not one per letter
+        run = _RUN.match(bytes(data[max(start, m.start() - 202):m.start()])[::-1]).group()[::-1]
+        at = next((k for k in range(len(run) - 1) if run[k] in b"ci" and _IDENT_START.match(run, k + 1)), None)
+        if at is not None:
+            hits[(run[at + 1:].decode(), bytes(m.group(1)).decode())] += 1
     strings = {}  # start of a short string -> (its text, where it ends)
-    for m in _SHORT_STR.finditer(data, start):
-        text = data[m.end():m.end() + m.group(1)[0]]
+    for m in itertools.islice(_SHORT_STR.finditer(data, start, end), SEARCH_HITS):
+        text = bytes(data[m.end():m.end() + m.group(1)[0]])
         if len(text) == m.group(1)[0] and _IDENT.fullmatch(text):
             strings[m.start()] = (text.decode(), m.end() + len(text))
     for module, end in strings.values():

@@ -62,6 +62,10 @@ class Findings:
     max_opcode_proto: int = 0
     arrays: int = 0
     py2: bool = False
+    work: int = 0  # steps left for looking inside values (set from _pickle_vm.SCAN_WORK by the scan)
+    ops: int = 0  # opcodes read
+    deadline: float = float("inf")  # when the scan's time is up (time.monotonic)
+    end: int = 0  # where the last pickle ends (padding may follow)
 
 
 class Reader:
@@ -85,14 +89,14 @@ class Reader:
                 raise Cannot("the pickle ends in the middle of a frame")
             else:
                 self.frame[0] += n
-                return self.data[start:start + n] if keep else None
+                return bytes(self.data[start:start + n]) if keep else None
         return self.file_read(n, keep)
 
     def file_read(self, n: int, keep: bool = True):
         if self.pos + n > len(self.data):
             raise Cannot("the file ends in the middle of a pickle (it is truncated or corrupt)")
         self.pos += n
-        return self.data[self.pos - n:self.pos] if keep else None
+        return bytes(self.data[self.pos - n:self.pos]) if keep else None
 
     def readline(self) -> bytes:
         if self.frame and self.frame[0] < self.frame[1]:
@@ -101,12 +105,12 @@ class Reader:
             if stop < 0:
                 raise Cannot("the pickle ends in the middle of a frame")
             self.frame[0] = stop + 1
-            return self.data[start:stop + 1]
+            return bytes(self.data[start:stop + 1])
         self.frame = None
         stop = self.data.find(b"\n", self.pos)
         line = self.data[self.pos:] if stop < 0 else self.data[self.pos:stop + 1]
         self.pos += len(line)
-        return line
+        return bytes(line)
 
     def load_frame(self, size: int) -> None:
         if self.frame and self.frame[0] < self.frame[1]:

@@ -26,6 +26,7 @@ import pickle
 import re
 import reprlib
 import struct
+import time
 import warnings
 
 from ._allow import NAW, resolve
@@ -34,6 +35,13 @@ from ._pickle_stream import Blob, Cannot, Findings, Global, Obj, Reader
 __all__ = ["EARLY_DTYPE", "NP_DTYPE", "NP_NDARRAY", "VM", "brief", "dtype_args", "numpy_dtype"]
 
 _SMALL = 1 << 16  # strings and bytes longer than this are kept as their length only
+#: Items the scan may look at inside the values it follows, over the whole file (see _mentions).
+SCAN_WORK = 5_000_000
+_KEY_ITEMS = 10_000
+#: Seconds the scan of one file may take.
+SCAN_SECONDS = 300.0
+SCAN_BUDGET = (f"scanning it takes more work than auditkit allows ({SCAN_WORK:,} steps: the file makes the scan "
+               "look through the same large values again and again, as a file crafted to make the scan slow does)")
 _NAW_KEYS = ("subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes")
 NP_DTYPE = ("numpy", "dtype")
 NP_NDARRAY = ("numpy", "ndarray")
@@ -61,6 +69,10 @@ class VM:
     def run(self) -> object:
         try:
             while True:
+                self.found.ops += 1
+                if not self.found.ops & 0xFFFF and time.monotonic() > self.found.deadline:
+                    raise Cannot(f"scanning it takes longer than {SCAN_SECONDS:g} s, the scan's time limit (a file "
+                                 "crafted to make the scan slow, or a model far larger than any auditkit has seen)")
                 code = self.r.read(1)[0]
                 if code == 0x2E:  # STOP
                     return self.stack.pop()
@@ -126,7 +138,11 @@ class VM:
             obj = Obj(callee, args, how)
             obj.attrs = {} if how == "new" else _naw_init(args)
             return obj
-        return Obj(callee, args, how, maybe_naw=isinstance(callee, Obj) or _mentions_naw(args))
+        return Obj(callee, args, how, maybe_naw=isinstance(callee, Obj) or self.mentions_naw(args))
+
+    def mentions_naw(self, value: object) -> bool:
+        """Could a call with this value produce a joblib array wrapper (the class or one appears in it)?"""
+        return _mentions(value, _is_naw, self.found)
 
     def fill(self, items: list, kind: type) -> None:
         """APPEND(S), SETITEM(S), ADDITEMS: fill the container on top of the stack."""
@@ -134,11 +150,28 @@ class VM:
         if self.pending and isinstance(target, Obj):
             raise Cannot(EARLY_DTYPE)
         if isinstance(target, Obj):  # a container object the file built: whatever goes in may come out
-            target.maybe_naw |= _mentions_naw(items)
+            target.maybe_naw |= self.mentions_naw(items)
         elif kind is dict and isinstance(target, dict):
-            target.update((items[i], items[i + 1]) for i in range(0, len(items), 2))
+            target.update((self.key(items[i]), items[i + 1]) for i in range(0, len(items), 2))
         elif isinstance(target, kind):
-            getattr(target, "extend" if kind is list else "update")(items)
+            getattr(target, "extend" if kind is list else "update")(map(self.key, items) if kind is set else items)
+
+    def key(self, value: object) -> object:
+        """``value`` as a dict key or set member: a tuple is hashed through everything in it, and tuples
+        that hold the same tuple twice, level upon level, would take the scan years to hash -- refused
+        beyond :data:`_KEY_ITEMS` items, counted as hashing counts them."""
+        if isinstance(value, (tuple, frozenset)):
+            todo, left = [value], _KEY_ITEMS
+            while todo:
+                item = todo.pop()
+                left -= 1
+                self.found.work -= 1
+                if left < 0 or self.found.work < 0:
+                    raise Cannot("a dict key or set member that holds more than "
+                                 f"{_KEY_ITEMS:,} values (counting repeats), which would take hours to hash")
+                if isinstance(item, (tuple, frozenset)):
+                    todo.extend(item)
+        return value
 
     def instantiate(self, klass: object, args: list) -> None:
         self.push(self.call(klass, tuple(args), "call" if args else "new"))
@@ -195,14 +228,16 @@ class VM:
                 raise Cannot("a numpy dtype whose state is set twice, which numpy never writes")
             # numpy.dtype.__setstate__ trusts its state: never call it, check the state against what numpy
             # writes and build the dtype that state describes with numpy's public constructors instead
-            budget = [1_000_000]
+            budget = [min(1_000_000, self.found.work)]
+            first = budget[0]
             inst.made = numpy_dtype(_plain(inst.args, budget, {}), _plain(state, budget, {}), self.heights)
+            self.found.work -= first - budget[0]
             inst.pending = False
             self.pending -= 1
             inst.builds.append(state)
             return
         inst.builds.append(state)
-        inst.maybe_naw |= _mentions_naw(state)
+        inst.maybe_naw |= self.mentions_naw(state)
         if inst.attrs is not None:
             _naw_setstate(inst.attrs, state)
             if self.joblib:  # joblib's NumpyUnpickler.load_build swaps the wrapper for the array it reads
@@ -248,7 +283,7 @@ class VM:
 
     def op_dict(self) -> None:
         items = self.pop_mark()
-        self.push({items[i]: items[i + 1] for i in range(0, len(items), 2)})
+        self.push({self.key(items[i]): items[i + 1] for i in range(0, len(items), 2)})
 
     def op_tuple_n(self, n: int) -> None:
         if len(self.stack) < n:
@@ -322,7 +357,7 @@ _OPCODES: dict[int, tuple] = {ord(code): entry for code, entry in {
     "\x85": (lambda vm: vm.op_tuple_n(1), 2), "\x86": (lambda vm: vm.op_tuple_n(2), 2),
     "\x87": (lambda vm: vm.op_tuple_n(3), 2), "G": (lambda vm: vm.push(vm.num(">d")), 1),
     "\x8f": (lambda vm: vm.push(set()), 4), "\x90": (lambda vm: vm.fill(vm.pop_mark(), set), 4),
-    "\x91": (lambda vm: vm.push(frozenset(vm.pop_mark())), 4), "\x80": (_V.op_proto, 2),
+    "\x91": (lambda vm: vm.push(frozenset(map(vm.key, vm.pop_mark()))), 4), "\x80": (_V.op_proto, 2),
     "\x81": (lambda vm: vm.op_newobj(2), 2), "\x92": (lambda vm: vm.op_newobj(3), 4),
     "\x82": (lambda vm: vm.op_ext(vm.r.read(1)[0]), 2), "\x83": (lambda vm: vm.op_ext(vm.num("<H")), 2),
     "\x84": (lambda vm: vm.op_ext(vm.num("<i")), 2), "\x93": (_V.op_stack_global, 4),
@@ -357,11 +392,6 @@ def _naw_setstate(attrs: dict, state: object) -> None:
         attrs.update(part)
 
 
-def _mentions_naw(value: object) -> bool:
-    """Could a call with this value produce a joblib array wrapper (the class or one appears in it)?"""
-    return _mentions(value, _is_naw)
-
-
 def _is_naw(item: object) -> bool:
     if isinstance(item, Global):
         return item.key == NAW
@@ -376,22 +406,31 @@ def _classes_made(callee: object, args: object) -> set:
     return made
 
 
-def _mentions(value: object, hit, budget: int = 10_000) -> bool:
-    """Does ``hit`` hold for the value or anything in it (True too when it is too large to tell)?"""
+def _mentions(value: object, hit, found: Findings, budget: int = 10_000) -> bool:
+    """Does ``hit`` hold for the value or anything in it (True too when it holds more than ``budget`` items,
+    or it is too large to tell)?  Each item looked at is charged to the scan's work budget (``found.work``):
+    a file that makes the scan look at the same large container again and again is refused when that
+    runs out, in seconds, instead of scanning for minutes or hours."""
     todo = [value]
     while todo:
         budget -= 1
+        found.work -= 1
+        if found.work < 0:
+            raise Cannot(SCAN_BUDGET)
         if budget < 0:
             return True
         item = todo.pop()
         if isinstance(item, (Global, Obj)):
             if hit(item):
                 return True
-        elif isinstance(item, (tuple, list, set, frozenset)):
-            todo.extend(item)
-        elif isinstance(item, dict):
-            todo.extend(item.keys())
-            todo.extend(item.values())
+        elif isinstance(item, (tuple, list, set, frozenset, dict)):
+            if len(todo) + len(item) * (2 if isinstance(item, dict) else 1) > budget:
+                return True  # more than the budget can look at: too large to tell (never copied onto todo)
+            if isinstance(item, dict):
+                todo.extend(item.keys())
+                todo.extend(item.values())
+            else:
+                todo.extend(item)
     return False
 
 

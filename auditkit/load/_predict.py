@@ -139,12 +139,15 @@ def model_predict(model: LoadedModel, X: pd.DataFrame, *, batch_size: int = 50_0
             bar = tqdm(total=len(starts), file=sys.stderr, unit="batch", desc="scoring")
         except ImportError:
             pass
-    parts = []
-    for start in starts:
-        batch = frame.iloc[start:start + batch_size]
-        parts.append(score(batch) if remote else _run(score, batch, model))
-        if bar is not None:
-            bar.update(1)
+    step = bar.update if bar is not None else None
+    if remote:
+        parts = score(frame, batch_size, step)
+    else:
+        parts = []
+        for start in starts:
+            parts.append(_run(score, frame.iloc[start:start + batch_size], model))
+            if step is not None:
+                step(1)
     if bar is not None:
         bar.close()
     return (np.concatenate(parts) if parts else np.empty(0)).astype(float), method
@@ -154,7 +157,7 @@ def _remote_scorer(model: LoadedModel, frame: pd.DataFrame, selected: object) ->
     """Scoring in the model worker: each batch goes there as arrays, its scores come back as an array."""
     est: Any = model.estimator
     _, method = est.score(frame.iloc[:0], selected)  # the method, and errors such as a multiclass model, first
-    return (lambda batch: est.score(batch, selected)[0]), method
+    return (lambda whole, size, step: est.score_all(whole, size, selected, step)), method
 
 
 def _checked_scorer(model: LoadedModel, selected: object) -> tuple[Callable, str]:

@@ -75,17 +75,22 @@ def probe_timeout() -> float:
     return value
 
 
-def probe(path: Path, kind: str, trust: bool) -> str | None:
+def probe(path: Path, kind: str, trust: bool, scan: tuple | None = None) -> str | None:
     """Load ``path`` in a child process; raise :class:`UnsafeModelError` if that crashes or hangs.
 
     If the child raised an auditkit error (the file is not a model, is refused, needs other versions), that
     error is raised here as it is, and the file is not parsed again in this process.  Returns None when the
     child loaded the file (or raised another exception: the in-process load then reports it), or a note
-    saying why the probe could not run (the caller then opens the file without it).
+    saying why the probe could not run (the caller then opens the file without it).  ``scan`` (a pickle's
+    scan and the SHA-256 of the bytes scanned) is handed to the child, which then does not scan again.
     """
     timeout = probe_timeout()
     request = {"path": str(path), "kind": kind, "trust": bool(trust),
                "env": {k: os.environ[k] for k in _TEST_HOOKS if k in os.environ}}
+    if scan is not None:
+        from ._scan_once import scan_to_dict
+
+        request["scan"], request["digest"] = scan_to_dict(scan[0]), scan[1]
     outcome = None
     if sys.platform.startswith("linux"):
         outcome = _SERVER.run(request, timeout)
@@ -151,6 +156,8 @@ def _one_shot(request: dict, timeout: float) -> tuple[int | str, dict]:
             "except BaseException:\n"
             f"    os._exit({_NOSTART})\n"
             "_attempt(__import__('json').loads(sys.argv[1]), 1)\n")
+    if len(json.dumps(request)) > 100_000:  # over what one argument may hold: the child scans for itself
+        request = {k: v for k, v in request.items() if k not in ("scan", "digest")}
     try:
         proc = subprocess.run([sys.executable, "-c", code, json.dumps(request)], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout)
@@ -309,6 +316,10 @@ def _attempt(request: dict, report_fd: int) -> None:
         os.environ.update(request.get("env", {}))
         from . import model as _model
 
+        if request.get("scan") is not None:  # the parent's scan of the file: not scanned again here
+            from ._scan_once import seed
+
+            seed(request["kind"], request["digest"], request["scan"])
         loaded = _model._open(Path(request["path"]), request["kind"], request["trust"])
         if os.environ.get("AUDITKIT_PROBE_TEST_CRASH") == "load":
             os.kill(os.getpid(), signal.SIGSEGV)

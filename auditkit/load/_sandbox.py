@@ -36,13 +36,17 @@ from ._formats import ASK_INSTEAD, sha256
 from ._limits import DEFAULT_LIMITS, ModelLimits
 from ._loaded import LoadedModel
 from ._pickle_scan import ImportRef, PickleScan
-from ._wire import REPLY_DTYPES, Broken, encode_frame, read_message, write_message
+from ._remote import RemoteModel, _text
+from ._shm import ParentShared, make_files
+from ._wire import REPLY_DTYPES, Broken, read_message, write_message
 
-__all__ = ["RemoteModel", "inspect_in_worker", "load_in_worker"]
+__all__ = ["RemoteModel", "inspect_in_worker", "load_in_worker", "prestart"]
 
-_PRELOAD = ["numpy", "pandas", "pyarrow", "joblib", "sklearn.base", "sklearn.linear_model", "sklearn.ensemble",
-            "sklearn.pipeline", "skops.io", "shap", "auditkit.load.model", "auditkit.load._worker",
-            "auditkit.explain.shap_groups"]
+#: What the fork server imports before it forks the first worker (what opening and scoring need) ...
+_PRELOAD = ["numpy", "pandas", "pyarrow", "joblib", "sklearn.base", "auditkit.load.model", "auditkit.load._worker"]
+#: ... and what it imports afterwards, while no request waits (workers forked later start with them).
+_LATER = ["sklearn.linear_model", "sklearn.ensemble", "sklearn.pipeline", "skops.io", "shap",
+          "auditkit.explain.shap_groups"]
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the auditkit package
 #: Environment variables passed to the worker (the fork server's environment is that of its start).
 _ENV = ("AUDITKIT_WORKER_TEST",)
@@ -60,19 +64,19 @@ class _ForkServer:
         self.owner = 0
         self.broken = False
 
-    def start(self, limits: dict, env: dict) -> tuple[int, int, int] | None:
+    def start(self, limits: dict, env: dict, files: tuple = ()) -> tuple[int, int, int] | None:
         """A new worker: its pid, the fd to send requests on and the fd to read replies from; None if the
         fork server cannot be used (a worker is then started as its own Python process)."""
         with self.lock:
             if self.broken:
                 return None
             try:
-                return self._start(limits, env)
+                return self._start(limits, env, files)
             except (OSError, ValueError, KeyError):
                 self.broken = True
                 return None
 
-    def _start(self, limits: dict, env: dict) -> tuple[int, int, int]:
+    def _start(self, limits: dict, env: dict, files: tuple) -> tuple[int, int, int]:
         if self.proc is None or self.owner != os.getpid() or self.proc.poll() is not None:
             self._launch()
         assert self.sock is not None
@@ -80,7 +84,7 @@ class _ForkServer:
         rep_r, rep_w = os.pipe()
         try:
             socket.send_fds(self.sock, [json.dumps({"op": "start", "limits": limits, "env": env}).encode()],
-                            [req_r, rep_w])
+                            [req_r, rep_w, *files])
             pid = json.loads(self._answer(300.0))["pid"]
         except BaseException:
             for fd in (req_w, rep_r):
@@ -90,6 +94,16 @@ class _ForkServer:
             os.close(req_r)
             os.close(rep_w)
         return int(pid), req_w, rep_r
+
+    def prestart(self) -> None:
+        """Launch the fork server now, without waiting for it: its imports then overlap auditkit's own."""
+        with self.lock:
+            if self.broken or (self.proc is not None and self.owner == os.getpid() and self.proc.poll() is None):
+                return
+            try:
+                self._launch()
+            except OSError:
+                self.broken = True
 
     def status(self, pid: int, wait: float) -> int | None:
         """How worker ``pid`` ended (negative: the signal); None if unknown."""
@@ -116,7 +130,7 @@ class _ForkServer:
         code = ("import sys\n"
                 f"sys.path.insert(0, {_ROOT!r})\n"
                 "from auditkit.load._worker import fork_server\n"
-                f"fork_server({theirs.fileno()}, {_PRELOAD!r})\n")
+                f"fork_server({theirs.fileno()}, {_PRELOAD!r}, {_LATER!r})\n")
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      pass_fds=[theirs.fileno()], start_new_session=True)
@@ -138,6 +152,19 @@ class _ForkServer:
 
 _SERVER = _ForkServer()
 
+#: Suffixes of the model files opened in a worker (a published specification is read in-process).
+_WORKER_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".skops", ".onnx", ".json", ".ubj", ".txt",
+                              ".model", ".bst", ".lgb"})
+
+
+def prestart(model: object = None) -> None:
+    """Start the model worker's fork server in the background (Linux), so that the libraries it imports
+    (scikit-learn alone takes seconds) load while auditkit reads its options, template and data.  Nothing
+    is started for a model file that will not need a worker (a published specification)."""
+    suffix = Path(str(model)).suffix.lower() if model is not None else ".pkl"
+    if sys.platform.startswith("linux") and suffix in _WORKER_SUFFIXES:
+        _SERVER.prestart()
+
 
 class Worker:
     """One worker process for one model file."""
@@ -146,24 +173,30 @@ class Worker:
         self.name, self.limits = path.name, limits
         env = {k: os.environ[k] for k in _ENV if k in os.environ}
         self.popen: subprocess.Popen | None = None
-        started = _SERVER.start(limits.as_dict(), env) if sys.platform.startswith("linux") else None
+        files = make_files()
+        self.shared = ParentShared(*files) if files is not None else None
+        started = _SERVER.start(limits.as_dict(), env, files or ()) if sys.platform.startswith("linux") else None
         if started is None:
-            started = self._spawn(limits, env)
+            started = self._spawn(limits, env, files or ())
         self.pid, self.req, self.rep = started
         os.set_blocking(self.req, False)
         for fd in (self.req, self.rep):
             _widen(fd)
         self.closed = False
+        self.pending: list[tuple[str, float]] = []  # requests in flight: their stage and when they were sent
+        self.replied = 0.0  # when the last reply came
         self.alive = [True]  # False once its end was seen (the pid may then belong to another process)
-        self._finalizer = weakref.finalize(self, _stop, self.pid, self.alive, self.req, self.rep, self.popen)
+        self._finalizer = weakref.finalize(self, _stop, self.pid, self.alive, self.req, self.rep, self.popen,
+                                           self.shared)
 
-    def _spawn(self, limits: ModelLimits, env: dict) -> tuple[int, int, int]:
+    def _spawn(self, limits: ModelLimits, env: dict, files: tuple) -> tuple[int, int, int]:
         code = ("import sys\n"
                 f"sys.path.insert(0, {_ROOT!r})\n"
                 "from auditkit.load._worker import serve_stdio\n"
-                "serve_stdio(sys.argv[1], sys.argv[2])\n")
+                "serve_stdio(sys.argv[1], sys.argv[2], sys.argv[3])\n")
         try:
-            self.popen = subprocess.Popen([sys.executable, "-c", code, json.dumps(limits.as_dict()), json.dumps(env)],
+            self.popen = subprocess.Popen([sys.executable, "-c", code, json.dumps(limits.as_dict()), json.dumps(env),
+                                           json.dumps(list(files))], pass_fds=files,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except OSError as err:
             raise UnsafeModelError(f"Refused to open {self.name!r}: auditkit could not start its model worker "
@@ -184,17 +217,54 @@ class Worker:
             self.alive[0] = False
         return code
 
-    def call(self, kind: str, stage: str, header: dict | None = None,
-             arrays: list[np.ndarray] = ()) -> tuple[dict, list[np.ndarray]]:
-        """Send one request; the reply and its arrays.  Raises the worker's error, or refuses the file."""
+    def call(self, kind: str, stage: str, header: dict | None = None, arrays: list[np.ndarray] = (),
+             room: int = 0) -> tuple[dict, list[np.ndarray]]:
+        """Send one request; the reply and its arrays (``room``: bytes of shared memory offered for the
+        reply's arrays).  Raises the worker's error, or refuses the file."""
+        self.send(kind, stage, header, arrays, room)
+        return self.receive()
+
+    def send(self, kind: str, stage: str, header: dict | None = None, arrays: list[np.ndarray] = (),
+             room: int = 0) -> None:
+        """Send one request without waiting for its reply (:meth:`receive` gets the replies in order; two
+        requests may be in flight)."""
         if self.closed:
             raise UnsafeModelError(f"The model worker for {self.name!r} has already stopped.")
-        deadline = time.monotonic() + self.limits.timeout
+        header = {**(header or {}), "step": kind}
+        shared = self.shared
         try:
-            write_message(self.req, {**(header or {}), "step": kind}, list(arrays), deadline)
-            reply, out = read_message(self.rep, deadline, _MAX_REPLY, REPLY_DTYPES)
+            if shared is not None:
+                header["room"] = shared.offer(room)
+            write_message(self.req, header, list(arrays), time.monotonic() + self.limits.timeout, shared)
         except Broken as err:
             raise UnsafeModelError(self._failure(stage, err)) from None
+        except OSError as err:  # auditkit's side of the shared memory (e.g. no memory left for it)
+            raise UnsafeModelError(self._failure(stage, Broken(f"shared memory failed: {err}"))) from None
+        if shared is not None:
+            if shared.placed is not None:
+                shared.busy.append(shared.placed)
+            shared.rooms.append(tuple(header["room"]))
+        self.pending.append((stage, time.monotonic()))
+
+    def receive(self) -> tuple[dict, list[np.ndarray]]:
+        """The reply to the oldest request in flight.  Its step's time limit counts from when the worker
+        could start it: when it was sent, or when the reply before it came."""
+        stage, sent = self.pending.pop(0)
+        shared = self.shared
+        try:
+            if shared is not None:
+                shared.window = shared.rooms[0]
+            reply, out = read_message(self.rep, max(sent, self.replied) + self.limits.timeout, _MAX_REPLY,
+                                      REPLY_DTYPES, shared)
+        except Broken as err:
+            raise UnsafeModelError(self._failure(stage, err)) from None
+        except OSError as err:
+            raise UnsafeModelError(self._failure(stage, Broken(f"shared memory failed: {err}"))) from None
+        self.replied = time.monotonic()
+        if shared is not None:
+            shared.rooms.pop(0)
+            if shared.busy:
+                shared.busy.pop(0)
         if not isinstance(reply, dict) or reply.get("ok") is not True:
             self._raise(stage, reply if isinstance(reply, dict) else {})
         return reply, out
@@ -202,6 +272,7 @@ class Worker:
     def close(self) -> None:
         """Stop the worker (it is stopped anyway when this object goes)."""
         self.closed = True
+        self.pending.clear()
         self._finalizer()
 
     def _failure(self, stage: str, err: Broken) -> str:
@@ -266,7 +337,8 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | None) -> None:
+def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | None,
+          shared: ParentShared | None) -> None:
     """Kill the worker and close its pipes.  A worker of the fork server is not reaped until auditkit asks
     how it ended, so its pid is still its own here unless ``alive`` says that was seen."""
     if popen is not None:
@@ -281,6 +353,8 @@ def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | N
             os.close(fd)
         except OSError:
             pass
+    if shared is not None:
+        shared.close()
     if popen is not None:
         for stream in (popen.stdin, popen.stdout):
             try:
@@ -291,66 +365,6 @@ def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | N
             popen.wait(5)
         except subprocess.TimeoutExpired:
             pass
-
-
-class RemoteModel:
-    """A model that lives in a worker process: score, explain and describe it through the worker.
-
-    Stands in for the model object in a :class:`~auditkit.load._loaded.LoadedModel`; ``n_features``
-    and ``feature_names`` are what the worker read from the model (checked types).
-    """
-
-    remote = True
-
-    def __init__(self, worker: Worker, meta: dict) -> None:
-        self.worker = worker
-        self.class_name = _text(meta.get("class"), "?")
-        width = meta.get("n_inputs")
-        self.n_features = width if type(width) is int and width >= 0 else None
-        self.feature_names = meta.get("feature_names")
-
-    def score(self, frame: Any, selected: object) -> tuple[np.ndarray, str]:
-        """Scores of one aligned batch, and the scoring method."""
-        spec, arrays = encode_frame(frame)
-        reply, out = self.worker.call("score", "scoring the data", {"frame": spec, "selected": selected}, arrays)
-        if len(out) != 1 or out[0].dtype != np.float64 or out[0].shape != (len(frame),):
-            raise UnsafeModelError(self.worker._failure("scoring the data", Broken("scores of the wrong shape")))
-        return out[0], _text(reply.get("method"), "?")
-
-    def explain(self, X: Any, rows: np.ndarray, bg: np.ndarray, seed: int) -> dict:
-        """SHAP values of ``X.iloc[rows]`` computed in the worker (see
-        :func:`auditkit.explain.shap_groups.explain_model`)."""
-        spec, arrays = encode_frame(X)
-        header = {"frame": spec, "rows": len(arrays), "bg": len(arrays) + 1, "seed": int(seed)}
-        reply, out = self.worker.call("shap", "explaining it with SHAP", header,
-                                      [*arrays, np.asarray(rows, np.int64), np.asarray(bg, np.int64)])
-        features = reply.get("features")
-        ok = (len(out) == 2 and isinstance(features, list) and out[0].shape == (len(rows), len(features))
-              and out[1].shape == (len(rows),) and all(isinstance(f, str) for f in features))
-        if not ok:
-            raise UnsafeModelError(self.worker._failure("explaining it with SHAP", Broken("SHAP values of the "
-                                                                                          "wrong shape")))
-        return {**reply, "values": out[0], "output": out[1]}
-
-    def card(self, protected: list[str], proxies: list[str], names: tuple[str, ...] | None = None,
-             names_given: bool = False) -> dict:
-        """The model card, made in the worker from the model object (with the input names auditkit was given
-        for a model that records none, ``--features``)."""
-        header = {"protected": protected, "proxies": proxies, "names_given": bool(names_given),
-                  "names": list(names) if names_given and names is not None else None}
-        reply, _ = self.worker.call("card", "describing the model", header)
-        card = reply.get("card")
-        if not isinstance(card, dict):
-            raise UnsafeModelError(self.worker._failure("describing the model", Broken("no model card")))
-        return card
-
-    def close(self) -> None:
-        """Stop the worker."""
-        self.worker.close()
-
-
-def _text(value: object, default: str) -> str:
-    return value[:1000] if isinstance(value, str) else default
 
 
 def _open(path: Path, kind: str, limits: ModelLimits) -> tuple[Worker, dict]:

@@ -105,7 +105,9 @@ def load_skops(path: Path, trust: bool) -> LoadedModel:
     """Open a skops file, trusting only the types on the allow-list (every type with ``trust``)."""
     import skops.io
 
-    scan, untrusted, versions = skops_scan(path)
+    from ._scan_once import scanned_skops
+
+    scan, untrusted, versions = scanned_skops(path)
     if scan.verdict == "refused" and not trust:
         raise _unsafe(_refusal(path.name, scan.offending, ()), scan)
     allowed = [t for t in untrusted if trust or classify(*t.rsplit(".", 1))[0] == "allowed"]

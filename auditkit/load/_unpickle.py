@@ -30,7 +30,8 @@ from ..exceptions import AuditkitError, InputDataError, UnsafeModelError
 from ._allow import allow_rule, classify, resolve
 from ._formats import ASK_INSTEAD
 from ._loaded import LoadedModel, feature_names_of
-from ._pickle_scan import ImportRef, PickleScan, scan_bytes
+from ._pickle_scan import ImportRef, PickleScan
+from ._scan_once import scanned_bytes
 from ._pickle_stream import Cannot
 from ._pickle_vm import NP_DTYPE, brief, dtype_args, numpy_dtype
 from ._state_checks import _flat
@@ -54,7 +55,7 @@ def load_pickle(path: Path, trust: bool) -> LoadedModel:
     raw = path.read_bytes()
     if not raw:
         raise InputDataError(f"Model file {path.name!r} is empty (0 bytes): ask for the file again.")
-    scan, data = scan_bytes(raw, str(path))
+    scan, data = scanned_bytes(raw, str(path))  # the run's scan of these bytes if it was made already
     if scan.problems and not scan.offending and any("Python 2" in note for note in scan.notes):
         raise InputDataError(f"{path.name!r} was saved by Python 2 (it holds Python 2 text), which Python 3 "
                              f"cannot read reliably. {ASK_INSTEAD}")

@@ -37,19 +37,27 @@ class Broken(Exception):
         self.timeout = timeout
 
 
-def write_message(fd: int, header: dict, arrays: list[np.ndarray] = (), deadline: float | None = None) -> None:
-    """Send ``header`` and ``arrays`` (C-contiguous copies are made where needed)."""
+def write_message(fd: int, header: dict, arrays: list[np.ndarray] = (), deadline: float | None = None,
+                  shared: Any = None) -> None:
+    """Send ``header`` and ``arrays``: through ``shared`` memory (:mod:`auditkit.load._shm`) where given and
+    they fit, otherwise after the header on the pipe (C-contiguous copies are made where needed)."""
     # A column-major array keeps its order (sums over its axes, and BLAS, round as they would have at home).
     fortran = [a.ndim == 2 and not a.flags.c_contiguous and (a.flags.f_contiguous or a.strides[0] < a.strides[1])
                for a in arrays]
-    arrays = [np.ascontiguousarray(a.T if f else a) for a, f in zip(arrays, fortran)]
-    header = {**header, "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape[::-1] if f else a.shape),
-                                    "fortran": f} for a, f in zip(arrays, fortran)]}
-    head = json.dumps(header, allow_nan=True).encode()
+    arrays = [a.T if f else a for a, f in zip(arrays, fortran)]
+    specs = [{"dtype": a.dtype.str, "shape": list(a.shape[::-1] if f else a.shape), "fortran": f}
+             for a, f in zip(arrays, fortran)]
+    placed = shared.put(arrays) if shared is not None else None
+    if placed is not None:
+        for spec, at in zip(specs, placed[0]):
+            spec["at"] = at
+        header = {**header, "shared": placed[1]}
+    head = json.dumps({**header, "arrays": specs}, allow_nan=True).encode()
     _write_all(fd, _HEAD.pack(len(head)) + head, deadline)
-    for a in arrays:
-        if a.nbytes:
-            _write_all(fd, memoryview(a.reshape(-1).view(np.uint8)), deadline)
+    if placed is None:
+        for a in arrays:
+            if a.nbytes:
+                _write_all(fd, memoryview(np.ascontiguousarray(a).reshape(-1).view(np.uint8)), deadline)
 
 
 def _write_all(fd: int, data: Any, deadline: float | None) -> None:
@@ -89,9 +97,10 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytearray:
 
 
 def read_message(fd: int, deadline: float | None = None, max_bytes: int = 1 << 62,
-                 dtypes: frozenset | None = None) -> tuple[dict, list[np.ndarray]]:
+                 dtypes: frozenset | None = None, shared: Any = None) -> tuple[dict, list[np.ndarray]]:
     """One message: the header (a dict) and its arrays.  ``max_bytes`` bounds the whole message;
-    ``dtypes`` (if given) are the only array types accepted."""
+    ``dtypes`` (if given) are the only array types accepted; arrays in shared memory are taken through
+    ``shared`` (a message that says it used shared memory when there is none is refused)."""
     (size,) = _HEAD.unpack(bytes(_read_exact(fd, _HEAD.size, deadline)))
     if size > min(max_bytes, 1 << 28):
         raise Broken(f"a message header of {size:,} bytes")
@@ -102,18 +111,25 @@ def read_message(fd: int, deadline: float | None = None, max_bytes: int = 1 << 6
     specs = header.get("arrays") if isinstance(header, dict) else None
     if not isinstance(specs, list) or len(specs) > 10_000:
         raise Broken("a message without its list of arrays")
-    arrays, total = [], size
+    checked, total = [], size
     for spec in specs:
         dtype, shape = _checked_spec(spec, dtypes)
         nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64)) if shape else dtype.itemsize
         total += nbytes
         if total > max_bytes:
             raise Broken(f"a message of more than {max_bytes:,} bytes")
-        raw = _read_exact(fd, nbytes, deadline) if nbytes else bytearray()
-        flat = np.frombuffer(raw, dtype=dtype)
-        arrays.append(flat.reshape(shape[::-1]).T if spec.get("fortran") is True and len(shape) == 2
-                      else flat.reshape(shape))
-    return header, arrays
+        checked.append((spec, dtype, shape, nbytes))
+    if "shared" in header:
+        if shared is None or type(header["shared"]) is not int or not all("at" in s for s in specs):
+            raise Broken("a message in shared memory that was not offered")
+        try:
+            flats = shared.take(header["shared"], [(s["at"], d, n // d.itemsize) for s, d, _, n in checked])
+        except (ValueError, OSError, TypeError) as err:
+            raise Broken(str(err)) from None
+    else:
+        flats = [np.frombuffer(_read_exact(fd, n, deadline) if n else bytearray(), dtype=d) for _, d, _, n in checked]
+    return header, [flat.reshape(shape[::-1]).T if spec.get("fortran") is True and len(shape) == 2
+                    else flat.reshape(shape) for flat, (spec, _, shape, _) in zip(flats, checked)]
 
 
 def _checked_spec(spec: Any, dtypes: frozenset | None) -> tuple[np.dtype, tuple]:

@@ -29,10 +29,12 @@ _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 _PR_SET_NO_NEW_PRIVS = 38
 
 
-def fork_server(fd: int, preload: list[str]) -> None:
-    """The helper that forks workers (Linux): started once per session by :mod:`auditkit.load._sandbox` with
-    the libraries imported, it gets each worker's two pipe ends over a Unix socket (``fd``), forks the worker,
-    answers its pid, and later how it ended.  Never returns."""
+def fork_server(fd: int, preload: list[str], later: list[str] = ()) -> None:
+    """The helper that forks workers (Linux): started once per session by :mod:`auditkit.load._sandbox`, it
+    imports ``preload``, then gets each worker's pipe ends and shared files over a Unix socket (``fd``), forks
+    the worker, answers its pid, and later how it ended; while no request waits it imports ``later`` one by
+    one (so the first worker does not wait for libraries only explanations need).  Never returns."""
+    import select
     import socket
 
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -45,9 +47,15 @@ def fork_server(fd: int, preload: list[str]) -> None:
             pass
     sock = socket.socket(fileno=fd)
     ended: dict = {}
+    later = list(later)
     while True:
+        while later and not select.select([sock], [], [], 0)[0]:
+            try:
+                __import__(later.pop(0))
+            except Exception:  # noqa: BLE001 - as above
+                pass
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
         except OSError:
             os._exit(0)
         if not msg:
@@ -57,7 +65,7 @@ def fork_server(fd: int, preload: list[str]) -> None:
             pid = os.fork()
             if pid == 0:
                 sock.close()
-                serve(fds[0], fds[1], request["limits"], request["env"])
+                serve(fds[0], fds[1], request["limits"], request["env"], tuple(fds[2:4]))
             for f in fds:
                 os.close(f)
             answer = {"pid": pid}
@@ -83,15 +91,19 @@ def _ended(pid: int, wait: float, ended: dict) -> int | None:
         time.sleep(0.01)
 
 
-def serve_stdio(limits: str, env: str) -> None:
+def serve_stdio(limits: str, env: str, files: str = "[]") -> None:
     """A worker started as its own Python process (where there is no fork server): requests on stdin,
-    replies on stdout."""
+    replies on stdout, and the shared files (if any) at the descriptors ``files`` lists."""
     rfd, wfd = os.dup(0), os.dup(1)
-    serve(rfd, wfd, json.loads(limits), json.loads(env))
+    serve(rfd, wfd, json.loads(limits), json.loads(env), tuple(json.loads(files)))
 
 
-def serve(rfd: int, wfd: int, limits: dict, env: dict) -> None:
-    """The worker's loop: requests from ``rfd``, replies to ``wfd``; never returns."""
+def serve(rfd: int, wfd: int, limits: dict, env: dict, files: tuple = ()) -> None:
+    """The worker's loop: requests from ``rfd``, replies to ``wfd``, arrays through the two shared ``files``
+    (input, output; :mod:`auditkit.load._shm`) where given; never returns."""
+    from ._shm import WorkerShared
+
+    shared = WorkerShared(*files) if len(files) == 2 else None
     isolated = _isolate()
     _set_limits(limits)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -103,9 +115,13 @@ def serve(rfd: int, wfd: int, limits: dict, env: dict) -> None:
     state: dict = {"limits": limits, "network": isolated, "scorers": {}}
     while True:
         try:
-            header, arrays = read_message(rfd)
+            header, arrays = read_message(rfd, shared=shared)
         except Broken:
             os._exit(0)
+        if shared is not None:
+            room = header.get("room")
+            ok = isinstance(room, list) and len(room) == 2 and all(type(n) is int and n >= 0 for n in room)
+            shared.room = (room[0], room[1]) if ok else (0, 0)
         kind = header.get("step")
         if kind == "close":
             os._exit(0)
@@ -116,12 +132,16 @@ def serve(rfd: int, wfd: int, limits: dict, env: dict) -> None:
             reply["ok"] = True
         except BaseException as err:  # noqa: BLE001 - every failure is reported; the parent decides
             reply, out = _error(err), []
+        del arrays
         try:
-            write_message(wfd, reply, out)
+            write_message(wfd, reply, out, shared=shared)
         except (TypeError, ValueError) as err:  # a reply JSON cannot carry: report that instead
             write_message(wfd, _error(err), [])
         except Broken:
             os._exit(0)
+        del out
+        if shared is not None:
+            shared.release()
 
 
 def _error(err: BaseException) -> dict:

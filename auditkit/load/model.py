@@ -105,10 +105,29 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, link: str | None
         from ._sandbox import load_in_worker
 
         return load_in_worker(path, kind, limits)
+    scan = None
+    if kind in ("pickle", "joblib", "skops"):  # scanned once here; the probe and the load take this scan
+        from ._scan_once import scan_once
+
+        scan = scan_once(path, kind)
     probed = kind in PROBED and probe_enabled()
-    note = probe(path, kind, trust) if probed else None
+    note = probe(path, kind, trust, scan) if probed else None
     model = _open(path, kind, trust)
     return replace(model, notes=model.notes + (note,)) if note else model
+
+
+def trust_warning(path: str | os.PathLike) -> str:
+    """What ``--trust-model`` will run: the imports of a pickle, joblib or skops file, from the run's one scan
+    (:mod:`auditkit.load._scan_once`; the load that follows takes the same scan)."""
+    path = _existing(path)
+    kind = _kind(path)
+    where = f"--trust-model: {path.name} is opened and run in auditkit's own process, without the model worker"
+    if kind not in ("pickle", "joblib", "skops"):
+        return where + "."
+    from ._scan_once import scan_once
+
+    scan = scan_once(path, kind)[0]
+    return f"{where}; loading it will import: " + ", ".join(ref.qualname for ref in scan.imports)
 
 
 def _open(path: Path, kind: str, trust: bool) -> LoadedModel:
