@@ -539,6 +539,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         from .load.model import trust_warning
 
         click.echo(trust_warning(model), err=True)
+        if o["compare_model"]:  # model B is opened under the same trust
+            click.echo(trust_warning(o["compare_model"]), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)
