@@ -99,12 +99,12 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
                            outcomes.seen)
     if not options.explain:
         return Scored(result, run_spec, method, features, notes, rows, sample.seen, None, None, np.empty(0), False,
-                      kept)
+                      outcomes=kept)
     frame = sample.frame()
     X, _ = _align(loaded, frame[inputs])
     return Scored(result, run_spec, method, features, notes, rows, sample.seen, X,
                   frame.drop(columns=[SCORE_COLUMN]), frame[SCORE_COLUMN].to_numpy(dtype=float),
-                  len(frame) < sample.seen, kept)
+                  len(frame) < sample.seen, outcomes=kept)
 
 
 def _align(loaded: Any, frame: Any) -> tuple[Any, list[str]]:

@@ -66,6 +66,10 @@ class AssessOptions:
     #: Limits of the worker process the model runs in (:class:`~auditkit.load._limits.ModelLimits`);
     #: None: the defaults.  Not used with ``trust_model`` (the model then runs in this process).
     model_limits: Any = None
+    #: A second model scored on the same rows with the same rule (``--compare-model``;
+    #: :mod:`auditkit._assess_compare`), and the ``link`` of a CSV of weights given as that model.
+    compare_model: str | None = None
+    compare_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Scored:
     frame: Any
     scores: np.ndarray
     sampled: bool
+    #: (frame, scores, audited row positions) of every row, kept for ``compare_model``.
+    whole: Any = None
     #: The rows score behaviour is measured on (:mod:`auditkit._assess_outcomes`); None without --truth.
     outcomes: Any = None
 
@@ -179,6 +185,10 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     _decision_spec(fields, "", options)  # check the options before the (slow) model loading and scoring
     _check_options(options)
+    if options.compare_model is not None or options.compare_link is not None:
+        from ._assess_compare import check_compare
+
+        check_compare(options, engine)
     path = data if engine != "pandas" and isinstance(data, (str, os.PathLike)) else None
     if path is not None:
         require_engine(engine, scheduler)
@@ -190,7 +200,12 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
             scored = score_in_batches(loaded, path, fields, options, engine, scheduler)
         else:
             scored = _score_in_memory(loaded, data, fields, options, engine, scheduler)
-        return _finish(loaded, data, scored, options)
+        result = _finish(loaded, data, scored, options)
+        if options.compare_model is not None:
+            from ._assess_compare import add_model_comparison
+
+            add_model_comparison(result.results, scored, fields, options)
+        return result
     finally:
         if hasattr(loaded.estimator, "close") and getattr(type(loaded.estimator), "remote", False):
             loaded.estimator.close()
@@ -211,7 +226,7 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
     scored = frame.assign(**{SCORE_COLUMN: scores})
     run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
     result = audit(scored, run_spec, engine=engine, scheduler=scheduler)
-    audited = rows = np.flatnonzero(_population_mask(frame, run_spec))
+    rows = audited = np.flatnonzero(_population_mask(frame, run_spec))
     population = len(rows)
     if options.explain_sample is not None and population > options.explain_sample:
         rows = rows[sample_positions(population, options.explain_sample, run_spec.seed)]
@@ -222,7 +237,8 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
         outcomes = outcome_rows(frame.iloc[audited], scores[audited], run_spec.truth, run_spec.seed)
     return Scored(result, run_spec, method, list(features.columns), list(align_notes), int(len(scores)), population,
                   features.iloc[rows].reset_index(drop=True), frame.iloc[rows].reset_index(drop=True), scores[rows],
-                  len(rows) < population, outcomes)
+                  len(rows) < population, (frame, scores, audited) if options.compare_model else None,
+                  outcomes)
 
 
 def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -> AuditResult:

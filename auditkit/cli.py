@@ -339,6 +339,9 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         lang = _language(o, template)
         click.echo(summary_text(results, lang=lang) + ("\n" + linkage_summary(results) if "linkage" in results else ""))
         click.echo(_headline_and_flips(results, findings, lang))
+        from ._assess_compare import summary_lines
+
+        click.echo("".join(f"{line}\n" for line in summary_lines(results, lang)), nl=False)  # --compare-model
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
             from .locale import load_locale
@@ -512,6 +515,11 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="YAML of named example persons to score side by side.")
 @click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
+@click.option("--compare-model", type=click.Path(dir_okay=False, path_type=Path), metavar="MODEL_B",
+              help="Also score the same rows with MODEL_B (opened like MODEL), decide by the same rule, and compare the "
+                   "decisions pairwise per group (McNemar) and the change in each disparity (docs/compare.md).")
+@click.option("--compare-link", type=click.Choice(["logistic", "identity"]),
+              help="--link of a MODEL_B given as a CSV of weights.")
 @limit_options
 def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """Open MODEL safely, score --data with it, and measure and explain its disparities.
@@ -536,6 +544,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         from .load.model import trust_warning
 
         click.echo(trust_warning(model), err=True)
+        if o["compare_model"]:  # model B is opened under the same trust
+            click.echo(trust_warning(o["compare_model"]), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)
@@ -547,14 +557,16 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
         link=o["link"], features=read_features(o["features"]), model_limits=limits, auto_flip=not o["no_flip"],
-        **explain)
+        **explain, compare_model=str(o["compare_model"]) if o["compare_model"] else None,
+        compare_link=o["compare_link"])
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
-    inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
+    inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints", "compare_model")
+                                                   if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
                               for k, v in dataclasses.asdict(options).items()
-                              if k not in ("progress", "model_limits")}}
+                              if k not in ("progress", "model_limits", "compare_model")}}
     write_outputs(result.results, o, inputs, run, template)
     if example is not None:
         _echo_next(example, o)

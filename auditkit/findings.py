@@ -412,6 +412,9 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
     from .findings_periods import period_findings  # imported here: it imports this module
 
     findings += period_findings(results, findings, langs)
+    from ._compare_findings import model_comparison_findings  # assess --compare-model
+
+    findings += model_comparison_findings(results, langs)
     from ._findings_direct import direct_use_findings  # inputs that are protected attributes or recode one
 
     findings += direct_use_findings(results, rules, langs)
