@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import _assess_outcomes
+from ._assess_outcomes import OutcomeRows, has_outcome_value
 from .assess import (
     EXPLAIN_SAMPLE,
     SCORE_COLUMN,
@@ -67,6 +69,8 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
     keep = list(dict.fromkeys(files.columns[c] for c in audited))
     # Without explanations no row is kept (an empty sample); the population is still counted.
     sample = _Sample((options.explain_sample or EXPLAIN_SAMPLE) if options.explain else 0, columns_spec.seed)
+    # Score behaviour: every audited row with an outcome value, up to SCORE_ROWS (auditkit._assess_outcomes).
+    outcomes = _Sample(_assess_outcomes.SCORE_ROWS if columns_spec.truth else 0, columns_spec.seed)
     rows, method = 0, ""
     with tempfile.TemporaryDirectory(prefix="auditkit-assess-") as tmp:
         folder = Path(tmp) / (re.sub(r"[^\w.-]+", "_", files.label).strip("._") or "data")
@@ -77,19 +81,30 @@ def score_in_batches(loaded: Any, source: str | os.PathLike, fields: dict[str, A
                 scores, method = _score(loaded, table.select(inputs).to_pandas(), options)
                 table = table.append_column(SCORE_COLUMN, pa.array(scores, pa.float64()))
                 writer.write(table.select([*keep, SCORE_COLUMN]))
-                sample.add(table, _population(table, columns_spec, files.columns))
+                audited = _population(table, columns_spec, files.columns)
+                sample.add(table, audited)
+                if columns_spec.truth:
+                    truth = table.column(files.columns[columns_spec.truth]).to_pandas()
+                    none = table.select([*keep, SCORE_COLUMN]).slice(0, 0)  # the columns, when no row has an outcome
+                    outcomes.add(table.select([*keep, SCORE_COLUMN]), audited & has_outcome_value(truth))
                 rows += table.num_rows
         if not rows:
             raise InputDataError(f"Data file {files.label!r} has a header but no rows.")
         run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
         result = _count(folder, run_spec, engine)
+    kept = None
+    if columns_spec.truth:
+        scored = (outcomes.table if outcomes.table is not None else none).to_pandas()
+        kept = OutcomeRows(scored.drop(columns=[SCORE_COLUMN]), scored[SCORE_COLUMN].to_numpy(dtype=float),
+                           outcomes.seen)
     if not options.explain:
-        return Scored(result, run_spec, method, features, notes, rows, sample.seen, None, None, np.empty(0), False)
+        return Scored(result, run_spec, method, features, notes, rows, sample.seen, None, None, np.empty(0), False,
+                      outcomes=kept)
     frame = sample.frame()
     X, _ = _align(loaded, frame[inputs])
     return Scored(result, run_spec, method, features, notes, rows, sample.seen, X,
                   frame.drop(columns=[SCORE_COLUMN]), frame[SCORE_COLUMN].to_numpy(dtype=float),
-                  len(frame) < sample.seen)
+                  len(frame) < sample.seen, outcomes=kept)
 
 
 def _align(loaded: Any, frame: Any) -> tuple[Any, list[str]]:

@@ -17,17 +17,20 @@ from .spec import AuditSpec
 
 __all__ = ["score_behaviour_record"]
 
+_JOIN = " × "  # how the count tables join the levels of an intersection's group
+
 
 def _undefined(reason: str) -> dict:
     return {"status": "undefined", "reason": reason}
 
 
 def score_behaviour_record(frame: Any, groups: Any, scores: np.ndarray, results: dict, spec: AuditSpec, method: str,
-                           sampled: bool) -> dict | None:
+                           sample: dict | None = None) -> dict | None:
     """``results["score_behaviour"]``: None without an outcome column; else the figures or why they are undefined.
 
     ``frame`` holds the audited rows (or the explained sample) in file order, ``groups`` their protected
-    groups as the explanations label them, ``scores`` the model's scores of the same rows.
+    groups as the explanations label them, ``scores`` the model's scores of the same rows; ``sample`` says
+    how they were sampled from the audited rows with an outcome value (None: they are all of them).
     """
     if not spec.truth:
         return None
@@ -51,11 +54,18 @@ def score_behaviour_record(frame: Any, groups: Any, scores: np.ndarray, results:
         return _undefined(f"no rows to use: {used} are none")
     labels = {a: groups[a].to_numpy(dtype=object) for a in spec.protected}
     references = {a["attribute"]: a["reference"] for a in results.get("attributes", []) if len(a["attributes"]) == 1}
+    for a in results.get("attributes", []):  # intersections, named and referenced as the count tables name them
+        parts = list(a.get("attributes") or [])
+        if len(parts) > 1 and all(p in labels for p in parts) and a.get("reference") is not None:
+            labels[a["attribute"]] = np.array([_JOIN.join(v) for v in zip(*(labels[p] for p in parts))], dtype=object)
+            references[a["attribute"]] = a["reference"]
     rule = results["population"].get("decision_rule") or {}
     operating = rule.get("cutoff_score", rule.get("threshold"))
     probability = (method.startswith(("predict_proba", "onnx")) and bool(np.all((scores >= 0) & (scores <= 1))))
     out = score_behaviour(scores[rows], codes[rows] == 1, {a: g[rows] for a, g in labels.items()}, references,
                           probability=probability, operating=operating, level=spec.level,
                           min_group_size=spec.min_group_size)
-    out.update(status="measured", rows_used=used, sampled=sampled)
+    out.update(status="measured", rows_used=used, sampled=sample is not None)
+    if sample is not None:
+        out["sample"] = sample
     return out

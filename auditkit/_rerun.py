@@ -62,7 +62,7 @@ def _command(manifest: dict[str, Any]) -> list[str]:
 
 
 #: Inputs besides data and model that a recorded command names by option (area audits), by role.
-OTHER_INPUTS = {"composition": "--composition", "crosswalk": "--crosswalk"}
+OTHER_INPUTS = {"composition": "--composition", "crosswalk": "--crosswalk", "compare_model": "--compare-model"}
 
 
 def _recorded_inputs(manifest: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:

@@ -277,6 +277,11 @@ def verify(bundle: Path, *, data: str | os.PathLike | None = None, model: str | 
 
         check_signature(bundle, raw, signer, report)
     damaged = set(report.edited) | set(report.missing) | {link.split(" ")[0] for link in report.links}
+    if manifest.get("kind") == "comparison":  # auditkit compare A B --out DIR
+        from .compare_bundle import verify_comparison
+
+        verify_comparison(bundle, manifest, listed, report, damaged, data)
+        return report
     needed = ("results.json", "findings.json", TEMPLATE_FILE)
     if any(n in damaged or n not in listed for n in needed):
         if not any(n in damaged for n in needed) and any(n not in listed for n in needed):

@@ -51,6 +51,8 @@ class AssessOptions:
     explain: bool = True
     shap_sample: int = 2000
     flip: tuple[str, ...] = ()
+    #: Flip-test every input that is a protected attribute or recodes one (``--no-flip`` sets it False).
+    auto_flip: bool = True
     constraints: str | None = None
     archetypes: str | None = None
     clusters: bool = False
@@ -64,6 +66,10 @@ class AssessOptions:
     #: Limits of the worker process the model runs in (:class:`~auditkit.load._limits.ModelLimits`);
     #: None: the defaults.  Not used with ``trust_model`` (the model then runs in this process).
     model_limits: Any = None
+    #: A second model scored on the same rows with the same rule (``--compare-model``;
+    #: :mod:`auditkit._assess_compare`), and the ``link`` of a CSV of weights given as that model.
+    compare_model: str | None = None
+    compare_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class Scored:
     frame: Any
     scores: np.ndarray
     sampled: bool
+    #: (frame, scores, audited row positions) of every row, kept for ``compare_model``.
+    whole: Any = None
+    #: The rows score behaviour is measured on (:mod:`auditkit._assess_outcomes`); None without --truth.
+    outcomes: Any = None
 
 
 def _frame(data: Source, encoding: str | None, delimiter: str | None, sheet: str | None = None,
@@ -175,6 +185,10 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     _decision_spec(fields, "", options)  # check the options before the (slow) model loading and scoring
     _check_options(options)
+    if options.compare_model is not None or options.compare_link is not None:
+        from ._assess_compare import check_compare
+
+        check_compare(options, engine)
     path = data if engine != "pandas" and isinstance(data, (str, os.PathLike)) else None
     if path is not None:
         require_engine(engine, scheduler)
@@ -186,7 +200,12 @@ def assess(model: str | os.PathLike, data: Source, spec: AuditSpec | None = None
             scored = score_in_batches(loaded, path, fields, options, engine, scheduler)
         else:
             scored = _score_in_memory(loaded, data, fields, options, engine, scheduler)
-        return _finish(loaded, data, scored, options)
+        result = _finish(loaded, data, scored, options)
+        if options.compare_model is not None:
+            from ._assess_compare import add_model_comparison
+
+            add_model_comparison(result.results, scored, fields, options)
+        return result
     finally:
         if hasattr(loaded.estimator, "close") and getattr(type(loaded.estimator), "remote", False):
             loaded.estimator.close()
@@ -207,13 +226,19 @@ def _score_in_memory(loaded: Any, data: Source, fields: dict[str, Any], options:
     scored = frame.assign(**{SCORE_COLUMN: scores})
     run_spec = _decision_spec(fields, method, options, spec_cutoff(loaded))
     result = audit(scored, run_spec, engine=engine, scheduler=scheduler)
-    rows = np.flatnonzero(_population_mask(frame, run_spec))
+    rows = audited = np.flatnonzero(_population_mask(frame, run_spec))
     population = len(rows)
     if options.explain_sample is not None and population > options.explain_sample:
         rows = rows[sample_positions(population, options.explain_sample, run_spec.seed)]
+    outcomes = None
+    if run_spec.truth:
+        from ._assess_outcomes import outcome_rows
+
+        outcomes = outcome_rows(frame.iloc[audited], scores[audited], run_spec.truth, run_spec.seed)
     return Scored(result, run_spec, method, list(features.columns), list(align_notes), int(len(scores)), population,
                   features.iloc[rows].reset_index(drop=True), frame.iloc[rows].reset_index(drop=True), scores[rows],
-                  len(rows) < population)
+                  len(rows) < population, (frame, scores, audited) if options.compare_model else None,
+                  outcomes)
 
 
 def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -> AuditResult:
@@ -243,14 +268,18 @@ def _finish(loaded: Any, data: Source, scored: Scored, options: AssessOptions) -
     from .load._model_card import model_card
 
     strong = sorted({p["feature"] for p in explanations.get("proxies", []) if p.get("strong")})
-    results["model_card"] = model_card(loaded, protected=run_spec.protected, proxies=strong)
+    from ._assess_direct import mark_card
+
+    results["model_card"] = mark_card(model_card(loaded, protected=run_spec.protected, proxies=strong),
+                                      explanations.get("direct_use"))
     results["explanations"] = explanations
-    if run_spec.truth and scored.frame is not None:
+    if run_spec.truth and scored.outcomes is not None:
+        from ._assess_outcomes import sample_record
         from ._assess_scores import score_behaviour_record
 
-        results["score_behaviour"] = score_behaviour_record(scored.frame, _groups(scored.frame, run_spec),
-                                                            scored.scores, results, run_spec, scored.method,
-                                                            scored.sampled)
+        o = scored.outcomes
+        results["score_behaviour"] = score_behaviour_record(o.frame, _groups(o.frame, run_spec), o.scores, results,
+                                                            run_spec, scored.method, sample_record(o, run_spec.seed))
     return AuditResult(scored.result.counts, results)
 
 
@@ -384,17 +413,21 @@ def _explain(loaded: Any, X: Any, frame: Any, scores: np.ndarray, predict: Calla
                               sample=options.shap_sample, seed=spec.seed, explainer=_remote_explainer(loaded)),
         "proxies": proxy_scan(X, groups, seed=spec.seed),
     }
-    lowered = {c.casefold(): c for c in X.columns}
-    flip_columns = [lowered[a.casefold()] for a in spec.protected if a.casefold() in lowered]
+    from ._assess_direct import direct_use_flips
+
     for extra in options.flip:
         if extra not in X.columns:
             from ._text import did_you_mean
 
             raise InputDataError(f"--flip {extra!r} is not a model input.{did_you_mean(extra, X.columns)}")
-        flip_columns.append(extra)
     constraints = load_constraints(options.constraints) if options.constraints else None
-    out["flips"] = [flip_test(predict, decide, X, col, constraints=constraints, level=spec.level, seed=spec.seed)
-                    for col in dict.fromkeys(flip_columns)]
+    out["flips"], out["direct_use"] = direct_use_flips(X, frame, spec, predict, decide, constraints,
+                                                       enabled=options.auto_flip)
+    covered = {c for f in out["flips"] for c in f["inputs"]}
+    for extra in dict.fromkeys(options.flip):
+        if extra not in covered:  # an input already tested as direct use of an attribute is not tested twice
+            out["flips"].append(flip_test(predict, decide, X, extra, constraints=constraints, level=spec.level,
+                                          seed=spec.seed))
     if options.archetypes:
         from .explain.archetypes import archetype_defaults, load_archetypes, score_archetypes
 

@@ -339,6 +339,9 @@ def write_outputs(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
         lang = _language(o, template)
         click.echo(summary_text(results, lang=lang) + ("\n" + linkage_summary(results) if "linkage" in results else ""))
         click.echo(_headline_and_flips(results, findings, lang))
+        from ._assess_compare import summary_lines
+
+        click.echo("".join(f"{line}\n" for line in summary_lines(results, lang)), nl=False)  # --compare-model
         shown = [f for f in findings if f["severity"] in ("critical", "high", "medium")]
         if shown:
             from .locale import load_locale
@@ -378,14 +381,17 @@ def _headline_and_flips(results: dict, findings: list, lang: str = "en") -> str:
                       ratio=w.n(_num(c.get("ratio"), ".2f")), level=level, low=w.n(_num(ci[0], ".2f")),
                       high=w.n(_num(ci[1], ".2f")), metric=w.metric(str(c.get("metric"))))
         lines.append(w.t("headline" if c.get("metric") == "selection_rate" else "headline_metric", **values))
+    from ._assess_direct import flip_label, turned_off_line
+
     for f in (results.get("explanations") or {}).get("flips") or []:
         for d in f.get("direct_effect") or []:
             per = next((v for v in f.get("per_value") or [] if v.get("value") == d.get("value")), {})
-            lines.append(w.t("flip", feature=f.get("attribute"), baseline=d.get("baseline"), value=d.get("value"),
+            lines.append(w.t("flip", feature=flip_label(f, w), baseline=d.get("baseline"), value=d.get("value"),
                              to_selected=per.get("flips_to_selected", "?"), to_not=per.get("flips_to_not_selected", "?"),
                              difference=w.n(_num(d.get("difference"), "+.1f", 100)), level=level,
                              low=w.n(_num(d.get("ci_low"), "+.1f", 100)), high=w.n(_num(d.get("ci_high"), "+.1f", 100)),
                              p=w.n(_p(d.get("p_holm")))))
+    lines += turned_off_line(results, w)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -501,12 +507,19 @@ def _write_bundle(results: dict[str, Any], o: dict[str, Any], inputs: list[tuple
               help="Explain a seeded sample of N audited rows, the same rows on every engine (default: every row "
                    f"with --engine pandas, {EXPLAIN_SAMPLE:,} with duckdb and dask).")
 @click.option("--flip", multiple=True, metavar="COL", help="Also run a counterfactual flip test on this input (a proxy).")
+@click.option("--no-flip", is_flag=True, help="Do not flip-test the inputs that are protected attributes or recode "
+              "one (sex_male, one-hot columns, coded copies), which assess tests by default.")
 @click.option("--constraints", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML of impossible combinations left out of flip tests.")
 @click.option("--archetypes", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML of named example persons to score side by side.")
 @click.option("--clusters", is_flag=True, help="Search for bias clusters without naming a group first.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar while scoring (default: on a terminal).")
+@click.option("--compare-model", type=click.Path(dir_okay=False, path_type=Path), metavar="MODEL_B",
+              help="Also score the same rows with MODEL_B (opened like MODEL), decide by the same rule, and compare the "
+                   "decisions pairwise per group (McNemar) and the change in each disparity (docs/compare.md).")
+@click.option("--compare-link", type=click.Choice(["logistic", "identity"]),
+              help="--link of a MODEL_B given as a CSV of weights.")
 @limit_options
 def assess(model: Path | None, data: Path | None, **o: Any) -> None:
     """Open MODEL safely, score --data with it, and measure and explain its disparities.
@@ -531,6 +544,8 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         from .load.model import trust_warning
 
         click.echo(trust_warning(model), err=True)
+        if o["compare_model"]:  # model B is opened under the same trust
+            click.echo(trust_warning(o["compare_model"]), err=True)
     fields, template = apply_template(ctx, fields_from_options(o), for_model=True)
     explain = assess_options_with_template(
         ctx, {"flip": tuple(o["flip"]), "clusters": o["clusters"], "shap_sample": o["shap_sample"]}, template)
@@ -541,14 +556,17 @@ def assess(model: Path | None, data: Path | None, **o: Any) -> None:
         constraints=str(o["constraints"]) if o["constraints"] else None,
         archetypes=str(o["archetypes"]) if o["archetypes"] else None,
         progress=sys.stderr.isatty() if o["progress"] is None else o["progress"], explain_sample=explain_sample,
-        link=o["link"], features=read_features(o["features"]), model_limits=limits, **explain)
+        link=o["link"], features=read_features(o["features"]), model_limits=limits, auto_flip=not o["no_flip"],
+        **explain, compare_model=str(o["compare_model"]) if o["compare_model"] else None,
+        compare_link=o["compare_link"])
     with bootstrap_progress(fields.get("bootstrap") or 0):
         result = run_assess(model, data, options=options, engine=o["engine"], scheduler=o["scheduler"], **fields)
-    inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints") if o[k]]
+    inputs = [("data", data), ("model", model)] + [(k, o[k]) for k in ("archetypes", "constraints", "compare_model")
+                                                   if o[k]]
     run = {**_run_record("assess", fields, o),
            "assess_options": {k: list(v) if isinstance(v, tuple) else v
                               for k, v in dataclasses.asdict(options).items()
-                              if k not in ("progress", "model_limits")}}
+                              if k not in ("progress", "model_limits", "compare_model")}}
     write_outputs(result.results, o, inputs, run, template)
     if example is not None:
         _echo_next(example, o)

@@ -41,11 +41,13 @@ def _lines(report, bundle: Path) -> list[str]:
               help="An area audit's composition table (default: the path its recorded command names).")
 @click.option("--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
               help="An area audit's crosswalk of area codes (default: the path its recorded command names).")
+@click.option("--compare-model", type=click.Path(dir_okay=False, path_type=Path),
+              help="The second model file, for an assessment made with --compare-model (default: its recorded path).")
 @click.option("--signer", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE.pub",
               help="Fail unless the bundle is signed by this public key (auditkit keygen, auditkit sign).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verification report as JSON.")
 def verify(bundle: Path, data: Path | None, model: Path | None, composition: Path | None, crosswalk: Path | None,
-           signer: Path | None, json_path: Path | None) -> None:
+           compare_model: Path | None, signer: Path | None, json_path: Path | None) -> None:
     """Check BUNDLE: every file against its manifest, the findings and reports re-derived from the results;
     with --signer its signature; with --data, re-run the recorded command and compare everything."""
     from ._output import write_text
@@ -54,7 +56,7 @@ def verify(bundle: Path, data: Path | None, model: Path | None, composition: Pat
     from .results import to_json
 
     report = verify_bundle(bundle, data=data, model=model, signer=signer,
-                           inputs={"composition": composition, "crosswalk": crosswalk})
+                           inputs={"composition": composition, "crosswalk": crosswalk, "compare_model": compare_model})
     if json_path is not None:
         write_text(json_path, to_json(dict(as_mapping(report))))
     click.echo("\n".join(_lines(report, bundle)), err=json_path is not None and str(json_path) == "-")

@@ -49,15 +49,37 @@ def _text(doc: dict[str, Any]) -> str:
               help="Confidence level of the intervals.")
 @click.option("--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
               help="Significance level for 'ratio_changed' after Holm's adjustment.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the comparison's own evidence bundle (results, findings, manifest, report) into this folder.")
+@click.option("--lang", "langs", multiple=True, metavar="LANG",
+              help="Report language(s) of the --out bundle (repeatable; default en).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "md"]),
+              help="Report format(s) of the --out bundle (repeatable; default html).")
+@click.option("--no-report", is_flag=True, help="Write the --out bundle without a report.")
 def compare(bundle_a: Path, bundle_b: Path, json_path: Path | None, metrics: tuple[str, ...], level: float,
-            alpha: float) -> None:
+            alpha: float, out_dir: Path | None, langs: tuple[str, ...], formats: tuple[str, ...],
+            no_report: bool) -> None:
     """Compare BUNDLE_B with BUNDLE_A (B is the later or changed audit): differences in how they were made,
-    then per group and metric the two ratios and the ratio of ratios with its interval and test."""
+    then per group and metric the two ratios and the ratio of ratios with its interval and test.
+
+    With --out DIR the comparison is written as its own evidence bundle, which `auditkit verify DIR`
+    checks (it makes the comparison again from the two bundles when they are at the recorded paths)."""
     from ._output import write_text
     from .compare import compare_bundles
     from .results import to_json
 
-    doc = compare_bundles(bundle_a, bundle_b, level=level, alpha=alpha, metrics=metrics or None)
+    if out_dir is not None:
+        from .cli import _command_line
+        from .compare_bundle import write_comparison
+        from .locale import load_locale
+
+        for lang in langs:
+            load_locale(lang)  # an unknown language is refused before anything is written
+        doc = write_comparison(bundle_a, bundle_b, out_dir, level=level, alpha=alpha, metrics=metrics or None,
+                               command=_command_line(), languages=() if no_report else (langs or ("en",)),
+                               formats=formats or ("html",))
+    else:
+        doc = compare_bundles(bundle_a, bundle_b, level=level, alpha=alpha, metrics=metrics or None)
     if json_path is not None and str(json_path) == "-":
         sys.stdout.write(to_json(doc))
         return

@@ -13,7 +13,8 @@ comparison that has a zero numerator, as the audit's own ratio intervals do), so
 ``z = (log r_B − log r_A) / sqrt(v_A + v_B)``.  The p-values are adjusted together by Holm.  When both
 bundles come from the same data file (two model versions scored on the same people) the samples are not
 independent: the test is then conservative (the log ratios are positively correlated), and the paired
-analysis is ``auditkit assess MODEL_A --compare-model MODEL_B`` (not yet available: see the docs).
+analysis is ``auditkit assess MODEL_A --compare-model MODEL_B`` (:mod:`auditkit._assess_compare`).
+The comparison's own evidence bundle and report: :mod:`auditkit.compare_bundle`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def _definition(results: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict
     return out
 
 
+def _what(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit examined: its data source and, for a model assessment, the model file's name."""
+    source = (results.get("input") or {}).get("source") or (results.get("population") or {}).get("source")
+    model = ((results.get("input") or {}).get("model") or {}).get("file")
+    return {"source": None if source is None else str(source), "model": None if model is None else str(model)}
+
+
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict]:
     return [{"what": key, "a": a[key], "b": b[key]} for key in a if a[key] != b.get(key)]
 
@@ -91,6 +99,15 @@ def _log_ratio(rec: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return math.log(k1 / n1) - math.log(k2 / n2), 1 / k1 - 1 / n1 + 1 / k2 - 1 / n2
 
 
+def _counts(rec: Mapping[str, Any]) -> dict[str, list | None]:
+    """The group's and the reference's numerator and denominator (what a report needs to withhold small cells)."""
+    def pair(rate: Any) -> list | None:
+        rate = rate if isinstance(rate, Mapping) else {}
+        k, n = rate.get("numerator"), rate.get("denominator")
+        return [k, n] if isinstance(k, (int, float)) and isinstance(n, (int, float)) else None
+    return {"group": pair(rec.get("group_rate")), "reference": pair(rec.get("reference_rate"))}
+
+
 def _key(rec: Mapping[str, Any]) -> tuple:
     return rec.get("attribute"), rec.get("group"), rec.get("reference"), rec.get("metric")
 
@@ -104,7 +121,8 @@ def _record(ra: Mapping[str, Any], rb: Mapping[str, Any], level: float) -> dict[
                            "n_a": ga.get("denominator"), "n_b": gb.get("denominator"),
                            "ratio_a": ra.get("ratio"), "ratio_b": rb.get("ratio"), "status_a": ra.get("status"),
                            "status_b": rb.get("status"), "ratio_of_ratios": None, "ratio_of_ratios_ci": None,
-                           "p_value": None, "change_in_rate": None, "change_in_rate_ci": None, "reason": None}
+                           "p_value": None, "change_in_rate": None, "change_in_rate_ci": None, "reason": None,
+                           "counts_a": _counts(ra), "counts_b": _counts(rb)}
     if None not in (ga.get("value"), gb.get("value")):
         low, high = newcombe_difference_interval(gb["numerator"], gb["denominator"], ga["numerator"],
                                                  ga["denominator"], level)
@@ -150,10 +168,11 @@ def compare_bundles(a: str | Path, b: str | Path, *, level: float = 0.95, alpha:
     same = def_a["data file (sha256)"] is not None and def_a["data file (sha256)"] == def_b["data file (sha256)"]
     return {
         "kind": "comparison of two audits",
-        "a": {"bundle": a.name, "manifest_sha256": manifest_hash((a / MANIFEST_FILE).read_bytes())},
-        "b": {"bundle": b.name, "manifest_sha256": manifest_hash((b / MANIFEST_FILE).read_bytes())},
+        "a": {"bundle": a.name, "manifest_sha256": manifest_hash((a / MANIFEST_FILE).read_bytes()), **_what(res_a)},
+        "b": {"bundle": b.name, "manifest_sha256": manifest_hash((b / MANIFEST_FILE).read_bytes()), **_what(res_b)},
         "differences": _differences(def_a, def_b),
         "same_data": same,
+        "data_sha256": {"a": def_a["data file (sha256)"], "b": def_b["data file (sha256)"]},
         "method": {"ratio_of_ratios": "ratio_b / ratio_a; log-scale interval with the Katz variances of both added "
                    "(independent samples)", "test": "z-test of log ratio_b − log ratio_a", "adjust": "holm",
                    "alpha": alpha, "level": level,

@@ -412,6 +412,12 @@ def build_findings(results: Mapping[str, Any], rules: Sequence[Mapping[str, Any]
     from .findings_periods import period_findings  # imported here: it imports this module
 
     findings += period_findings(results, findings, langs)
+    from ._compare_findings import model_comparison_findings  # assess --compare-model
+
+    findings += model_comparison_findings(results, langs)
+    from ._findings_direct import direct_use_findings  # inputs that are protected attributes or recode one
+
+    findings += direct_use_findings(results, rules, langs)
     order = {s: i for i, s in enumerate(reversed(_SEVERITIES))}
     return sorted(findings, key=lambda f: (order[f["severity"]], f["kind"], f["id"]))
 

@@ -36,7 +36,8 @@ _NOISE = [re.compile(p) for p in (
     r"`[^`]*`", r"'[^'\n]{0,80}'", r"\"[^\"\n]{0,80}\"", r"https?://\S+", r"\b[\w.-]+\.(?:csv|yaml|yml|json|html|md|pdf|"
     r"png|skops|onnx|pkl|joblib|parquet|xlsx|txt|py)\b", r"\b\w+(?:/[\w ×.-]+)+", r"\bF-[0-9a-f]{8}\b",
     r"\b[0-9a-f]{16,}\b", r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b", r"\b\w*_\w*\b", r"\b\w+\.\w+(?:\.\w+)*\b",
-    r"[0-9][0-9.,]*")]
+    r"[0-9][0-9.,]*",
+    r"\bscikit-learn\b")]  # a package name (the versions table), whose 'learn' is an English catalog word
 
 
 def _values(node, lang: str):

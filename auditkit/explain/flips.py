@@ -77,13 +77,16 @@ def _decide(predict: Callable, decide: Callable, frame: pd.DataFrame) -> np.ndar
 
 
 def _counterfactual(predict: Callable, decide: Callable, X: pd.DataFrame, attribute: str, cell: pd.Series,
-                    constraints: list[dict], batch_size: int) -> np.ndarray:
-    """Decisions with every row given the value in ``cell``; -1 where a constraint drops the row."""
+                    constraints: list[dict], batch_size: int, recode: Callable | None = None) -> np.ndarray:
+    """Decisions with every row given the value in ``cell``; -1 where a constraint drops the row.
+    ``recode`` then sets the inputs that recode the attribute (:func:`auditkit.explain.direct_use.recoder`)."""
     out = np.full(len(X), -1, dtype=np.int8)
     for start in range(0, len(X), batch_size):
         batch = X.iloc[start:start + batch_size].copy()
         # Repeat the observed cell (not a Python scalar) so the column keeps its dtype (category, string).
         batch[attribute] = cell.iloc[np.zeros(len(batch), dtype=np.intp)].array
+        if recode is not None:
+            batch = recode(batch)
         keep = ~violations(batch, constraints) if constraints else np.ones(len(batch), dtype=bool)
         if keep.all():
             out[start:start + len(batch)] = _decide(predict, decide, batch)
@@ -249,7 +252,7 @@ def flip_test(predict: Callable[[pd.DataFrame], np.ndarray], decide: Callable[[n
               X: pd.DataFrame, attribute: str, *, values: Sequence | None = None, baseline: Any = None,
               constraints: Sequence[Mapping] | None = None, groups: pd.Series | None = None,
               level: float = 0.95, sample: int | None = None, seed: int = 0,
-              batch_size: int = 100_000) -> dict:
+              batch_size: int = 100_000, recode: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> dict:
     """Counterfactual flip test: decisions when every row is given each value of ``attribute``.
 
     Each row (or a seeded sample of ``sample`` rows) is copied once per value,
@@ -288,6 +291,10 @@ def flip_test(predict: Callable[[pd.DataFrame], np.ndarray], decide: Callable[[n
         Use a seeded random sample of ``sample`` rows (stated in the output).
     batch_size : int
         Rows scored per call, bounding memory.
+    recode : callable, optional
+        Applied to each counterfactual batch after ``attribute`` is set, before constraints and scoring:
+        sets the model inputs that recode the attribute (``sex_male`` for ``sex``), see
+        :mod:`auditkit.explain.direct_use`.
 
     Returns
     -------
@@ -316,7 +323,8 @@ def flip_test(predict: Callable[[pd.DataFrame], np.ndarray], decide: Callable[[n
                                for s in range(0, len(Xs), batch_size)])
     decisions = {}
     for v in chosen:
-        cf = _counterfactual(predict, decide, Xs, attribute, X[attribute].iloc[[first_pos[v]]], bound, batch_size)
+        cf = _counterfactual(predict, decide, Xs, attribute, X[attribute].iloc[[first_pos[v]]], bound, batch_size,
+                             recode)
         _check_fixed_rule(cf, observed, Xs[attribute].isin([v]).to_numpy(), attribute, v)
         decisions[v] = cf
     direct = _direct_effect(decisions, base, level)

@@ -14,7 +14,8 @@ import math
 
 from ._stats import chi2_sf_1df, wilson_interval
 
-__all__ = ["EXACT_BELOW", "mcnemar_test", "paired_difference_interval"]
+__all__ = ["EXACT_BELOW", "mcnemar_exact", "mcnemar_test", "paired_difference_interval", "paired_log_ratio",
+           "paired_ratio_of_ratios"]
 
 # With few discordant pairs the chi-square approximation to McNemar's statistic
 # is poor, so the exact conditional (binomial) test is used below this count
@@ -82,3 +83,65 @@ def paired_difference_interval(a: int, b: int, c: int, d: int, level: float = 0.
     low = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
     high = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
     return p1 - p2 - math.sqrt(max(low, 0.0)), p1 - p2 + math.sqrt(max(high, 0.0))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Exact McNemar p-value (two-sided binomial test of ``b`` in ``b + c`` at 1/2); 1 with no discordant pairs.
+
+    The exact conditional test at every count, as statsmodels' ``mcnemar(table, exact=True)`` computes it:
+    ``min(1, 2 * P(X <= min(b, c)))`` for ``X ~ Binomial(b + c, 1/2)``.
+
+    >>> round(mcnemar_exact(2, 9), 6), mcnemar_exact(0, 0)
+    (0.06543, 1.0)
+    """
+    b, c = int(b), int(c)
+    if b + c == 0:
+        return 1.0
+    from scipy import stats
+
+    return float(min(1.0, 2.0 * stats.binom.cdf(min(b, c), b + c, 0.5)))
+
+
+def paired_log_ratio(a: int, b: int, c: int, d: int) -> tuple[float, float]:
+    """``log(p2 / p1)`` of two paired rates and its delta-method variance.
+
+    ``a`` both 1, ``b`` first 1 only, ``c`` second 1 only, ``d`` both 0 (``d`` only enters through n, which
+    cancels): ``p1 = (a + b) / n``, ``p2 = (a + c) / n``; the variance of the log of their ratio, with the
+    multinomial covariance of the two rates, is ``(b + c) / ((a + b)(a + c))`` (Agresti 2013, sec. 11.1;
+    Nam and Blackwelder 2002).  NaN when either rate is 0.
+
+    >>> lr, v = paired_log_ratio(40, 10, 20, 30)
+    >>> round(math.exp(lr), 4), round(v, 6)
+    (1.2, 0.01)
+    """
+    if a + b == 0 or a + c == 0:
+        return math.nan, math.nan
+    return math.log((a + c) / (a + b)), (b + c) / ((a + b) * (a + c))
+
+
+def paired_ratio_of_ratios(group: tuple[int, int, int, int], reference: tuple[int, int, int, int],
+                           level: float = 0.95) -> tuple[float, float, float, float]:
+    """Change in a group's rate ratio between two decisions on the same people, and its interval and p-value.
+
+    Each argument is a paired table ``(a, b, c, d)`` as in :func:`paired_log_ratio` (first decision, second
+    decision).  The ratio of ratios is ``(p2_g / p2_r) / (p1_g / p1_r)`` (= ratio under the second decision
+    over ratio under the first).  The group and its reference hold different people, so on the log scale
+    it is the difference of two independent paired log ratios, whose variances add; Wald interval and
+    z-test on that scale.  Returns ``(ratio_of_ratios, low, high, p_value)``; NaN where a rate is 0.
+
+    >>> rr, low, high, p = paired_ratio_of_ratios((40, 10, 20, 30), (20, 10, 10, 60))
+    >>> round(rr, 4), round(low, 4), round(high, 4), round(p, 4)
+    (1.2, 0.8441, 1.706, 0.3098)
+    """
+    from ._stats import z_value
+
+    lg, vg = paired_log_ratio(*group)
+    lr, vr = paired_log_ratio(*reference)
+    if math.isnan(lg) or math.isnan(lr):
+        return math.nan, math.nan, math.nan, math.nan
+    diff, var = lg - lr, vg + vr
+    if var == 0:
+        return math.exp(diff), math.exp(diff), math.exp(diff), (1.0 if diff == 0 else 0.0)
+    se, z = math.sqrt(var), z_value(level)
+    p = math.erfc(abs(diff) / se / math.sqrt(2.0))
+    return math.exp(diff), math.exp(diff - z * se), math.exp(diff + z * se), p

@@ -54,6 +54,9 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
         hist = histogram_blocks(ctx)
         if hist:
             groups.append(Section(id="scores", title=loc.t("model.hist_title"), blocks=tuple(hist)))
+    from ._build_model_compare import model_comparison_section  # assess --compare-model
+
+    model_compare = model_comparison_section(ctx)
     findings = findings_section(ctx)
     method = _method_section(ctx)
     checklist = checklist_section(ctx)
@@ -64,7 +67,7 @@ def build_document(bundle: Bundle | str | os.PathLike, lang: str = "en", *, min_
     if ctx.results.get("linkage") and not groups and not analyses:
         results_section = None  # an area audit: no group of individuals measured; its section is linkage_section
     parts = [summary_section(ctx), system_section(ctx), findings, *response_sections(ctx), method, linkage_section(ctx),
-             results_section, model,
+             results_section, model, model_compare,
              checklist, limitations, corrections_section(ctx), findings_appendix(ctx), appendix_section(ctx)]
     legend = loc.t("suppression.legend", k=loc.integer(k))
     sections = [_with_legends(s, legend) for s in parts if s is not None]

@@ -41,13 +41,16 @@ def _card(ctx: Context) -> list[Block]:
     if inputs:
         tagged = [Cell(f"{i.get('name')} ({loc.label('input_tag', str(i.get('tag')))})") for i in inputs]
         blocks.append(Paragraph(t("model.inputs", inputs=", ".join(c.text for c in tagged))))
-    protected_inputs = [str(i.get("name")) for i in inputs if i.get("tag") == "protected"]
+    protected_inputs = [str(i.get("name")) + (f" ({i['recodes']})" if i.get("recodes") else "")
+                        for i in inputs if i.get("tag") == "protected"]
     if protected_inputs:
         blocks.append(Paragraph(t("model.protected_inputs", inputs=", ".join(protected_inputs)), style="warning"))
     if card.get("protected_not_inputs"):
         blocks.append(Paragraph(t("model.protected_not_inputs",
                                   attributes=", ".join(ctx.attr_label(str(a)) for a in card["protected_not_inputs"]))))
-    return blocks
+    from ._build_spec import learning_blocks, spec_blocks  # the published weights/rules; retraining
+
+    return blocks + spec_blocks(ctx, card) + learning_blocks(ctx, card)
 
 
 def _shap_blocks(ctx: Context, shap: Mapping[str, Any]) -> list[Block]:
@@ -243,6 +246,9 @@ def model_section(ctx: Context) -> Section | None:
     hist = histogram_blocks(ctx)
     if hist:
         subs.append(Section(id="model-scores", title=t("model.hist_title"), blocks=tuple(hist)))
+    from ._build_scores import scores_section  # calibration, ROC and threshold sweep by group
+
+    subs += [s for s in (scores_section(ctx),) if s is not None]
     notes = [*(results.get("scoring") or {}).get("notes", []), *(explanations.get("shap") or {}).get("notes", [])]
     if notes:
         subs.append(Section(id="model-notes", title=t("model.notes_title"),

@@ -8,7 +8,10 @@ withheld), so that a renderer never computes and never decides what may be publi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar, Union
+
+if TYPE_CHECKING:
+    from ._lines import Lines
 
 __all__ = [
     "Block", "BulletList", "Cell", "Chart", "ChartRow", "CodeBlock", "Document", "FindingBlock", "GroupedBars",
@@ -183,7 +186,7 @@ class LineChart:
     y_max: float
 
 
-ChartBody = Union[IntervalChart, GroupedBars, Histogram, LineChart]
+ChartBody = Union[IntervalChart, GroupedBars, Histogram, LineChart, "Lines"]  # Lines: report._lines
 
 
 @dataclass(frozen=True)

@@ -251,4 +251,8 @@ def chart_svg(chart: Chart) -> Markup:
         from ._svg_lines import lines_svg
 
         return Markup(lines_svg(chart, body))
+    from ._lines import Lines, xy_svg  # calibration, ROC and threshold charts
+
+    if isinstance(body, Lines):
+        return Markup(xy_svg(chart, body))
     raise TypeError(f"No renderer for chart body {type(body).__name__}.")

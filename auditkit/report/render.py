@@ -37,6 +37,10 @@ def render_report(bundle_dir: str | os.PathLike, *, lang: str = "en", formats: S
         raise UsageError(f"Unknown report format {unknown[0]!r}.{did_you_mean(unknown[0], FORMATS)} "
                          f"Formats: {list_values(FORMATS)}.")
     bundle = load_bundle(bundle_dir)
+    if bundle.manifest.get("kind") == "comparison":  # auditkit compare A B --out DIR
+        from ._build_compare import render_comparison
+
+        return render_comparison(bundle, lang, wanted, Path(out_dir))
     doc = build_document(bundle, lang, min_count=min_count)
     from .._output import write_bytes
 
