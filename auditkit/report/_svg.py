@@ -111,6 +111,20 @@ def _x_axis(ticks: tuple[tuple[float, str], ...], scale: Callable[[float], float
     return parts
 
 
+def _value_axis(ticks: tuple[tuple[float, str], ...], scale: Callable[[float], float], x0: float, x1: float,
+                top: float, bottom: float, title: str) -> list[str]:
+    """Gridlines and labels of a vertical value axis, and its title turned on its side."""
+    parts = []
+    for value, text in ticks:
+        y = _f(scale(value))
+        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{COLOURS["grid"]}"/>')
+        parts.append(f'<text x="{x0 - 6}" y="{_f(scale(value) + 4)}" text-anchor="end" font-size="11" '
+                     f'fill="{COLOURS["muted"]}">{escape(text)}</text>')
+    parts.append(f'<text x="14" y="{_f((top + bottom) / 2)}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {_f((top + bottom) / 2)})">{escape(title)}</text>')
+    return parts
+
+
 def _interval(chart: Chart, body: IntervalChart) -> str:
     label_w = min(max(max((_text_width(r.label) for r in body.rows), default=60) + 14, 80), 240)
     value_w = min(max(max((_text_width(r.text, 11) for r in body.rows), default=60) + 12, 90), 230)
@@ -216,13 +230,7 @@ def _histogram(chart: Chart, body: Histogram) -> str:
         return bottom - v / (body.y_max or 1) * height
 
     parts = _open(chart, bottom + 44) + legend + _x_axis(body.x_ticks, sx, top, bottom, body.axis_label, x0, x1)
-    for value, text in body.y_ticks:
-        y = _f(sy(value))
-        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{COLOURS["grid"]}"/>')
-        parts.append(f'<text x="{x0 - 6}" y="{_f(sy(value) + 4)}" text-anchor="end" font-size="11" '
-                     f'fill="{COLOURS["muted"]}">{escape(text)}</text>')
-    parts.append(f'<text x="14" y="{_f((top + bottom) / 2)}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {_f((top + bottom) / 2)})">{escape(body.value_label)}</text>')
+    parts += _value_axis(body.y_ticks, sy, x0, x1, top, bottom, body.value_label)
     for j, series in enumerate(body.series):
         path: list[str] = []
         for i, share in enumerate(series.values):

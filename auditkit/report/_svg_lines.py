@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from ._document import Chart, LineChart, LineSeries
 from ._palette import COLOURS, SERIES
-from ._svg import WIDTH, _f, _legend, _open, _text_width
+from ._svg import WIDTH, _f, _legend, _open, _text_width, _value_axis
 
 __all__ = ["lines_svg"]
 
@@ -48,14 +48,7 @@ def lines_svg(chart: Chart, body: LineChart) -> str:
 def _axes(body: LineChart, x0: float, x1: float, top: float, bottom: float, step: float,
           sy: Callable[[float], float]) -> list[str]:
     """Gridlines and labels of the value axis, the period labels and ticks, and the axis titles."""
-    parts = []
-    for value, text in body.y_ticks:
-        y = _f(sy(value))
-        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{COLOURS["grid"]}"/>')
-        parts.append(f'<text x="{x0 - 6}" y="{_f(sy(value) + 4)}" text-anchor="end" font-size="11" '
-                     f'fill="{COLOURS["muted"]}">{escape(text)}</text>')
-    parts.append(f'<text x="14" y="{_f((top + bottom) / 2)}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {_f((top + bottom) / 2)})">{escape(body.value_label)}</text>')
+    parts = _value_axis(body.y_ticks, sy, x0, x1, top, bottom, body.value_label)
     last = -1e9
     for i, label in enumerate(body.categories):
         x = x0 + step * (i + 0.5)
