@@ -84,14 +84,24 @@ def _population(results: Mapping[str, Any]) -> tuple[str, Callable[[Any], dict[s
     return "doc.population_rows", lambda loc: {"n": loc.integer(mc["rows"]), "source": source}
 
 
-def _model_values(mc: Mapping[str, Any], rec: Mapping[str, Any]) -> Callable[[Any], dict[str, str]]:
+def _names(labels: Mapping[str, Any], rec: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The record's attribute, group and reference as the template labels them in ``lang``."""
+    from .locale import label
+
+    attribute = str(rec["attribute"])
+    reference = rec.get("reference")
+    return {"attribute": label(labels, attribute, lang=lang), "group": label(labels, attribute, rec["group"], lang=lang),
+            "reference": "" if reference in (None, "") else label(labels, attribute, reference, lang=lang)}
+
+
+def _model_values(results: Mapping[str, Any], mc: Mapping[str, Any], rec: Mapping[str, Any]
+                  ) -> Callable[[Any], dict[str, str]]:
     def values(loc: Any) -> dict[str, str]:
         method = mc["method"]
         ci = rec.get("ratio_of_ratios_ci") or [None, None]
         change = rec.get("change")
         return {"model_a": str(mc["model_a"]["file"]), "model_b": str(mc["model_b"]["file"]),
-                "n": loc.integer(mc["rows"]), "group": str(rec["group"]), "attribute": str(rec["attribute"]),
-                "reference": str(rec.get("reference", "")), "ratio_a": loc.number(rec.get("ratio_a")),
+                "n": loc.integer(mc["rows"]), **_names(results, rec, loc.code), "ratio_a": loc.number(rec.get("ratio_a")),
                 "ratio_b": loc.number(rec.get("ratio_b")), "rr": loc.number(rec.get("ratio_of_ratios")),
                 "low": loc.number(ci[0]), "high": loc.number(ci[1]), "level": _level(loc, method["level"]),
                 "p": loc.p_value(rec.get("p_adjusted")),
@@ -114,7 +124,7 @@ def model_comparison_findings(results: Mapping[str, Any], languages: Sequence[st
         if d.get("change") not in ("ratio_changed", "no_change_detected", "no_decision_changed"):
             continue
         changed = d["change"] == "ratio_changed"
-        values = _model_values(mc, d)
+        values = _model_values(results, mc, d)
         parts = {"statement": ("model_compare.finding_ratio_changed" if changed else "model_compare.finding_no_change",
                                values),
                  "recommendation": ("model_compare.recommendation_changed" if changed
@@ -127,7 +137,7 @@ def model_comparison_findings(results: Mapping[str, Any], languages: Sequence[st
     for g in mc.get("groups") or []:
         if g.get("status") != "rate_changed":
             continue
-        parts = {"statement": ("model_compare.finding_rate_changed", _model_values(mc, g)),
+        parts = {"statement": ("model_compare.finding_rate_changed", _model_values(results, mc, g)),
                  "recommendation": ("model_compare.recommendation_changed", lambda loc: {}),
                  "population": population}
         out.append(_finding("model-version-rate-change", [str(g["attribute"]), str(g["group"]), "", "selection_rate"],
@@ -143,8 +153,7 @@ def _record_values(doc: Mapping[str, Any], rec: Mapping[str, Any]) -> Callable[[
     def values(loc: Any) -> dict[str, str]:
         ci = rec.get("ratio_of_ratios_ci") or [None, None]
         test = "compare.test_same_data" if doc.get("same_data") else "compare.test_independent"
-        return {"group": str(rec["group"]), "attribute": str(rec["attribute"]), "reference": str(rec["reference"]),
-                "metric": loc.label("metric", str(rec["metric"])), "ratio_a": loc.number(rec.get("ratio_a")),
+        return {**_names(doc.get("labels") or {}, rec, loc.code), "metric": loc.label("metric", str(rec["metric"])), "ratio_a": loc.number(rec.get("ratio_a")),
                 "ratio_b": loc.number(rec.get("ratio_b")), "rr": loc.number(rec.get("ratio_of_ratios")),
                 "low": loc.number(ci[0]), "high": loc.number(ci[1]), "level": _level(loc, doc["method"]["level"]),
                 "p": loc.p_value(rec.get("p_holm")), "test": loc.t(test),

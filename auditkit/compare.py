@@ -81,6 +81,23 @@ def _what(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"source": None if source is None else str(source), "model": None if model is None else str(model)}
 
 
+def _labels(res_a: Mapping[str, Any], res_b: Mapping[str, Any]) -> dict[str, Any]:
+    """The templates' labels of attributes and groups (B's where both give one), in the form
+    :func:`auditkit.locale.label` reads, so the comparison's findings and report print labels, not codes."""
+    protected: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for res in (res_a, res_b):
+        template = res.get("template")
+        given = template.get("protected") if isinstance(template, Mapping) else None
+        if isinstance(given, Mapping):
+            protected.update(given)
+        for a in res.get("attributes") or []:
+            if isinstance(a, Mapping) and isinstance(a.get("attributes"), list) and len(a["attributes"]) > 1:
+                attributes[str(a.get("attribute"))] = [str(x) for x in a["attributes"]]
+    return {"template": {"protected": protected},
+            "attributes": [{"attribute": k, "attributes": v} for k, v in sorted(attributes.items())]}
+
+
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict]:
     return [{"what": key, "a": a[key], "b": b[key]} for key in a if a[key] != b.get(key)]
 
@@ -168,6 +185,7 @@ def compare_bundles(a: str | Path, b: str | Path, *, level: float = 0.95, alpha:
     same = def_a["data file (sha256)"] is not None and def_a["data file (sha256)"] == def_b["data file (sha256)"]
     return {
         "kind": "comparison of two audits",
+        "labels": _labels(res_a, res_b),
         "a": {"bundle": a.name, "manifest_sha256": manifest_hash((a / MANIFEST_FILE).read_bytes()), **_what(res_a)},
         "b": {"bundle": b.name, "manifest_sha256": manifest_hash((b / MANIFEST_FILE).read_bytes()), **_what(res_b)},
         "differences": _differences(def_a, def_b),

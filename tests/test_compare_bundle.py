@@ -148,3 +148,36 @@ def test_compare_out_refuses_to_touch_the_evidence_and_other_errors(pair, tmp_pa
     assert not (tmp_path / "cmp").exists()
     assert run_cli("compare", "before", "after", "--out", "cmp").exit_code == 0
     assert_user_error(run_cli("verify", "cmp", "--data", "before.csv"), 2, "comparison of two bundles")
+
+
+def test_comparison_findings_and_report_name_groups_by_the_templates_labels(pair, tmp_path):
+    """The comparison carries both audits' template labels; its findings and report print them, ids keep codes."""
+    from auditkit.compare import _labels
+    from auditkit.report._build_compare import _Ctx
+
+    labels = {"nationality": {"label": {"en": "Nationality", "nl": "Nationaliteit"},
+                              "group_labels": {"MA": {"en": "Moroccan", "nl": "Marokkaans"}, "NL": {"nl": "Nederlands"}}}}
+    a = {"template": {"protected": labels}, "attributes": [{"attribute": "nationality × gender",
+                                                            "attributes": ["nationality", "gender"]}]}
+    assert _labels(a, {"template": None}) == {"template": {"protected": labels}, "attributes": [
+        {"attribute": "nationality × gender", "attributes": ["nationality", "gender"]}]}
+    assert run_cli("compare", "before", "after", "--out", "cmp", "--no-report").exit_code == 0
+    doc = json.loads((tmp_path / "cmp" / "results.json").read_text())
+    assert doc["labels"] == {"template": {"protected": {}}, "attributes": []}  # audits without a template: codes
+    doc["labels"] = _labels(a, {})
+    plain = {f["id"]: f for f in comparison_findings({**doc, "labels": {}})}
+    found = comparison_findings(doc)
+    assert any(f["evidence"] == ["records/nationality/MA/NL/selection_rate"] for f in found)
+    for f in found:
+        if f["evidence"] == ["records/nationality/MA/NL/selection_rate"]:
+            assert "Marokkaans" in f["statement"]["nl"] and "Moroccan" in f["statement"]["en"]
+            assert "(MA" not in f["statement"]["nl"] and "MA " not in f["statement"]["nl"]
+            assert "Nederlands" in f["statement"]["nl"] and "Nationaliteit" in f["statement"]["nl"]
+        assert f["id"] in plain  # the id keeps the codes: labels never change it
+
+    class _B:
+        results, min_count = doc, 0
+    ctx = _Ctx(_B(), "nl")
+    ma = next(r for r in doc["records"] if r["group"] == "MA")
+    assert (ctx.name(ma), ctx.attribute(ma), ctx.name(ma, "reference")) == ("Marokkaans", "Nationaliteit",
+                                                                             "Nederlands")

@@ -54,6 +54,19 @@ class _Ctx:
     def t(self, key: str, **values: Any) -> str:
         return self.loc.t(key, **values)
 
+    def name(self, r: Mapping[str, Any], key: str = "group") -> str:
+        """``key``'s level of the record's attribute as the templates label it (its code where they do not)."""
+        from ..locale import label
+
+        value = r.get(key)
+        return "—" if value is None else label(self.doc.get("labels") or {}, str(r.get("attribute")), value,
+                                               lang=self.loc.code)
+
+    def attribute(self, r: Mapping[str, Any]) -> str:
+        from ..locale import label
+
+        return label(self.doc.get("labels") or {}, str(r.get("attribute")), lang=self.loc.code)
+
 
 def _summary(c: _Ctx) -> Section:
     doc, t, loc = c.doc, c.t, c.loc
@@ -138,7 +151,7 @@ def _row(c: _Ctx, r: Mapping[str, Any]) -> TableRow:
                       detail=loc.span(loc.number(rr_ci[0]), loc.number(rr_ci[1])) if r.get("ratio_of_ratios_ci")
                       else ""),
                  Cell(loc.p_value(r.get("p_holm")), numeric=True)]
-    return TableRow((Cell(f"{r.get('group')} ({r.get('attribute')})"), Cell(str(r.get("reference"))),
+    return TableRow((Cell(f"{c.name(r)} ({c.attribute(r)})"), Cell(c.name(r, "reference")),
                      Cell(loc.label("metric", str(r.get("metric")))), *cells,
                      Cell(loc.label("compare.status", str(r.get("change"))))), anchor=anchor_for(path))
 
@@ -146,7 +159,7 @@ def _row(c: _Ctx, r: Mapping[str, Any]) -> TableRow:
 def _chart(c: _Ctx, records: Sequence[Mapping[str, Any]]) -> Chart | None:
     loc, rows, values, items = c.loc, [], [], []
     for r in records:
-        label = f"{r.get('group')} ({r.get('attribute')}), {loc.label('metric', str(r.get('metric')))}"
+        label = f"{c.name(r)} ({c.attribute(r)}), {loc.label('metric', str(r.get('metric')))}"
         rr, ci = r.get("ratio_of_ratios"), r.get("ratio_of_ratios_ci") or [None, None]
         if _record_path(r) in c.hidden or rr is None:
             text = c.t("suppression.withheld") if _record_path(r) in c.hidden else "—"
