@@ -117,3 +117,15 @@ def test_shipped_templates_label_every_group_and_cite_in_english_and_dutch(name,
     for pid, provision in record["provisions"].items():
         citation = provision.get("citation")
         assert isinstance(citation, dict) and citation.get("en") and citation.get("nl"), (name, pid)
+
+
+@pytest.mark.parametrize("attributes", [[{"attribute": "x", "attributes": 5}], 7, "xy",
+                                        [{"attribute": "x", "attributes": ["a", None]}], [None, 3]])
+@pytest.mark.parametrize("protected", [{"nationality": 5}, {"nationality": {"label": [1], "group_labels": 7}},
+                                       {"nationality": {"group_labels": {"MA": [1, 2]}}}, [1], None])
+def test_label_of_a_crafted_results_document_never_raises(attributes, protected):
+    """A bundle's results.json is input like any other: wrong types give the code (or the text), never an error."""
+    results = {"template": {"protected": protected}, "attributes": attributes}
+    assert isinstance(label(results, "nationality", "MA", lang="nl"), str)
+    assert isinstance(label(results, "nationality", lang="nl"), str)
+    assert label(results, "x", "a", lang="nl") == "a"

@@ -60,9 +60,11 @@ def _protected(results: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _parts(results: Mapping[str, Any], attribute: str) -> list[str]:
     """The single attributes an intersection is made of (the attribute itself when it is single)."""
-    for a in results.get("attributes") or []:
-        if isinstance(a, Mapping) and str(a.get("attribute")) == attribute and a.get("attributes"):
-            return [str(p) for p in a["attributes"]]
+    found = results.get("attributes")
+    for a in found if isinstance(found, list) else []:
+        parts = a.get("attributes") if isinstance(a, Mapping) else None
+        if isinstance(parts, list) and parts and str(a.get("attribute")) == attribute:
+            return [str(p) for p in parts]
     return [attribute]
 
 
