@@ -239,3 +239,54 @@ def test_shared_memory_replies_are_read_only_from_the_room_offered():
         parent.close()
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared memory", "pipe"])
+def test_columns_picked_from_a_wider_frame_score_as_in_process(monkeypatch, forest, shared):
+    """The model's columns, picked by name out of a wider frame (other columns, another order, columns held
+    in separate blocks), reach the worker without a copy in auditkit and score bit for bit as in-process --
+    through shared memory and through the pipe."""
+    from auditkit.load import _sandbox
+    from auditkit.load.model import align_features
+
+    if not shared:
+        monkeypatch.setattr(_sandbox, "make_files", lambda: None)
+    path, X = forest
+    wide = pd.DataFrame({"id": np.arange(len(X)), "group": ["a", "b", "c"] * (len(X) // 3)})
+    for name in ["d", "b", "c", "a"]:  # one column at a time: each its own block
+        wide[name] = X[name].to_numpy().copy()
+    remote, local = load_model(path, limits=FAST), load_model(path, trust=True)
+    features, _ = align_features(remote, wide)
+    assert list(features.columns) == ["a", "b", "c", "d"]
+    assert np.shares_memory(features["a"].to_numpy(), wide["a"].to_numpy())  # no copy for the worker
+    got, _ = model_predict(remote, features, batch_size=70)
+    want, _ = model_predict(local, align_features(local, wide)[0], batch_size=70)
+    assert np.array_equal(got, want) and np.array_equal(got, model_predict(local, X, batch_size=70)[0])
+    remote.estimator.close()
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared memory", "pipe"])
+def test_stacked_columns_arrive_as_one_column_major_matrix(shared):
+    """Columns written one after the other (no stacking in auditkit) are read as the n x k column-major
+    matrix they form."""
+    import os
+
+    from auditkit.load._shm import ParentShared, Stacked, WorkerShared, make_files
+    from auditkit.load._wire import read_message, write_message
+
+    files = make_files() if shared else None
+    if shared and files is None:
+        pytest.skip("no memfd_create on this platform")
+    columns = [np.arange(5, dtype=np.float64) * (i + 1) for i in range(3)]
+    r, w = os.pipe()
+    try:
+        parent = ParentShared(*files) if files else None
+        write_message(w, {"step": "score"}, [Stacked(columns), np.arange(2)], shared=parent)
+        _, arrays = read_message(r, None, shared=WorkerShared(*files) if files else None)
+        assert np.array_equal(arrays[0], np.column_stack(columns)) and arrays[0].flags.f_contiguous
+        assert np.array_equal(arrays[1], np.arange(2))
+    finally:
+        os.close(r)
+        os.close(w)
+        if parent is not None:
+            parent.close()

@@ -37,6 +37,8 @@ __all__ = ["MemoryScan"]
 _DENSE = 1 << 24
 #: Largest number of possible combinations numbered by one int64 key (else rows of codes are compared).
 _FLAT = 1 << 62
+#: Widest span of values (largest minus smallest) a date or integer key column is encoded over with a table.
+_SPAN = 1 << 22
 
 
 class MemoryScan(Scan):
@@ -164,6 +166,9 @@ def _plain_type(kind: pa.DataType) -> pa.DataType:
 
 def _encode(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """Distinct raw values of ``column`` and each row's index into them; ``len(values)`` marks a null."""
+    dense = _encode_dense(column)
+    if dense is not None:
+        return dense
     if pa.types.is_dictionary(column.type) and column.num_chunks:
         unified = column.unify_dictionaries()
         values = unified.chunk(0).dictionary
@@ -176,6 +181,48 @@ def _encode(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         values, indices = encoded.dictionary, encoded.indices
     codes = to_numpy(indices, fill=len(values)).astype(np.int64, copy=False)
     return values, codes
+
+
+def _encode_dense(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray] | None:
+    """:func:`_encode` for a date, time or integer column whose values lie close together (a period column of
+    dates, years, codes): the values in order and each row's index, from a table over the span of values instead of
+    a hash of every row.  None where that does not apply (other types, a wide span, no value at all)."""
+    kind = column.type
+    if pa.types.is_date32(kind):
+        storage = pa.int32()
+    elif pa.types.is_timestamp(kind):
+        storage = pa.int64()
+    elif pa.types.is_integer(kind):
+        storage = kind
+    else:
+        return None
+    n = len(column)
+    low_high = pc.min_max(column.cast(storage) if storage != kind else column).as_py() if n else None
+    if not low_high or low_high["min"] is None:
+        return None
+    low, high = int(low_high["min"]), int(low_high["max"])
+    span = high - low + 1
+    if span > min(_SPAN, max(4 * n, 1 << 16)) or high >= 1 << 63:
+        return None
+    chunks = [c.view(storage) if storage != kind else c for c in column.chunks]
+    blank = low - 1 if low > -(1 << 63) else high + 1  # what a null reads as: a number no value is
+    offsets = to_numpy(pa.chunked_array(chunks, type=storage), fill=blank).astype(np.int64)
+    offsets -= low
+    valid = None
+    if column.null_count:
+        valid = offsets != blank - low
+        offsets[~valid] = 0
+    seen = np.zeros(span, dtype=bool)
+    seen[offsets if valid is None else offsets[valid]] = True
+    present = np.flatnonzero(seen) + low
+    if valid is None and len(present) == span:  # every value of the span occurs: the offsets are the codes
+        codes = offsets
+    else:
+        codes = (np.cumsum(seen, dtype=np.int64) - 1)[offsets]
+        if valid is not None:
+            codes[~valid] = len(present)
+    width = np.dtype(f"int{storage.bit_width}")
+    return int_array(present.astype(width)).view(kind), codes
 
 
 def _combinations(codes: list[np.ndarray], sizes: list[int], n: int) -> tuple[list[np.ndarray], np.ndarray]:

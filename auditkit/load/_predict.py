@@ -61,6 +61,12 @@ def align_features(model: LoadedModel, X: pd.DataFrame) -> tuple[pd.DataFrame, l
     if extra:
         notes.insert(0, f"The data has {len(extra)} column(s) the model does not take as input; they were left "
                         f"out of the model's input: {list_values(extra, limit=30)}.")
+    if getattr(type(model.estimator), "remote", False):
+        # The worker gets each batch's columns straight from X (no copy here; the write into shared memory is the
+        # one copy), as the same column-major matrix a copied frame would give it.
+        import pandas as pd
+
+        return pd.DataFrame({name: X[col] for name, col in zip(names, source)}, copy=False), notes
     frame = X.loc[:, source]
     frame.columns = list(names)
     return frame, notes

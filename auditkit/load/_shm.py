@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ParentShared", "WorkerShared", "make_files"]
+__all__ = ["ParentShared", "Stacked", "WorkerShared", "make_files"]
 
 _ALIGN = 64
 _IOV = 1024  # at most this many buffers per pwritev/preadv call (IOV_MAX)
@@ -48,8 +48,21 @@ def _aligned(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN
 
 
-def _pieces(a: np.ndarray) -> list[Any]:
+class Stacked:
+    """Equal-length 1-D arrays of one type written one after the other, as the rows of a (k, n) matrix, without
+    stacking them in auditkit's memory (the worker reads them as the n x k column-major matrix)."""
+
+    def __init__(self, rows: list[np.ndarray]) -> None:
+        self.rows = [np.ascontiguousarray(r) for r in rows]
+        self.dtype = self.rows[0].dtype
+        self.shape = (len(self.rows), len(self.rows[0]))
+        self.nbytes = sum(r.nbytes for r in self.rows)
+
+
+def _pieces(a: np.ndarray | Stacked) -> list[Any]:
     """``a``'s bytes in order as contiguous buffers: the whole array, its rows, or one copy."""
+    if isinstance(a, Stacked):
+        return [r.view(np.uint8) for r in a.rows if r.size]
     if a.flags.c_contiguous:
         return [a.reshape(-1).view(np.uint8)] if a.size else []
     if a.ndim == 2 and a.strides[1] == a.itemsize:  # rows contiguous (the columns of a column-major batch)
@@ -161,6 +174,7 @@ class WorkerShared:
         self.inp, self.out = inp, out
         self.maps: list[mmap.mmap] = []
         self.room = (0, 0)  # the output region auditkit offered for the reply to the request being answered
+        self.out_map: mmap.mmap | None = None
 
     def take(self, size: int, specs: list[tuple[int, np.dtype, int]]) -> list[np.ndarray]:
         """The arrays of a request (offset, dtype, count each), on a private mapping of ``size`` bytes."""
@@ -175,20 +189,26 @@ class WorkerShared:
         base, room = self.room
         if not end or end > room:
             return None
-        view = mmap.mmap(self.out, base + room, access=mmap.ACCESS_WRITE)
-        try:
-            for a, at in zip(arrays, offsets):
-                target = np.frombuffer(view, dtype=np.uint8, count=a.nbytes, offset=base + at)
-                for piece in _pieces(a):
-                    target[:len(piece)] = piece
-                    target = target[len(piece):]
-                del target
-        finally:
-            try:
-                view.close()
-            except BufferError:
-                pass
+        view = self._output(base + room)
+        for a, at in zip(arrays, offsets):
+            target = np.frombuffer(view, dtype=np.uint8, count=a.nbytes, offset=base + at)
+            for piece in _pieces(a):
+                target[:len(piece)] = piece
+                target = target[len(piece):]
+            del target
         return [base + at for at in offsets], base + end
+
+    def _output(self, size: int) -> mmap.mmap:
+        """A mapping of the output file's first ``size`` bytes or more: kept from reply to reply (auditkit
+        only ever grows the file), made anew when a reply needs more room."""
+        if self.out_map is None or len(self.out_map) < size:
+            if self.out_map is not None:
+                try:
+                    self.out_map.close()
+                except BufferError:
+                    pass
+            self.out_map = mmap.mmap(self.out, size, access=mmap.ACCESS_WRITE)
+        return self.out_map
 
     def release(self) -> None:
         """Unmap the requests' input (a mapping a model still holds on to is left to the garbage collector)."""

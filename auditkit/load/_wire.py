@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ._shm import Stacked
+
 __all__ = ["Broken", "decode_frame", "encode_frame", "read_message", "write_message"]
 
 #: Array types accepted from the worker (plain numbers and booleans only).
@@ -42,9 +44,10 @@ def write_message(fd: int, header: dict, arrays: list[np.ndarray] = (), deadline
     """Send ``header`` and ``arrays``: through ``shared`` memory (:mod:`auditkit.load._shm`) where given and
     they fit, otherwise after the header on the pipe (C-contiguous copies are made where needed)."""
     # A column-major array keeps its order (sums over its axes, and BLAS, round as they would have at home).
-    fortran = [a.ndim == 2 and not a.flags.c_contiguous and (a.flags.f_contiguous or a.strides[0] < a.strides[1])
+    fortran = [isinstance(a, Stacked) or (a.ndim == 2 and not a.flags.c_contiguous
+                                          and (a.flags.f_contiguous or a.strides[0] < a.strides[1]))
                for a in arrays]
-    arrays = [a.T if f else a for a, f in zip(arrays, fortran)]
+    arrays = [a if isinstance(a, Stacked) else a.T if f else a for a, f in zip(arrays, fortran)]
     specs = [{"dtype": a.dtype.str, "shape": list(a.shape[::-1] if f else a.shape), "fortran": f}
              for a, f in zip(arrays, fortran)]
     placed = shared.put(arrays) if shared is not None else None
@@ -56,8 +59,9 @@ def write_message(fd: int, header: dict, arrays: list[np.ndarray] = (), deadline
     _write_all(fd, _HEAD.pack(len(head)) + head, deadline)
     if placed is None:
         for a in arrays:
-            if a.nbytes:
-                _write_all(fd, memoryview(np.ascontiguousarray(a).reshape(-1).view(np.uint8)), deadline)
+            for piece in a.rows if isinstance(a, Stacked) else [a]:
+                if piece.nbytes:
+                    _write_all(fd, memoryview(np.ascontiguousarray(piece).reshape(-1).view(np.uint8)), deadline)
 
 
 def _write_all(fd: int, data: Any, deadline: float | None) -> None:
@@ -162,9 +166,12 @@ def encode_frame(frame: Any) -> tuple[dict, list[np.ndarray]]:
         dtype = next(iter(dtypes))
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf" and not dtype.fields:
             # One numeric type: the frame's values as one matrix, in the memory order they have here, so the
-            # model computes on the same layout in the worker (to the last bit)
-            return {"names": [str(c) for c in frame.columns], "matrix": 0, "rows": int(len(frame))}, \
-                [frame.to_numpy(copy=False)]
+            # model computes on the same layout in the worker (to the last bit); columns held apart (a frame
+            # that refers to the caller's columns) go as the columns of one column-major matrix, uncopied
+            spec = {"names": [str(c) for c in frame.columns], "matrix": 0, "rows": int(len(frame))}
+            if getattr(getattr(frame, "_mgr", None), "nblocks", 1) > 1:
+                return spec, [Stacked([frame.iloc[:, i].to_numpy() for i in range(frame.shape[1])])]
+            return spec, [frame.to_numpy(copy=False)]
     columns, arrays, other = [], [], []
     for i, name in enumerate(frame.columns):
         col = frame.iloc[:, i]
