@@ -98,13 +98,13 @@ def test_a_period_audit_pools_over_periods_and_counts_each_period(frame: pd.Data
             assert (g["n"], g["selected"]) == tuple(int(v) for v in expected.loc[(p["period"], g["group"])])
 
 
-def test_levels_follow_time_not_text(frame: pd.DataFrame) -> None:
+def test_levels_follow_time_not_text(frame: pd.DataFrame, tmp_path: Path) -> None:
     """Months sort by date (2014-02 before 2014-10), day-first dates by their day, versions as ordered."""
-    table, _ = count_rows(_csv(frame), AuditSpec(protected=("group",), decision="flag", period="dmy",
+    table, _ = count_rows(_csv(frame, tmp_path), AuditSpec(protected=("group",), decision="flag", period="dmy",
                                                  period_freq="month"), "pandas")
     months = table.dim("dmy").levels
     assert months == tuple(f"{y}-{m:02d}" for y in range(2014, 2020) for m in range(1, 13))[:len(months)]
-    table, _ = count_rows(_csv(frame), AuditSpec(protected=("group",), decision="flag", period="version",
+    table, _ = count_rows(_csv(frame, tmp_path), AuditSpec(protected=("group",), decision="flag", period="version",
                                                  period_order=("v1", "v2", "v10")), "pandas")
     assert table.dim("version").levels == ("v1", "v2", "v10") and table.dim("version").role == "period"
     counted = table.low.sum(axis=(0, 3))  # version x decision
@@ -113,10 +113,7 @@ def test_levels_follow_time_not_text(frame: pd.DataFrame) -> None:
         assert counted[i].tolist() == [int((rows["flag"] == 0).sum()), int((rows["flag"] == 1).sum())]
 
 
-def _csv(frame: pd.DataFrame, name: str = "decisions.csv") -> Path:
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="auditkit-periods-"))
+def _csv(frame: pd.DataFrame, folder: Path, name: str = "decisions.csv") -> Path:
     frame.drop(columns=["when"]).to_csv(folder / name, index=False)
     return folder / name
 
@@ -150,7 +147,7 @@ def _run(*args: str) -> object:
 
 def test_cli_period_options_and_their_mistakes(frame: pd.DataFrame, tmp_path: Path) -> None:
     """--period/--period-freq on audit; each mistake a clear message and the right exit code."""
-    path = _csv(frame)
+    path = _csv(frame, tmp_path)
     out = tmp_path / "r.json"
     done = _run("audit", str(path), "--protected", "group", "--decision", "flag", "--period", "date",
                 "--period-freq", "year", "--json", str(out), "--quiet")
