@@ -45,3 +45,25 @@ def test_audit_of_parquet_and_csv_imports_neither_scipy_nor_pandas(tmp_path):
                   "--bootstrap", "50", "--json", str(tmp_path / "out.json"), "--quiet"]
         assert _run("audit", *common, "--decision", "d", "--positive", "1") == ""
         assert _run("audit", *common, "--score", "s", "--top", "10") == ""
+
+
+def test_a_period_audit_imports_neither_scipy_nor_pandas(tmp_path):
+    """Over 20 quarters, with the trend and homogeneity tests of every comparison (chi-square with 19
+    degrees of freedom, computed without scipy)."""
+    import datetime as dt
+
+    n = 2000
+    start = dt.date(2015, 1, 1)
+    table = pa.table({"g": [("a", "b", "c")[i % 3] for i in range(n)],
+                      "d": [int(i % 6 == 0 or (i % 3 == 1 and (i * 7) % 1826 // 92 % 2 == 0 and i % 2 == 0))
+                            for i in range(n)],  # b's ratio jumps from quarter to quarter: a t test of trend
+                      "when": pa.array([start + dt.timedelta(days=(i * 7) % 1826) for i in range(n)], pa.date32())})
+    pq.write_table(table, tmp_path / "d.parquet")
+    out = tmp_path / "out.json"
+    assert _run("audit", str(tmp_path / "d.parquet"), "--protected", "g", "--decision", "d", "--positive", "1",
+                "--period", "when", "--period-freq", "quarter", "--json", str(out), "--quiet") == ""
+    import json
+
+    periods = json.loads(out.read_text())["periods"]
+    assert len(periods["levels"]) == 20
+    assert "student t" in json.dumps(periods["over_time"]) and "homogeneity" in json.dumps(periods["over_time"])

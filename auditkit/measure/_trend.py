@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._stats import chi2_sf_1df, z_value
+from ._stats import chi2_sf_1df, t_quantile_two_sided, t_sf_two_sided, z_value
 
 __all__ = ["Run", "TrendFit", "log_ratio_terms", "mh_rate_ratio", "ratio_trend", "runs"]
 
@@ -61,18 +61,6 @@ class TrendFit:
     periods_used: int
 
 
-def _t_sf_two_sided(t: float, df: int) -> float:
-    from scipy import special  # only with an estimated dispersion
-
-    return float(2.0 * special.stdtr(df, -abs(t)))
-
-
-def _t_quantile(level: float, df: int) -> float:
-    from scipy import special
-
-    return float(special.stdtrit(df, 1.0 - (1.0 - level) / 2.0))
-
-
 def ratio_trend(y: ArrayLike, v: ArrayLike, x: ArrayLike, level: float = 0.95) -> TrendFit:
     """Test of a linear trend in the log rate ratio over periods (inverse-variance weighted regression).
 
@@ -107,7 +95,7 @@ def ratio_trend(y: ArrayLike, v: ArrayLike, x: ArrayLike, level: float = 0.95) -
     se = math.sqrt(dispersion / sxx)
     stat = slope / se
     if dispersion > 1.0:
-        p, crit, dist = _t_sf_two_sided(stat, df), _t_quantile(level, df), f"student t ({df} df)"
+        p, crit, dist = t_sf_two_sided(stat, df), t_quantile_two_sided(level, df), f"student t ({df} df)"
     else:
         p, crit, dist = chi2_sf_1df(stat * stat), z_value(level), "normal"
     return TrendFit(slope, (slope - crit * se, slope + crit * se), stat, p, dist, dispersion, q, df,

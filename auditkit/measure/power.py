@@ -85,15 +85,25 @@ def power_of(h: float, n_group: float, n_reference: float, alpha: float = 0.05) 
 
 
 def _detectable_h(n_group: float, n_reference: float, alpha: float, power: float) -> float:
-    """The |h| whose power is ``power`` (power rises with |h|: bisection to machine precision)."""
+    """The |h| whose power is ``power`` (power rises with |h|: bisection to machine precision).
+
+    The power is :func:`power_of`'s, with its sizes' and alpha's parts worked out once (the same
+    operations on the same numbers: the same bits)."""
+    s = math.sqrt(n_group * n_reference / (n_group + n_reference))
+    z = _NORMAL.inv_cdf(1.0 - alpha / 2.0)
+    cdf = _NORMAL.cdf
+
+    def power_at(h: float) -> float:
+        return cdf(abs(h) * s - z) + cdf(-abs(h) * s - z)
+
     lo, hi = 0.0, 1.0
-    while power_of(hi, n_group, n_reference, alpha) < power:
+    while power_at(hi) < power:
         hi *= 2.0
     for _ in range(200):
         mid = (lo + hi) / 2.0
         if mid in (lo, hi):
             break
-        if power_of(mid, n_group, n_reference, alpha) < power:
+        if power_at(mid) < power:
             lo = mid
         else:
             hi = mid
