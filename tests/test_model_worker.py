@@ -290,3 +290,18 @@ def test_stacked_columns_arrive_as_one_column_major_matrix(shared):
         os.close(w)
         if parent is not None:
             parent.close()
+
+
+def test_a_relative_path_is_read_from_auditkits_directory_now(forest, tmp_path, monkeypatch):
+    """The helper that forks workers keeps the directory of its start; a model named by a relative path
+    after auditkit changed directory (as a notebook may) is still the file auditkit means."""
+    path, X = forest
+    load_model(path, limits=FAST).estimator.close()  # the helper is running, started elsewhere
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "m.joblib").write_bytes(path.read_bytes())
+    monkeypatch.chdir(folder)
+    remote = load_model(Path("m.joblib"), limits=FAST)
+    got, _ = model_predict(remote, X)
+    assert np.array_equal(got, model_predict(load_model(path, trust=True), X)[0])
+    remote.estimator.close()

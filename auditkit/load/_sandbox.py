@@ -370,7 +370,9 @@ def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | N
 def _open(path: Path, kind: str, limits: ModelLimits) -> tuple[Worker, dict]:
     worker = Worker(path, limits)
     try:
-        reply, _ = worker.call("open", "opening the file", {"path": str(path), "kind": kind,
+        # The helper that forks workers keeps the directory auditkit had when it started: a relative path is
+        # read from auditkit's directory now (a notebook may have changed it since)
+        reply, _ = worker.call("open", "opening the file", {"path": str(path), "kind": kind, "cwd": os.getcwd(),
                                                              "max_decompressed": limits.max_decompressed()})
     except BaseException:
         worker.close()

@@ -235,6 +235,11 @@ def _open(state: dict, header: dict, arrays: list) -> tuple[dict, list]:
     from . import _pickle_scan
 
     _pickle_scan.MAX_BYTES = int(header["max_decompressed"])
+    if isinstance(header.get("cwd"), str) and not os.path.isabs(str(header["path"])):
+        try:
+            os.chdir(header["cwd"])  # where auditkit is: a relative path means the same file to both
+        except OSError:
+            pass  # a directory since removed: the path cannot be found, which opening the file says
     info, loaded, error = describe(Path(header["path"]), header["kind"])
     state["model"] = loaded
     reply: dict = {"info": info, "network": state["network"]}
