@@ -305,3 +305,27 @@ def test_a_relative_path_is_read_from_auditkits_directory_now(forest, tmp_path, 
     got, _ = model_predict(remote, X)
     assert np.array_equal(got, model_predict(load_model(path, trust=True), X)[0])
     remote.estimator.close()
+
+
+def test_replies_are_announced_on_an_eventfd_and_a_dead_worker_is_seen(forest, monkeypatch):
+    """Where Linux has them, auditkit waits for a reply on the worker's eventfd and on a pidfd of the worker
+    (not on the pipe, whose writes wake the reader on the writer's core); a worker that dies while auditkit
+    waits there is still a refusal naming the signal, at once rather than at the time limit."""
+    import os
+    import time
+
+    path, X = forest
+    remote = load_model(path, limits=ModelLimits(timeout=120.0))
+    worker = remote.estimator.worker
+    if not (hasattr(os, "eventfd") and hasattr(os, "pidfd_open")) or worker.exited is None:
+        remote.estimator.close()
+        pytest.skip("no eventfd or pidfd on this platform")
+    assert worker.shared is not None and worker.shared.ready is not None
+    assert np.array_equal(model_predict(remote, X)[0], model_predict(load_model(path, trust=True), X)[0])
+    remote.estimator.close()
+    monkeypatch.setenv("AUDITKIT_WORKER_TEST", "crash:score")
+    remote = load_model(path, limits=ModelLimits(timeout=120.0))
+    start = time.monotonic()
+    with pytest.raises(UnsafeModelError, match="SIGSEGV"):
+        model_predict(remote, X)
+    assert time.monotonic() - start < 60

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -179,6 +180,7 @@ class Worker:
         if started is None:
             started = self._spawn(limits, env, files or ())
         self.pid, self.req, self.rep = started
+        self.exited = _pidfd(self.pid)
         os.set_blocking(self.req, False)
         for fd in (self.req, self.rep):
             _widen(fd)
@@ -187,7 +189,7 @@ class Worker:
         self.replied = 0.0  # when the last reply came
         self.alive = [True]  # False once its end was seen (the pid may then belong to another process)
         self._finalizer = weakref.finalize(self, _stop, self.pid, self.alive, self.req, self.rep, self.popen,
-                                           self.shared)
+                                           self.shared, self.exited)
 
     def _spawn(self, limits: ModelLimits, env: dict, files: tuple) -> tuple[int, int, int]:
         code = ("import sys\n"
@@ -251,11 +253,12 @@ class Worker:
         could start it: when it was sent, or when the reply before it came."""
         stage, sent = self.pending.pop(0)
         shared = self.shared
+        deadline = max(sent, self.replied) + self.limits.timeout
         try:
             if shared is not None:
                 shared.window = shared.rooms[0]
-            reply, out = read_message(self.rep, max(sent, self.replied) + self.limits.timeout, _MAX_REPLY,
-                                      REPLY_DTYPES, shared)
+                self._await(deadline)
+            reply, out = read_message(self.rep, deadline, _MAX_REPLY, REPLY_DTYPES, shared)
         except Broken as err:
             raise UnsafeModelError(self._failure(stage, err)) from None
         except OSError as err:
@@ -268,6 +271,24 @@ class Worker:
         if not isinstance(reply, dict) or reply.get("ok") is not True:
             self._raise(stage, reply if isinstance(reply, dict) else {})
         return reply, out
+
+    def _await(self, deadline: float) -> None:
+        """Wait until the worker says on its eventfd that a reply is ready, or ends, or the deadline passes
+        (what happened is then read from the pipe, as without the eventfd).
+
+        Waiting on the pipe itself would do, but a pipe write wakes the reader on the writer's core ("sync"
+        wake-up): on two cores auditkit then writes the next batch there while the worker waits for it.  An
+        eventfd wakes auditkit on its own idle core.  Without an eventfd or a pidfd (to see the worker end)
+        auditkit waits on the pipe."""
+        ready = self.shared.ready if self.shared is not None else None
+        if ready is None or self.exited is None:
+            return
+        left = deadline - time.monotonic()
+        if left > 0 and ready in select.select([ready, self.exited], [], [], left)[0]:
+            try:
+                os.eventfd_read(ready)
+            except (BlockingIOError, OSError):
+                pass
 
     def close(self) -> None:
         """Stop the worker (it is stopped anyway when this object goes)."""
@@ -337,8 +358,16 @@ def _widen(fd: int) -> None:
         pass
 
 
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when process ``pid`` ends (Linux 5.3 and later), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+
+
 def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | None,
-          shared: ParentShared | None) -> None:
+          shared: ParentShared | None, exited: int | None = None) -> None:
     """Kill the worker and close its pipes.  A worker of the fork server is not reaped until auditkit asks
     how it ended, so its pid is still its own here unless ``alive`` says that was seen."""
     if popen is not None:
@@ -348,7 +377,7 @@ def _stop(pid: int, alive: list, req: int, rep: int, popen: subprocess.Popen | N
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    for fd in (req, rep):
+    for fd in (req, rep) if exited is None else (req, rep, exited):
         try:
             os.close(fd)
         except OSError:

@@ -28,8 +28,9 @@ _IOV = 1024  # at most this many buffers per pwritev/preadv call (IOV_MAX)
 MAX_SHARED = 1 << 31
 
 
-def make_files() -> tuple[int, int] | None:
-    """The input and output files of one worker (close-on-exec), or None where they cannot be made."""
+def make_files() -> tuple[int, ...] | None:
+    """The input and output files of one worker (close-on-exec), and where the platform has one, the
+    eventfd on which the worker says a reply is ready; None where the files cannot be made."""
     if not hasattr(os, "memfd_create"):
         return None
     try:
@@ -41,7 +42,11 @@ def make_files() -> tuple[int, int] | None:
     except OSError:
         os.close(inp)
         return None
-    return inp, out
+    try:
+        ready = os.eventfd(0, os.EFD_SEMAPHORE | os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    except (OSError, AttributeError):
+        return inp, out
+    return inp, out, ready
 
 
 def _aligned(n: int) -> int:
@@ -77,8 +82,8 @@ class ParentShared:
     each gets regions of the two files that do not overlap those of the other, freed with its reply.
     """
 
-    def __init__(self, inp: int, out: int) -> None:
-        self.inp, self.out = inp, out
+    def __init__(self, inp: int, out: int, ready: int | None = None) -> None:
+        self.inp, self.out, self.ready = inp, out, ready
         self.sizes = [0, 0]  # the files' sizes as auditkit made them
         self.busy: list[tuple[int, int]] = []  # input regions of requests in flight
         self.rooms: list[tuple[int, int]] = []  # output regions offered to requests in flight
@@ -131,7 +136,9 @@ class ParentShared:
         return out
 
     def close(self) -> None:
-        for fd in (self.inp, self.out):
+        for fd in (self.inp, self.out, self.ready):
+            if fd is None:
+                continue
             try:
                 os.close(fd)
             except OSError:
@@ -170,8 +177,8 @@ def _pwrite_all(fd: int, pieces: list[Any], at: int) -> None:
 class WorkerShared:
     """The worker's side: maps the input file to read a request, writes its reply into the output file."""
 
-    def __init__(self, inp: int, out: int) -> None:
-        self.inp, self.out = inp, out
+    def __init__(self, inp: int, out: int, ready: int | None = None) -> None:
+        self.inp, self.out, self.ready = inp, out, ready
         self.maps: list[mmap.mmap] = []
         self.room = (0, 0)  # the output region auditkit offered for the reply to the request being answered
         self.out_map: mmap.mmap | None = None
@@ -209,6 +216,15 @@ class WorkerShared:
                     pass
             self.out_map = mmap.mmap(self.out, size, access=mmap.ACCESS_WRITE)
         return self.out_map
+
+    def replied(self) -> None:
+        """Say on the eventfd that a reply is on the pipe (auditkit waits there, not on the pipe: see
+        :meth:`auditkit.load._sandbox.Worker.receive`)."""
+        if self.ready is not None:
+            try:
+                os.eventfd_write(self.ready, 1)
+            except OSError:
+                pass
 
     def release(self) -> None:
         """Unmap the requests' input (a mapping a model still holds on to is left to the garbage collector)."""

@@ -55,7 +55,7 @@ def fork_server(fd: int, preload: list[str], later: list[str] = ()) -> None:
             except Exception:  # noqa: BLE001 - as above
                 pass
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 5)
         except OSError:
             os._exit(0)
         if not msg:
@@ -65,7 +65,7 @@ def fork_server(fd: int, preload: list[str], later: list[str] = ()) -> None:
             pid = os.fork()
             if pid == 0:
                 sock.close()
-                serve(fds[0], fds[1], request["limits"], request["env"], tuple(fds[2:4]))
+                serve(fds[0], fds[1], request["limits"], request["env"], tuple(fds[2:5]))
             for f in fds:
                 os.close(f)
             answer = {"pid": pid}
@@ -103,7 +103,7 @@ def serve(rfd: int, wfd: int, limits: dict, env: dict, files: tuple = ()) -> Non
     (input, output; :mod:`auditkit.load._shm`) where given; never returns."""
     from ._shm import WorkerShared
 
-    shared = WorkerShared(*files) if len(files) == 2 else None
+    shared = WorkerShared(*files) if len(files) in (2, 3) else None
     isolated = _isolate()
     _set_limits(limits)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -139,6 +139,8 @@ def serve(rfd: int, wfd: int, limits: dict, env: dict, files: tuple = ()) -> Non
             write_message(wfd, _error(err), [])
         except Broken:
             os._exit(0)
+        if shared is not None:
+            shared.replied()
         del out
         if shared is not None:
             shared.release()
