@@ -10,6 +10,11 @@ answer it expects (the worker cannot grow a file: its file-size limit is 0); aud
 within the room it gave.  auditkit never maps either file, so a worker that truncates one cannot make
 auditkit fault (a short read is a broken answer).  The worker's mappings count towards its address-space
 limit, as the pipe's buffers did.  Where ``memfd_create`` is missing, messages go through the pipe.
+
+A third descriptor, an eventfd (where Linux has it), carries one count per reply: the worker adds one
+after writing a reply to the pipe, and auditkit waits on it rather than on the pipe (see
+:meth:`auditkit.load._sandbox.Worker._await`).  The columns of a frame that refers to the caller's own
+columns go as :class:`Stacked` rows, written one after the other without being stacked first.
 """
 
 from __future__ import annotations
