@@ -343,3 +343,36 @@ def test_batches_hold_every_row_once_in_file_order(engine: str, sources: dict[st
     assert list(got.columns) == ["score", "gender"]
     assert got["score"].astype(float).tolist() == expected["score"].tolist()
     assert got["gender"].astype(str).tolist() == expected["gender"].tolist()
+
+
+@pytest.mark.parametrize("rows,bad,fields", [
+    ("a,1\nb,0\na,1,EXTRA\nb,1\n", 4, 3),          # a stray delimiter: one field too many
+    ("a,1\nb\na,1\n", 3, 1),                        # a field missing
+    ("a,1\nb,0,x,y\na,1\n", 3, 4),                  # two too many
+    ('a,1\n"b,c",0\na,1\nb,1,z\n', 5, 3),           # a quoted delimiter is a value; an unquoted one is not
+])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rows_of_another_width_are_refused_by_every_engine(tmp_path: Path, engine: str, rows: str, bad: int,
+                                                            fields: int) -> None:
+    """A row with more or fewer fields than the header is refused, with the same message, by every engine
+    (Dask's CSV reader would drop a row's extra fields, or fill a short row with blanks, and count it)."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("g,d\n" + rows, encoding="utf-8")
+    spec = AuditSpec(protected=("g",), decision="d", positive=("1",))
+    with pytest.raises(InputDataError, match=rf"ragged\.csv: row {bad} .*has {fields} fields but the header has 2"):
+        count_rows(path, spec, engine)
+
+
+def test_a_trailing_empty_field_is_refused_in_memory_and_by_dask_and_ignored_by_duckdb(tmp_path: Path) -> None:
+    """``b,1,`` under a two-column header: pyarrow (the in-memory reader, and Dask's check) refuses the row;
+    DuckDB's reader drops trailing empty fields even in strict mode, so there the row counts with its
+    values in place (g=b, d=1) -- the one way the engines differ on ragged rows (docs/large-data.md)."""
+    path, plain = tmp_path / "ragged.csv", tmp_path / "plain.csv"
+    path.write_text("g,d\na,1\nb,0\nb,1,\n", encoding="utf-8")
+    plain.write_text("g,d\na,1\nb,0\nb,1\n", encoding="utf-8")
+    spec = AuditSpec(protected=("g",), decision="d", positive=("1",))
+    for engine in ("pandas", "dask"):
+        with pytest.raises(InputDataError, match=r"row 4 .*has 3 fields but the header has 2"):
+            count_rows(path, spec, engine)
+    got, want = count_rows(path, spec, "duckdb")[0], count_rows(plain, spec, "duckdb")[0]
+    assert np.array_equal(got.low, want.low) and got.dims == want.dims

@@ -86,6 +86,7 @@ class DaskScan(Scan):
             schema = pa.schema([pa.field(c, self.files.types[c]) for c in columns])
             meta = schema.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
             return dd.from_map(_tasks.read_row_group, pieces, names=tuple(columns), meta=meta, enforce_metadata=False)
+        _check_fields(self.files)
         positions = {f"c{self.files.header.index(c)}": c for c in columns}
         frame = dd.read_csv(list(self.files.paths), sep=self.files.delimiter, header=0,
                             names=[f"c{i}" for i in range(len(self.files.header))], usecols=list(positions),
@@ -189,6 +190,33 @@ class DaskScan(Scan):
 
 #: How each per-person partial aggregate combines over partitions.
 _AGG = {"_rows": "sum", "_key": "max", "_mask": "sum", "_unsel": "max", "_gmin": "min", "_gmax": "max"}
+
+
+def _check_fields(files: Files) -> None:
+    """Refuse a CSV file with a row whose number of fields is not the header's, as the other engines do.
+
+    pandas' reader, which Dask's uses, drops the extra fields of a row when only some columns are read,
+    and fills the missing fields of a short row with blanks: either row would be counted, silently, with
+    values from the wrong columns or as missing.  One pass of pyarrow's streaming reader (which refuses
+    such a row) over each file, keeping one column; the message then names the row as the in-memory
+    reader's does (:func:`~auditkit.engines._source.csv_read_error`).
+    """
+    import pyarrow.csv as pacsv
+
+    width = len(files.header)
+    names = [f"c{i}" for i in range(width)]
+    codec = "utf8" if files.encoding == "utf-8-sig" else files.encoding
+    for path in files.paths:
+        try:
+            reader = pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(encoding=codec, column_names=names, skip_rows=1,
+                                                     block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=files.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.string()}))
+            for _ in reader:
+                pass
+        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            raise csv_read_error(files, err) from err
 
 
 def _kind(per: Any, example: str) -> Any:
