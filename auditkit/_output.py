@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ._stale import clear_stale, writer_tag
 from .exceptions import AuditkitError
 
 __all__ = ["OutputError", "check_target", "open_output", "replace_dir", "temp_dir_for", "write_bytes", "write_text"]
@@ -205,10 +206,14 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def temp_dir_for(target: Path) -> Path:
-    """A new empty folder next to ``target`` (same file system, so it can be moved into place)."""
+    """A new empty folder next to ``target`` (same file system, so it can be moved into place), named for
+    this machine and process; the leftovers of killed runs for the same target are removed first."""
     with _said(target):
         _mkdir_parent(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".auditkit-tmp", dir=target.parent))
+        with contextlib.suppress(OSError):
+            clear_stale(target)  # in its own module: its work varies with the leftovers it finds
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{writer_tag()}.", suffix=".auditkit-tmp",
+                                    dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a bundle is a folder like any other

@@ -10,6 +10,7 @@ After each kill the folder must hold exactly the files and bytes of one complete
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -105,4 +106,30 @@ def test_killed_runs_leave_the_old_or_the_new_bundle(tmp_path):
     states = [k["state"] for k in kills if k["killed"]]
     assert "old" in states and "new" in states and len(states) >= KILLS - 2
     # What a kill leaves behind is a temporary folder named as such, never taken for the bundle.
-    assert all(p.name.endswith(".auditkit-tmp") for p in tmp_path.iterdir() if p.name.startswith(".b."))
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".b.")]
+    assert all(p.name.endswith(".auditkit-tmp") for p in left)
+    # ... and the next run into the same folder removes it: at most the last kill's is left.
+    assert len(left) <= 1, left
+
+
+def test_only_the_leftovers_of_ended_runs_of_this_machine_are_removed(tmp_path):
+    """A half-written folder is removed when its process has ended; one of a running process, of another
+    machine, or named as older versions named them, is left."""
+    from auditkit._output import temp_dir_for
+    from auditkit._stale import clear_stale, writer_tag
+
+    host = writer_tag().split("-")[0]
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    target = tmp_path / "bundle"
+    names = {"ended": f".bundle.{host}-{ended.pid}.x1.auditkit-tmp", "running": f".bundle.{host}-{os.getppid()}.x2.auditkit-tmp",
+             "elsewhere": f".bundle.0000beef-{ended.pid}.x3.auditkit-tmp", "older": ".bundle.abc123.auditkit-tmp",
+             "other target": f".bundle2.{host}-{ended.pid}.x4.auditkit-tmp"}
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text("{}")
+    assert clear_stale(target) == [tmp_path / names["ended"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "ended")
+    made = temp_dir_for(target)
+    assert made.name.startswith(f".bundle.{writer_tag()}.") and made.name.endswith(".auditkit-tmp")
+
