@@ -522,3 +522,25 @@ def test_command_line_protected_and_references_merge_key_by_key():
     assert merged["references"] == {"gender": "M"}
     merged = merge_fields(template, {"protected": (), "references": {"gender": "F"}}, given={"references"})
     assert merged["references"] == {"nationality": "Dutch", "gender": "F"}
+
+
+@pytest.mark.parametrize("band,refused", [
+    ({"selection_rate": {"low": 0.9, "high": 1.1}}, "four-fifths band"),
+    ({"fpr": {"low": 0.8, "high": 1.25}}, "four-fifths band"),
+    ({"selection_rate": {"low": "4/5", "high": 1.25}}, "must be a number"),
+    ({"selection_rate": {"low": 0.8, "high": 1.25}}, None),
+    ({}, None),
+])
+def test_a_screening_band_auditkit_would_ignore_is_refused(tmp_path, band, refused):
+    """The template schema has screening_bands, but the measurement, the charts and the reports use the
+    four-fifths band: another band is refused, naming the key and its line, rather than silently ignored."""
+    import yaml
+
+    path = tmp_path / "my-band.yaml"
+    path.write_text(yaml.safe_dump({"auditkit_template": 1, "name": "my-band", "extends": "welfare-fraud-risk",
+                                    "measures": {"screening_bands": band}}), encoding="utf-8")
+    if refused:
+        with pytest.raises(TemplateFileError, match=rf"my-band\.yaml:\d+: measures\.screening_bands\.\w+.*{refused}"):
+            load_template(path)
+    else:
+        assert load_template(path).screening_bands.get("selection_rate", (0.8, 1.25)) == (0.8, 1.25)

@@ -130,6 +130,7 @@ def check(chain: list[TemplateFile], data: dict) -> list[Problem]:
     _check_ids(data, out)
     _check_findings(data, out)
     _check_instrument(data, out)
+    _check_screening(data, out)
     if not data.get("abstract"):
         _check_concrete(data, out)
     return out.problems
@@ -154,6 +155,25 @@ def _check_ids(data: dict, out: _Collector) -> None:
         if ref not in table:
             out.add(path, f"{ref!r} is not defined under {section}.",
                     did_you_mean(ref, table) or f"Define it under {section}: {ref}: ...")
+
+
+#: The one screening band auditkit applies (selection-rate ratios, :data:`auditkit.measure.run.SCREENING_BAND`).
+_FOUR_FIFTHS = {"selection_rate": (0.8, 1.25)}
+
+
+def _check_screening(data: dict, out: _Collector) -> None:
+    """A screening band other than the four-fifths band is refused rather than ignored: the measurement,
+    the charts and the report's words all use 0.8 to 1.25, and a template cannot change that yet."""
+    bands = data.get("measures", {}).get("screening_bands") or {}
+    for metric, band in bands.items():
+        low, high = (band.get("low"), band.get("high")) if isinstance(band, dict) else (None, None)
+        if _FOUR_FIFTHS.get(metric) != (low, high):
+            out.add(("measures", "screening_bands", metric),
+                    f"sets a screening band of {low!r} to {high!r} for {metric!r}; auditkit screens selection-rate "
+                    "ratios with the four-fifths band (0.8 to 1.25) only, and its reports say so: another band "
+                    "would be ignored.",
+                    "Remove the entry (the four-fifths band then still applies), or keep selection_rate at low 0.8, "
+                    "high 1.25.")
 
 
 def _check_instrument(data: dict, out: _Collector) -> None:
