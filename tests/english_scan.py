@@ -85,10 +85,10 @@ def vocabulary() -> tuple[frozenset[str], tuple[str, ...]]:
 
 def clean(text: str, codes: frozenset[str] = frozenset()) -> str:
     """``text`` without numbers, ids, names and the data's codes: the prose left to judge."""
+    for code in sorted(codes, key=len, reverse=True):  # first: a code may hold what the noise takes (charter-21)
+        text = re.sub(rf"(?<!\w){re.escape(code)}(?!\w)", " ", text)
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
-    for code in sorted(codes, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(code)}(?!\w)", " ", text)
     return " ".join(text.split())
 
 
@@ -160,6 +160,8 @@ def codes_of(results: dict, findings: list | None = None) -> frozenset[str]:
     the template's name and the finding rules' ids."""
     found: set[str] = {str((results.get("template") or {}).get("name"))}
     found.update(str(f.get("rule")) for f in findings or [])
+    for f in findings or []:  # provision and right ids, printed as they are where no template titles them
+        found.update(str(x) for key in ("provisions", "rights") for x in (f.get(key) or []))
     pop = results.get("population") or {}
     found.update(str((pop.get(k) or {}).get("column")) for k in ("decision_rule", "outcome"))
     for i in (results.get("model_card") or {}).get("inputs") or []:
@@ -175,6 +177,9 @@ def codes_of(results: dict, findings: list | None = None) -> frozenset[str]:
         found.add(str(f.get("name") if isinstance(f, dict) else f))
     for s in results.get("stratified") or []:
         found.update(str(s.get(k)) for k in ("attribute", "group", "reference") if s.get(k))
+    periods = results.get("periods") or {}
+    found.add(str(periods.get("column")))
+    found.update(map(str, periods.get("levels") or []))
     return frozenset(c for c in found if c and c != "None")
 
 

@@ -19,13 +19,18 @@ BERKELEY = ("datasets/berkeley/admissions.csv", "--protected", "gender", "--coun
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
-    """The README's model example, the decisions example and the Berkeley count table, rendered in Dutch."""
+    """The README's model example, the decisions example, the Berkeley count table and the audit over time of
+    docs/over-time.md, rendered in Dutch."""
     from pathlib import Path
 
     root = Path(__file__).parents[1]
     tmp = tmp_path_factory.mktemp("english")
     runs = {"model": ("assess", "--example", "welfare"), "decisions": ("audit", "--example", "welfare"),
-            "count table": ("audit", *(str(root / a) if a.startswith("datasets/") else a for a in BERKELEY))}
+            "count table": ("audit", *(str(root / a) if a.startswith("datasets/") else a for a in BERKELEY)),
+            "periods": ("audit", str(root / "datasets" / "welfare-over-time" / "decisions.csv"), "--protected",
+                        "nationality", "--protected", "gender", "--decision", "selected", "--positive", "Ja",
+                        "--reference", "nationality=Dutch", "--reference", "gender=M", "--max-depth", "1",
+                        "--period", "year")}
     out = {}
     for name, args in runs.items():
         bundle = tmp / name.replace(" ", "-")
@@ -42,7 +47,7 @@ def bundles(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name", ["model", "decisions", "count table"])
+@pytest.mark.parametrize("name", ["model", "decisions", "count table", "periods"])
 def test_dutch_report_has_no_english(bundles, name):
     """Not one text node of the HTML, not one line of the Markdown reads as English; and no text is marked
     lang="en" (an English island), since nothing but quoted user text may stay in another language."""
