@@ -24,7 +24,7 @@ from .measure.periods import finish_periods, measure_periods, period_family
 from .measure.run import adjust_family, comparison_metrics, design_of, measure_groups
 from .measure.stages import end_to_end, measure_stages, stage_design, stage_notes, transition_table
 from .exceptions import UsageError
-from .spec import AuditSpec
+from .spec import FOUR_FIFTHS, AuditSpec
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "audit", "measure"]
 
@@ -219,7 +219,8 @@ def _parameters(spec: AuditSpec) -> dict:
         params.pop(how_read, None)
     # Settings for real-world files are recorded when used (results of audits without them stay as they were).
     for name, default in (("keep_rows", ()), ("decimal", None), ("thousands", None), ("all_selected", False),
-                          ("period", None), ("period_freq", None), ("period_order", None)):
+                          ("period", None), ("period_freq", None), ("period_order", None),
+                          ("screening_band", FOUR_FIFTHS)):
         if params.get(name) in (default, list(default) if isinstance(default, tuple) else default):
             params.pop(name, None)
     return params

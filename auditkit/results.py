@@ -11,7 +11,7 @@ from typing import Any
 
 from ._json import finite, json_text
 from ._text import printable
-from .spec import METRICS
+from .spec import FOUR_FIFTHS, METRICS, screening_band
 
 __all__ = ["comparison_rows", "group_rows", "summary_text", "to_json", "write_csv"]
 
@@ -213,7 +213,10 @@ def summary_text(results: dict, max_rows: int = 40, lang: str = "en") -> str:
 
     lines += period_lines(results, w)
     mt = results["multiple_testing"]
-    lines += ["", w.t("tests", n=w.n(str(mt["family_size"])), uses=mt["status_uses"], alpha=w.n(str(mt["alpha"])))]
+    low, high = screening_band(results)
+    tests = {"n": w.n(str(mt["family_size"])), "uses": mt["status_uses"], "alpha": w.n(str(mt["alpha"]))}
+    lines += ["", w.t("tests", **tests) if (low, high) == FOUR_FIFTHS else
+              w.t("tests_set", low=w.n(f"{low:g}"), high=w.n(f"{high:g}"), **tests)]
     reversed_ = [s for s in results["stratified"] if s.get("direction_reversed")]
     lines += [w.t("warning", text=w.analysis(s["warning"])) for s in reversed_]
     lines += [w.t("note", text=w.analysis(n)) for n in results["notes"]]

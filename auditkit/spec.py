@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .exceptions import UsageError
 
-__all__ = ["MAX_BOOTSTRAP", "METRICS", "AuditSpec", "Filter"]
+__all__ = ["FOUR_FIFTHS", "MAX_BOOTSTRAP", "METRICS", "AuditSpec", "Filter", "screening_band"]
 
 #: Most bootstrap replicates an audit accepts.  The limits of a 95% percentile interval move by well under
 #: a tenth of their standard error beyond 10,000 replicates; more adds time and memory, not precision.
@@ -32,6 +34,27 @@ METRICS = (
 
 #: Ways to bucket a date column into periods (--period-freq).
 PERIOD_FREQS = ("year", "quarter", "month", "week", "day")
+
+#: The US four-fifths rule of thumb (29 CFR 1607.4(D)) as a band of selection-rate ratios: the default screen.
+FOUR_FIFTHS = (0.8, 1.25)
+
+
+def screening_band(results: Mapping[str, Any]) -> tuple[float, float]:
+    """The screening band a results document records (``parameters.screening_band``, present only when the audit
+    set one), or the four-fifths band; a malformed entry (an edited file, which verify reports) reads as the
+    four-fifths band.
+
+    >>> screening_band({"parameters": {"screening_band": [0.9, 1.1]}}), screening_band({})
+    ((0.9, 1.1), (0.8, 1.25))
+    """
+    params = results.get("parameters") if isinstance(results, Mapping) else None
+    band = params.get("screening_band") if isinstance(params, Mapping) else None
+    try:
+        low, high = (float(b) for b in band)
+    except (TypeError, ValueError):
+        return FOUR_FIFTHS
+    return (low, high) if 0 < low < 1 < high < math.inf else FOUR_FIFTHS
+
 
 _TUPLE_FIELDS = ("protected", "positive", "truth_positive", "truth_negative", "strata", "stage_order", "period_order", "random",
                  "suppressed", "metrics", "filters", "missing_values", "keep_rows")
@@ -118,6 +141,9 @@ class AuditSpec:
     #: Every row was selected (investigated): no decision column; set by itself with a
     #: ``selection_method`` and no decision or score.
     all_selected: bool = False
+    #: The band of selection-rate ratios outside which a comparison is flagged for screening (a rule of thumb,
+    #: never the test); the US four-fifths band by default.  Recorded in the results only when another is used.
+    screening_band: tuple[float, float] = FOUR_FIFTHS
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
@@ -259,6 +285,15 @@ class AuditSpec:
 
             raise UsageError(f"Unknown metric {unknown[0]!r}.{did_you_mean(unknown[0], METRICS)} "
                              f"Known metrics: {', '.join(METRICS)}.")
+        band = self.screening_band
+        try:
+            low, high = (float(b) for b in band)
+        except (TypeError, ValueError):
+            raise UsageError(f"The screening band must be two numbers, low and high; got {band!r}.") from None
+        if not (0 < low < 1 < high < math.inf):
+            raise UsageError(f"The screening band must hold a ratio of 1 between two positive numbers (low below 1, "
+                             f"high above 1, e.g. 0.8 and 1.25); got {low:g} to {high:g}.")
+        object.__setattr__(self, "screening_band", (low, high))
         if self.min_group_size < 0 or self.bootstrap < 0:
             raise UsageError("--min-group-size and --bootstrap must not be negative.")
         if self.bootstrap > MAX_BOOTSTRAP:

@@ -525,15 +525,16 @@ def test_command_line_protected_and_references_merge_key_by_key():
 
 
 @pytest.mark.parametrize("band,refused", [
-    ({"selection_rate": {"low": 0.9, "high": 1.1}}, "four-fifths band"),
-    ({"fpr": {"low": 0.8, "high": 1.25}}, "four-fifths band"),
-    ({"selection_rate": {"low": "4/5", "high": 1.25}}, "must be a number"),
+    ({"selection_rate": {"low": 0.9, "high": 1.1}}, None),
     ({"selection_rate": {"low": 0.8, "high": 1.25}}, None),
     ({}, None),
+    ({"fpr": {"low": 0.8, "high": 1.25}}, "selection-rate ratios only"),
+    ({"selection_rate": {"low": "4/5", "high": 1.25}}, "must be a number"),
+    ({"selection_rate": {"low": 1.1, "high": 1.5}}, "must hold a ratio of 1"),
 ])
-def test_a_screening_band_auditkit_would_ignore_is_refused(tmp_path, band, refused):
-    """The template schema has screening_bands, but the measurement, the charts and the reports use the
-    four-fifths band: another band is refused, naming the key and its line, rather than silently ignored."""
+def test_a_templates_screening_band_reaches_the_audit_or_is_refused(tmp_path, band, refused):
+    """A selection-rate band in the template becomes the audit's screening band; a band auditkit would not
+    apply (another metric) or that cannot be one is refused, naming the key and its line."""
     import yaml
 
     path = tmp_path / "my-band.yaml"
@@ -542,5 +543,7 @@ def test_a_screening_band_auditkit_would_ignore_is_refused(tmp_path, band, refus
     if refused:
         with pytest.raises(TemplateFileError, match=rf"my-band\.yaml:\d+: measures\.screening_bands\.\w+.*{refused}"):
             load_template(path)
-    else:
-        assert load_template(path).screening_bands.get("selection_rate", (0.8, 1.25)) == (0.8, 1.25)
+        return
+    want = tuple(band["selection_rate"].values()) if band else (0.8, 1.25)
+    spec = AuditSpec(**load_template(path).spec_fields())
+    assert spec.screening_band == want

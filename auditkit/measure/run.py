@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import METRICS, AuditSpec
+from ..spec import FOUR_FIFTHS, METRICS, AuditSpec
 from ._counts import MISSING, CountTable
 from ._stats import bh_adjust, holm_adjust
 from .compare import compare
@@ -16,7 +16,7 @@ from .groups import GroupTable, choose_reference, count_record, group_table, rat
 
 __all__ = ["adjust_family", "attribute_subsets", "comparison_metrics", "design_of", "measure_groups"]
 
-SCREENING_BAND = (0.8, 1.25)
+SCREENING_BAND = FOUR_FIFTHS  # the default; an audit may set its own (AuditSpec.screening_band)
 #: Power at which minimum detectable ratios are reported (the convention of Cohen 1988).
 POWER = 0.8
 
@@ -133,7 +133,7 @@ def _comparison(gt: GroupTable, i: int, ref: int, metric: str, spec: AuditSpec, 
         rec.update(status="undefined", reason=undefined)
         rec["null_reasons"] = {k: undefined for k in _FIGURES if k not in _ONLY_WHEN_BOUNDED}
         rec["null_reasons"].update(ratio_ci=undefined, difference_ci=undefined)
-        rec["screening_band"] = _band(None, None) if metric == "selection_rate" else None
+        rec["screening_band"] = _band(None, None, spec.screening_band) if metric == "selection_rate" else None
         return rec
     c = compare((r.k_low[i], r.n_low[i], r.k_high[i], r.n_high[i]),
                 (r.k_low[ref], r.n_low[ref], r.k_high[ref], r.n_high[ref]), spec.level, spec.test)
@@ -148,7 +148,7 @@ def _comparison(gt: GroupTable, i: int, ref: int, metric: str, spec: AuditSpec, 
                    p_value_bounds=[_f(c.p_value[0]), _f(c.p_value[1])],
                    note="depends on suppressed cells: figures are bounds; the largest p-value is used")
     rec.update(_power_record(r, i, ref, spec))
-    rec["screening_band"] = _band(*c.ratio) if metric == "selection_rate" else None
+    rec["screening_band"] = _band(*c.ratio, spec.screening_band) if metric == "selection_rate" else None
     small = min(r.n_low[i], r.n_low[ref]) < spec.min_group_size
     if small:
         rec.update(status="insufficient_evidence",
@@ -166,15 +166,16 @@ _ONLY_WHEN_BOUNDED = ("ratio_bounds", "difference_bounds", "p_value_bounds", "no
 _TEST = {"fisher": "fisher_exact", "chi2": "chi2_pearson"}
 
 
-def _band(ratio_lo: float | None, ratio_hi: float | None) -> dict:
-    lo, hi = SCREENING_BAND
+def _band(ratio_lo: float | None, ratio_hi: float | None, band: tuple[float, float] = SCREENING_BAND) -> dict:
+    lo, hi = band
     # With suppressed cells the ratio is a range: outside only if the whole range is, inside only
     # if the whole range is, otherwise undetermined (None), never a silent 'inside'.
     outside = None
     if ratio_lo is not None and ratio_hi is not None and not (np.isnan(ratio_lo) or np.isnan(ratio_hi)):
         outside = True if (ratio_hi < lo or ratio_lo > hi) else False if (lo <= ratio_lo and ratio_hi <= hi) else None
-    return {"name": "four-fifths screening band (a rule of thumb, not a test)", "low": lo, "high": hi,
-            "ratio_outside": outside}
+    name = ("four-fifths screening band (a rule of thumb, not a test)" if band == SCREENING_BAND else
+            f"screening band {lo:g} to {hi:g}, set for this audit (a rule of thumb, not a test)")
+    return {"name": name, "low": lo, "high": hi, "ratio_outside": outside}
 
 
 def _power_record(r: Any, i: int, ref: int, spec: AuditSpec) -> dict:

@@ -14,10 +14,11 @@ __all__ = ["appendix_section", "limitations_section"]
 
 def _power_items(ctx: Context) -> list[str]:
     loc, out = ctx.loc, []
+    low, high = ctx.band
     for c in ctx.results.get("comparisons", []):
         ci = c.get("ratio_ci") or [None, None]
         if (c.get("status") == "no_difference_detected" and c.get("metric") == "selection_rate"
-                and ctx.sup.comparison_ok(c) and None not in ci[:2] and (ci[0] < 0.8 or ci[1] > 1.25)):
+                and ctx.sup.comparison_ok(c) and None not in ci[:2] and (ci[0] < low or ci[1] > high)):
             out.append(_power_sentence(ctx, c, loc.number(ci[0]), loc.number(ci[1])))
     return out[:MANY]
 

@@ -80,7 +80,7 @@ def finding_block(ctx: Context, f: Mapping[str, Any]) -> FindingBlock:
         details.append((t("findings.evidence"), evidence))
     details += legal_details(ctx, [str(v) for v in f.get("rights", [])], [str(v) for v in f.get("provisions", [])])
     if f.get("screening_band"):
-        details.append((t("findings.screening"), ((t("findings.screening_text"), None),)))
+        details.append((t("findings.screening"), ((ctx.band_text("findings.screening_text"), None),)))
     kind = ctx.loc.label("finding_kind", str(f.get("kind", "")))
     details.append((t("findings.rule"), ((f"{f.get('rule', '—')} · {kind}", None),)))
     severity_label = ctx.loc.label("severity", severity)
@@ -181,7 +181,7 @@ def _once(ctx: Context, findings: list[Mapping[str, Any]]) -> KeyValues | None:
     for label, values in legal_details(ctx, rights, provisions):
         rows.append((label, Cell("; ".join(text for text, _ in values))))
     if any(f.get("screening_band") for f in findings):
-        rows.append((ctx.t("findings.screening"), Cell(ctx.t("findings.screening_text"))))
+        rows.append((ctx.t("findings.screening"), Cell(ctx.band_text("findings.screening_text"))))
     return KeyValues(caption=ctx.t("findings.block_legal"), rows=tuple(rows)) if rows else None
 
 

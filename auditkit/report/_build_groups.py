@@ -14,7 +14,6 @@ from ._document import Cell, Chart, ChartRow, IntervalChart, Paragraph, Section,
 __all__ = ["analysis_sections", "group_sections", "ratio_chart"]
 
 _LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-_BAND_TICKS = (0.8, 1.25)
 
 
 def _metrics(results: Mapping[str, Any], attr: str) -> list[str]:
@@ -168,18 +167,19 @@ def ratio_chart(ctx: Context, attr: str, comps: list[Mapping[str, Any]], highlig
     if not values:
         return None
     lo, hi = _log_domain(values)
-    wanted = sorted({*_LOG_TICKS, *(_BAND_TICKS if hi / lo <= 8 else ())})
+    band = ctx.band
+    wanted = sorted({*_LOG_TICKS, *(band if hi / lo <= 8 else ())})
     ticks = tuple((v, short_number(loc, v)) for v in wanted if lo <= v <= hi)
     return Chart(id=anchor_for(f"chart/ratio/{attr}" + (f"/within/{comps[0].get('varies')}" if within else "")),
                  title=(t("chart.ratio_title_within", varies=ctx.attr_label(str(comps[0].get("varies"))),
                           attribute=ctx.attr_label(attr), reference=reference, level=ctx.level) if within else
                         t("chart.ratio_title", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level)),
-                 description=t("chart.ratio_desc", attribute=ctx.attr_label(attr), reference=reference, level=ctx.level,
-                               items="; ".join(described)),
+                 description=ctx.band_text("chart.ratio_desc", attribute=ctx.attr_label(attr), reference=reference,
+                                           level=ctx.level, items="; ".join(described)),
                  body=IntervalChart(rows=tuple(rows), axis_label=t("chart.ratio_axis", reference=reference),
                                     domain=(lo, hi), ticks=ticks, log=True,
                                     reference=(1.0, t("chart.ratio_reference", reference=reference)),
-                                    band=(0.8, 1.25, t("chart.band_label"))))
+                                    band=(*band, ctx.band_text("chart.band_label"))))
 
 
 def group_sections(ctx: Context) -> list[Section]:

@@ -100,7 +100,7 @@ def _tests(ctx: Context) -> Section:
         Paragraph(t("method.test", test=loc.label("test", str(params.get("test", "fisher"))))),
         Paragraph(t("method.adjustment", family=loc.integer(mt.get("family_size", 0)),
                     adjust=loc.label("adjust", uses), alpha=loc.number(mt.get("alpha", params.get("alpha")), 2))),
-        Paragraph(t("method.screening")),
+        Paragraph(ctx.band_text("method.screening")),
     ]
     if params.get("strata"):
         blocks.append(Paragraph(t("method.strata", strata=", ".join(map(str, params["strata"])))))

@@ -13,6 +13,7 @@ from ._bundle import Bundle
 from ._document import Cell
 from ..locale import Locale, label, pick
 from ..locale._phrases import translate
+from ..spec import FOUR_FIFTHS, screening_band
 from ._suppress import Suppressor
 
 __all__ = ["Context", "anchor_for", "decision_text", "nice_ticks", "pick", "reference_rule_text", "short_number"]
@@ -76,6 +77,18 @@ class Context:
     def t(self, key: str, **values: Any) -> str:
         """A message of the report language."""
         return self.loc.t(key, **values)
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """The audit's screening band of selection-rate ratios: the four-fifths band unless it set another."""
+        return screening_band(self.results)
+
+    def band_text(self, key: str, **values: Any) -> str:
+        """Message ``key``, or its ``_set`` form naming the band where the audit set its own."""
+        low, high = self.band
+        if (low, high) == FOUR_FIFTHS:
+            return self.t(key, **values)
+        return self.t(f"{key}_set", low=short_number(self.loc, low), high=short_number(self.loc, high), **values)
 
     @property
     def level(self) -> str:

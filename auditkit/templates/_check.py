@@ -157,23 +157,20 @@ def _check_ids(data: dict, out: _Collector) -> None:
                     did_you_mean(ref, table) or f"Define it under {section}: {ref}: ...")
 
 
-#: The one screening band auditkit applies (selection-rate ratios, :data:`auditkit.measure.run.SCREENING_BAND`).
-_FOUR_FIFTHS = {"selection_rate": (0.8, 1.25)}
-
-
 def _check_screening(data: dict, out: _Collector) -> None:
-    """A screening band other than the four-fifths band is refused rather than ignored: the measurement,
-    the charts and the report's words all use 0.8 to 1.25, and a template cannot change that yet."""
+    """Screening bands: selection-rate ratios only (the only rate the band screens, in the results, the charts
+    and the report's words), and a band that holds a ratio of 1."""
     bands = data.get("measures", {}).get("screening_bands") or {}
     for metric, band in bands.items():
-        low, high = (band.get("low"), band.get("high")) if isinstance(band, dict) else (None, None)
-        if _FOUR_FIFTHS.get(metric) != (low, high):
-            out.add(("measures", "screening_bands", metric),
-                    f"sets a screening band of {low!r} to {high!r} for {metric!r}; auditkit screens selection-rate "
-                    "ratios with the four-fifths band (0.8 to 1.25) only, and its reports say so: another band "
-                    "would be ignored.",
-                    "Remove the entry (the four-fifths band then still applies), or keep selection_rate at low 0.8, "
-                    "high 1.25.")
+        path = ("measures", "screening_bands", metric)
+        if metric != "selection_rate":
+            out.add(path, f"sets a screening band for {metric!r}; auditkit screens selection-rate ratios only, so "
+                    "this band would be ignored.", "Remove the entry, or set the band under selection_rate.")
+            continue
+        low, high = band.get("low"), band.get("high")
+        if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < 1 < high):
+            out.add(path, f"sets a screening band of {low!r} to {high!r}; a band must hold a ratio of 1 (low below 1, "
+                    "high above 1).", "E.g. low: 0.8, high: 1.25 (the four-fifths band).")
 
 
 def _check_instrument(data: dict, out: _Collector) -> None:

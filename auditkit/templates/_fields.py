@@ -80,6 +80,9 @@ def spec_fields(data: Mapping[str, Any], protected: Sequence[Any], *, for_model:
         fields["missing_values"] = texts(columns["missing_values"])
     measures = data.get("measures", {})
     fields.update({k: measures[k] for k in _MEASURES if k in measures})
+    band = (measures.get("screening_bands") or {}).get("selection_rate")
+    if isinstance(band, Mapping) and "low" in band and "high" in band:
+        fields["screening_band"] = (float(band["low"]), float(band["high"]))
     if "metrics" in fields:
         fields["metrics"] = tuple(fields["metrics"])
     if "threshold" in fields:
