@@ -76,6 +76,14 @@ def _range(text: str) -> tuple[int, int]:
         raise click.UsageError(f"--suppressed-range takes LOW-HIGH, e.g. 0-9; got {text!r}.") from None
 
 
+def _band(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(",")
+    try:
+        return float(low), float(high)
+    except ValueError:
+        raise click.UsageError(f"--screening-band takes LOW,HIGH, e.g. 0.8,1.25; got {text!r}.") from None
+
+
 class _Group(click.Group):
     #: Command groups in their own modules, imported only when named (or for --help): an audit
     #: run must not pay for the checklist's JSON Schema machinery at start-up.
@@ -190,6 +198,9 @@ _AUDIT_OPTIONS = [
     click.option("--bootstrap", type=int, default=0, show_default=True, metavar="N",
                  help="Bootstrap replicates (at most 100,000; progress on stderr from 10,000)."),
     click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--screening-band", default="0.8,1.25", show_default=True, metavar="LOW,HIGH",
+                 help="Band of selection-rate ratios that flags a comparison for a closer look (a rule of thumb, "
+                      "never the test); the US four-fifths band by default."),
     click.option("--all-selected", is_flag=True,
                  help="Every row was selected (investigated): no --decision; implied by --selection-method alone."),
     click.option("--keep-row", multiple=True, metavar="LABEL",
@@ -247,7 +258,7 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
         delimiter=o["delimiter"], sheet=o.get("sheet"), header_row=o.get("header_row"),
         keep_rows=_split(o.get("keep_row", ())) or (), decimal=o.get("decimal"), thousands=o.get("thousands"),
-        all_selected=o.get("all_selected", False))
+        all_selected=o.get("all_selected", False), screening_band=_band(o.get("screening_band", "0.8,1.25")))
     return fields
 
 

@@ -93,3 +93,15 @@ def test_a_crafted_band_in_a_bundle_reads_as_the_four_fifths_band(value):
 
     assert screening_band({"parameters": {"screening_band": value}}) == (0.8, 1.25)
     assert screening_band({"parameters": [1, 2]}) == (0.8, 1.25) and screening_band([]) == (0.8, 1.25)
+
+
+def test_the_command_line_band_wins_over_the_templates(tmp_path):
+    out = tmp_path / "r.json"
+    args = ["audit", str(DATA), "--template", "welfare-fraud-risk", "--json", str(out), "--quiet"]
+    assert run_cli(*args).exit_code == 0
+    assert "screening_band" not in json.loads(out.read_text(encoding="utf-8"))["parameters"]
+    assert run_cli(*args, "--screening-band", "0.9,1.1").exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["parameters"]["screening_band"] == [0.9, 1.1]
+    for bad, says in (("abc", "takes LOW,HIGH"), ("1.2,1.5", "must hold a ratio of 1")):
+        result = run_cli(*args, "--screening-band", bad)
+        assert result.exit_code == 2 and says in result.output
