@@ -45,6 +45,8 @@ CASES = [
     ("int64 near the bottom", [-2**63, -2**63 + 5, None], pa.int64()),
     ("int64 near the top", [2**63 - 1, 2**63 - 3], pa.int64()),
     ("years", [2014, 2019, 2015, 2014, None, 2016], pa.int16()),
+    ("uint64 beyond float precision", [2**60 + 1, None, 2**60 + 2, 2**60 + 3], pa.uint64()),
+    ("uint64 from zero", [0, None, 3, 1], pa.uint64()),
     ("one value", [7, 7, 7], pa.int32()),
 ]
 
