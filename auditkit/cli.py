@@ -68,20 +68,13 @@ def _json_target(ctx: click.Context, param: click.Parameter, value: Path | None)
     return value
 
 
-def _range(text: str) -> tuple[int, int]:
-    lo, sep, hi = text.partition("-")
+def _pair(text: str, sep: str, kind: type, option: str, example: str) -> tuple:
+    """``LOW<sep>HIGH`` of an option as two numbers of ``kind``; a usage error naming the option otherwise."""
+    low, _, high = text.partition(sep)
     try:
-        return int(lo), int(hi)
+        return kind(low), kind(high)
     except ValueError:
-        raise click.UsageError(f"--suppressed-range takes LOW-HIGH, e.g. 0-9; got {text!r}.") from None
-
-
-def _band(text: str) -> tuple[float, float]:
-    low, _, high = text.partition(",")
-    try:
-        return float(low), float(high)
-    except ValueError:
-        raise click.UsageError(f"--screening-band takes LOW,HIGH, e.g. 0.8,1.25; got {text!r}.") from None
+        raise click.UsageError(f"{option} takes LOW{sep}HIGH, e.g. {example}; got {text!r}.") from None
 
 
 class _Group(click.Group):
@@ -251,14 +244,16 @@ def fields_from_options(o: dict[str, Any]) -> dict[str, Any]:
         stage_order=_split((o["stage_order"],)) if o["stage_order"] else None, person=o.get("person"),
         selection_method=o["selection_method"], random=_split(o["random"]), count_column=o.get("count_column"),
         cell_column=o.get("cell_column"), cells=_pairs(o.get("cells", ()), "--cell", "CELL=COLUMN"),
-        suppressed=tuple(o.get("suppressed", ())), suppressed_range=_range(o.get("suppressed_range", "0-9")),
+        suppressed=tuple(o.get("suppressed", ())),
+        suppressed_range=_pair(o.get("suppressed_range", "0-9"), "-", int, "--suppressed-range", "0-9"),
         filters=_filters(o["keep"], o["drop"]), drop_missing=o["drop_missing"],
         missing_values=tuple(o["missing_value"]), min_group_size=o["min_group_size"], max_depth=o["max_depth"],
         metrics=tuple(o["metrics"]) or None, level=o["level"], alpha=o["alpha"], test=o["test"],
         adjust=o["adjust"], bootstrap=o["bootstrap"], seed=o["seed"], encoding=o["encoding"],
         delimiter=o["delimiter"], sheet=o.get("sheet"), header_row=o.get("header_row"),
         keep_rows=_split(o.get("keep_row", ())) or (), decimal=o.get("decimal"), thousands=o.get("thousands"),
-        all_selected=o.get("all_selected", False), screening_band=_band(o.get("screening_band", "0.8,1.25")))
+        all_selected=o.get("all_selected", False),
+        screening_band=_pair(o.get("screening_band", "0.8,1.25"), ",", float, "--screening-band", "0.8,1.25"))
     return fields
 
 

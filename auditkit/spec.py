@@ -48,12 +48,22 @@ def screening_band(results: Mapping[str, Any]) -> tuple[float, float]:
     ((0.9, 1.1), (0.8, 1.25))
     """
     params = results.get("parameters") if isinstance(results, Mapping) else None
-    band = params.get("screening_band") if isinstance(params, Mapping) else None
+    band = _band_numbers(params.get("screening_band") if isinstance(params, Mapping) else None)
+    return band if band is not None and _screens(band) else FOUR_FIFTHS
+
+
+def _band_numbers(band: Any) -> tuple[float, float] | None:
+    """``band`` as two floats (low, high), or None if it is not two numbers."""
     try:
         low, high = (float(b) for b in band)
     except (TypeError, ValueError):
-        return FOUR_FIFTHS
-    return (low, high) if 0 < low < 1 < high < math.inf else FOUR_FIFTHS
+        return None
+    return low, high
+
+
+def _screens(band: tuple[float, float]) -> bool:
+    """Can ``band`` screen ratios: both ends positive and finite, a ratio of 1 inside?"""
+    return 0 < band[0] < 1 < band[1] < math.inf
 
 
 _TUPLE_FIELDS = ("protected", "positive", "truth_positive", "truth_negative", "strata", "stage_order", "period_order", "random",
@@ -285,15 +295,13 @@ class AuditSpec:
 
             raise UsageError(f"Unknown metric {unknown[0]!r}.{did_you_mean(unknown[0], METRICS)} "
                              f"Known metrics: {', '.join(METRICS)}.")
-        band = self.screening_band
-        try:
-            low, high = (float(b) for b in band)
-        except (TypeError, ValueError):
-            raise UsageError(f"The screening band must be two numbers, low and high; got {band!r}.") from None
-        if not (0 < low < 1 < high < math.inf):
+        band = _band_numbers(self.screening_band)
+        if band is None:
+            raise UsageError(f"The screening band must be two numbers, low and high; got {self.screening_band!r}.")
+        if not _screens(band):
             raise UsageError(f"The screening band must hold a ratio of 1 between two positive numbers (low below 1, "
-                             f"high above 1, e.g. 0.8 and 1.25); got {low:g} to {high:g}.")
-        object.__setattr__(self, "screening_band", (low, high))
+                             f"high above 1, e.g. 0.8 and 1.25); got {band[0]:g} to {band[1]:g}.")
+        object.__setattr__(self, "screening_band", band)
         if self.min_group_size < 0 or self.bootstrap < 0:
             raise UsageError("--min-group-size and --bootstrap must not be negative.")
         if self.bootstrap > MAX_BOOTSTRAP:

@@ -16,7 +16,6 @@ from .groups import GroupTable, choose_reference, count_record, group_table, rat
 
 __all__ = ["adjust_family", "attribute_subsets", "comparison_metrics", "design_of", "measure_groups"]
 
-SCREENING_BAND = FOUR_FIFTHS  # the default; an audit may set its own (AuditSpec.screening_band)
 #: Power at which minimum detectable ratios are reported (the convention of Cohen 1988).
 POWER = 0.8
 
@@ -166,14 +165,14 @@ _ONLY_WHEN_BOUNDED = ("ratio_bounds", "difference_bounds", "p_value_bounds", "no
 _TEST = {"fisher": "fisher_exact", "chi2": "chi2_pearson"}
 
 
-def _band(ratio_lo: float | None, ratio_hi: float | None, band: tuple[float, float] = SCREENING_BAND) -> dict:
+def _band(ratio_lo: float | None, ratio_hi: float | None, band: tuple[float, float]) -> dict:
     lo, hi = band
     # With suppressed cells the ratio is a range: outside only if the whole range is, inside only
     # if the whole range is, otherwise undetermined (None), never a silent 'inside'.
     outside = None
     if ratio_lo is not None and ratio_hi is not None and not (np.isnan(ratio_lo) or np.isnan(ratio_hi)):
         outside = True if (ratio_hi < lo or ratio_lo > hi) else False if (lo <= ratio_lo and ratio_hi <= hi) else None
-    name = ("four-fifths screening band (a rule of thumb, not a test)" if band == SCREENING_BAND else
+    name = ("four-fifths screening band (a rule of thumb, not a test)" if band == FOUR_FIFTHS else
             f"screening band {lo:g} to {hi:g}, set for this audit (a rule of thumb, not a test)")
     return {"name": name, "low": lo, "high": hi, "ratio_outside": outside}
 
